@@ -1,0 +1,19 @@
+PYTHON ?= python
+
+.PHONY: test test-all lint fmt typecheck check bench
+
+test:  ## the test suite (what CI runs)
+	pytest -q
+
+lint:
+	$(PYTHON) -m ruff check mmrefine_agent plugins strategies tests benchmarks
+	$(PYTHON) -m ruff format --check mmrefine_agent plugins strategies tests benchmarks
+
+fmt:
+	$(PYTHON) -m ruff format mmrefine_agent plugins strategies tests benchmarks
+	$(PYTHON) -m ruff check --fix mmrefine_agent plugins strategies tests benchmarks
+
+typecheck:
+	$(PYTHON) -m mypy mmrefine_agent plugins strategies
+
+check: lint typecheck test

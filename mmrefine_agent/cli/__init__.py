@@ -1,0 +1,1 @@
+"""The ``mmrefine`` command line."""

@@ -1,0 +1,183 @@
+"""The call path every model call takes: cache, concurrency limit, timeout, retries, budget."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmrefine_agent.backend import ModelBackend, PermanentModelError, TransientModelError
+from mmrefine_agent.cache import CallCache, call_key
+from mmrefine_agent.errors import ModelCallError
+from mmrefine_agent.tracing import CallRecord
+from mmrefine_agent.types import CallTags, ChatMessage, ModelRequest, ModelResponse
+
+
+class BudgetExceeded(ModelCallError):
+    """``run.max_cost_usd`` was reached: no new (uncached) calls are issued."""
+
+    def __init__(self, spent: float, limit: float) -> None:
+        super().__init__(f"cost budget reached: ${spent:.4f} of ${limit:.4f}", retryable=True)
+
+
+@dataclass(slots=True)
+class UsageTotals:
+    """Running totals for one purpose (refine or judge)."""
+
+    calls: int = 0
+    cache_hits: int = 0
+    failures: int = 0
+    retries: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def add(self, response: ModelResponse) -> None:
+        """Count one completed call."""
+        if response.cache_hit:
+            self.cache_hits += 1
+        else:
+            self.calls += 1
+            self.cost_usd += response.cost_usd
+        self.input_tokens += response.input_tokens
+        self.output_tokens += response.output_tokens
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready totals."""
+        return {
+            "calls": self.calls,
+            "cache_hits": self.cache_hits,
+            "failures": self.failures,
+            "retries": self.retries,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": round(self.cost_usd, 6),
+        }
+
+
+@dataclass(slots=True)
+class Budget:
+    """A shared spending limit in USD (None: unlimited)."""
+
+    limit: float | None
+    spent: float = 0.0
+
+    def check(self) -> None:
+        """Raise BudgetExceeded when the limit is reached."""
+        if self.limit is not None and self.spent >= self.limit:
+            raise BudgetExceeded(self.spent, self.limit)
+
+
+@dataclass(slots=True)
+class ClientSettings:
+    """Retry, timeout and cache behaviour for one client."""
+
+    timeout_s: float = 120.0
+    retries: int = 4
+    backoff_s: float = 1.0
+    backoff_cap_s: float = 60.0
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class ModelClient:
+    """Calls one backend under a shared concurrency limit, with cache and retries."""
+
+    def __init__(
+        self,
+        backend: ModelBackend,
+        *,
+        limiter: asyncio.Semaphore,
+        settings: ClientSettings,
+        cache: CallCache | None = None,
+        budget: Budget | None = None,
+        totals: UsageTotals | None = None,
+    ) -> None:
+        self.backend = backend
+        self.limiter = limiter
+        self.settings = settings
+        self.cache = cache
+        self.budget = budget or Budget(None)
+        self.totals = totals or UsageTotals()
+        self._serial = asyncio.Lock() if backend.serialised else None
+        self._identity = backend.identity()
+
+    def _prepare(self, messages: tuple[ChatMessage, ...]) -> tuple[tuple[ChatMessage, ...], list[str]]:
+        if self.backend.sees_images or not any(m.images for m in messages):
+            return messages, []
+        dropped = sum(len(m.images) for m in messages)
+        stripped = tuple(ChatMessage(m.role, m.text) for m in messages)
+        note = f"image not seen: backend '{self.backend.config.backend}' is text-only ({dropped} dropped)"
+        return stripped, [note]
+
+    async def call(
+        self,
+        messages: tuple[ChatMessage, ...],
+        tags: CallTags,
+        params: dict[str, Any] | None = None,
+        *,
+        cache_salt: str = "",
+    ) -> tuple[ModelResponse, CallRecord]:
+        """Make one call; returns the response and its trace record. Raises ModelCallError.
+
+        ``cache_salt`` makes a deliberate re-ask (e.g. after an unparsable judge reply) miss
+        the cache without changing what is sent.
+        """
+        sent, notes = self._prepare(messages)
+        merged = {**self.settings.params, **(params or {})}
+        request = ModelRequest(messages=sent, params=merged, tags=tags)
+        summary = [m.summary() for m in messages]
+        key = call_key(self._identity, merged, sent, cache_salt) if self.cache is not None else None
+        if self.cache is not None and key is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                hit.notes = [*notes, *hit.notes]
+                self.totals.add(hit)
+                return hit, CallRecord(summary, hit.text, hit.usage())
+        response, attempts = await self._call_with_retries(request)
+        response.notes = [*notes, *response.notes]
+        self.totals.add(response)
+        self.budget.spent += response.cost_usd
+        if self.cache is not None and key is not None:
+            self.cache.put(key, response)
+        record = CallRecord(summary, response.text, response.usage(), attempts=attempts)
+        return response, record
+
+    async def _call_with_retries(self, request: ModelRequest) -> tuple[ModelResponse, int]:
+        attempt = 0
+        while True:
+            attempt += 1
+            self.budget.check()
+            try:
+                async with self.limiter:
+                    started = time.perf_counter()
+                    if self._serial is not None:
+                        async with self._serial:
+                            response = await asyncio.wait_for(
+                                self.backend.complete(request), self.settings.timeout_s
+                            )
+                    else:
+                        response = await asyncio.wait_for(
+                            self.backend.complete(request), self.settings.timeout_s
+                        )
+                    if not response.latency_s:
+                        response.latency_s = time.perf_counter() - started
+                return response, attempt
+            except PermanentModelError as exc:
+                self.totals.failures += 1
+                raise ModelCallError(f"{request.tags.node}: {exc}", retryable=False) from exc
+            except (TransientModelError, TimeoutError) as exc:
+                if attempt > self.settings.retries:
+                    self.totals.failures += 1
+                    what = "timed out" if isinstance(exc, TimeoutError) else str(exc)
+                    raise ModelCallError(
+                        f"{request.tags.node}: failed after {attempt} attempt(s): {what}"
+                    ) from exc
+                self.totals.retries += 1
+                retry_after = getattr(exc, "retry_after", None)
+                delay = min(self.settings.backoff_cap_s, self.settings.backoff_s * 2 ** (attempt - 1))
+                delay = delay * (0.5 + random.random() / 2)
+                if retry_after is not None:
+                    delay = max(delay, float(retry_after))
+                await asyncio.sleep(delay)

@@ -1,0 +1,249 @@
+"""Run configuration: typed sections validated from YAML, with ``--set`` overrides.
+
+Unknown keys and wrong types are errors naming the dotted key, with a did-you-mean, so
+a typo never silently changes an experiment. API keys are never part of a config: they
+come from the environment, as litellm reads them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mmrefine_agent.errors import ConfigError
+
+SECRET_WORDS = ("api_key", "apikey", "authorization", "secret", "token", "password")
+
+
+def _reject_secrets(params: dict[str, Any], where: str) -> dict[str, Any]:
+    for key in params:
+        low = key.lower().replace("-", "_")
+        if any(word in low for word in SECRET_WORDS) and low not in {"max_tokens", "max_new_tokens"}:
+            raise ValueError(
+                f"'{where}.{key}' looks like a secret; put API keys in the environment "
+                "(e.g. OPENAI_API_KEY), never in a config"
+            )
+    return params
+
+
+class Section(BaseModel):
+    """Base for config sections: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class FilterConfig(Section):
+    """Which rows to keep; each value may be a string or a list of strings."""
+
+    modality: str | list[str] | None = Field(None, description="text or image")
+    error_type: str | list[str] | None = Field(None, description="e.g. 'Perception Error'")
+    label: str | list[str] | None = Field(None, description="correct or incorrect")
+    source: str | list[str] | None = Field(None, description="solution source, e.g. 'GPT-4o'")
+    keys: list[str] | None = Field(None, description="explicit item keys")
+    problem: str | list[str] | None = Field(None, description="problem ids")
+
+
+class DataConfig(Section):
+    """Where the benchmark comes from and which slice of it to run."""
+
+    dir: str | None = Field(None, description="data directory; see the resolution order")
+    parquet: str | None = Field(None, description="a parquet file replacing the official one")
+    limit: int | None = Field(None, ge=1, description="at most this many items")
+    balanced: bool = Field(False, description="round-robin over modality x label before limit")
+    filter: FilterConfig = Field(default_factory=FilterConfig)
+
+
+class EndpointConfig(Section):
+    """One OpenAI-compatible server among several (litellm Router)."""
+
+    api_base: str
+    name: str | None = Field(None, description="model name on that server; default model.name")
+    weight: int = 1
+
+
+class ModelConfig(Section):
+    """The model under test and how to reach it."""
+
+    backend: str = Field("scripted", description="a registered backend name")
+    name: str = Field("scripted", description="model name as the backend knows it")
+    api_base: str | None = Field(None, description="OpenAI-compatible base URL")
+    api_key_env: str | None = Field(None, description="name of the env var holding the key")
+    params: dict[str, Any] = Field(default_factory=dict, description="temperature, max_tokens...")
+    timeout_s: float = Field(120.0, gt=0, description="per-call timeout")
+    max_image_side: int | None = Field(None, ge=16, description="downscale larger images")
+    endpoints: list[EndpointConfig] = Field(default_factory=list)
+    options: dict[str, Any] = Field(default_factory=dict, description="backend-specific options")
+
+    @field_validator("params", "options")
+    @classmethod
+    def _no_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _reject_secrets(value, "model")
+
+
+class StrategyConfig(Section):
+    """Which refinement strategy runs, and its budget."""
+
+    name: str = Field("single_pass", description="a registered strategy name")
+    max_rounds: int = Field(1, ge=1, le=20, description="rounds for looping strategies")
+    options: dict[str, Any] = Field(default_factory=dict, description="strategy-specific")
+
+
+class JudgeConfig(Section):
+    """How outputs are judged into the six MMRefine scenarios."""
+
+    name: str = Field("offline", description="a registered judge name, or 'none'")
+    model: str = Field("openai/gpt-4o", description="judge model (official judge)")
+    api_base: str | None = None
+    api_key_env: str | None = None
+    backend: str = Field("litellm", description="backend used for judge calls")
+    params: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0})
+    timeout_s: float = Field(120.0, gt=0)
+    endpoints: list[EndpointConfig] = Field(default_factory=list)
+    options: dict[str, Any] = Field(default_factory=dict)
+    per_round: bool = Field(False, description="judge every round, not only the final one")
+    retries: int = Field(2, ge=0, le=10, description="re-asks when a reply is not 0/1")
+    concurrency: int = Field(32, ge=1, description="judge calls in flight")
+
+    @field_validator("params", "options")
+    @classmethod
+    def _no_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _reject_secrets(value, "judge")
+
+
+class RunSettings(Section):
+    """Execution: concurrency, cache, retries, budget, output."""
+
+    concurrency: int = Field(16, ge=1, description="model calls in flight")
+    cache: bool = Field(True, description="use the shared content-addressed call cache")
+    cache_dir: str | None = Field(None, description="override the cache directory")
+    out_dir: str = Field("runs", description="parent directory of run directories")
+    retries: int = Field(4, ge=0, le=20, description="retries on 429/5xx/timeouts")
+    backoff_s: float = Field(1.0, ge=0, description="base backoff delay")
+    max_cost_usd: float | None = Field(None, ge=0, description="stop issuing calls past this")
+    seed: int = 0
+
+
+class RunConfig(Section):
+    """A whole run: data slice, model, strategy, judge and execution settings."""
+
+    name: str = "run"
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    strategy: StrategyConfig = Field(default_factory=StrategyConfig)
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    run: RunSettings = Field(default_factory=RunSettings)
+    grid: dict[str, list[Any]] = Field(default_factory=dict, description="sweep axes")
+
+    def to_yaml(self) -> str:
+        """The resolved config as YAML (never holds secrets: they are refused on input)."""
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+    def fingerprint_dict(self) -> dict[str, Any]:
+        """The parts that determine refinement outputs (what a resumed run must share)."""
+        data = self.model_dump(mode="json")
+        for volatile in ("concurrency", "out_dir", "cache", "cache_dir", "retries", "backoff_s"):
+            data["run"].pop(volatile, None)
+        data.pop("judge", None)  # a different judge re-judges; it does not redo refinement
+        data.pop("grid", None)
+        return data
+
+
+def _fields_at(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
+    current: Any = model
+    for part in path:
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            current = annotation
+        else:
+            return []
+    return list(getattr(current, "model_fields", {}))
+
+
+def _format_validation(exc: ValidationError, origin: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        dotted = ".".join(str(p) for p in loc)
+        if err["type"] == "extra_forbidden":
+            known = _fields_at(RunConfig, loc[:-1])
+            guess = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            hint = f" (did you mean '{'.'.join([*map(str, loc[:-1]), guess[0]])}'?)" if guess else ""
+            lines.append(f"unknown key '{dotted}'{hint}; known here: {', '.join(known)}")
+        else:
+            value = err.get("input")
+            lines.append(f"'{dotted}': {err['msg']} (got {value!r})")
+    return f"{origin}: invalid config:\n  " + "\n  ".join(lines)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Parse ``dotted.key=value``; the value is read as YAML (``2``, ``true``, ``[1, 3]``)."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected dotted.key=value")
+    key, raw = text.split("=", 1)
+    parts = [p for p in key.strip().split(".") if p]
+    if not parts:
+        raise ConfigError(f"--set {text!r}: empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {text!r}: cannot parse value: {exc}") from exc
+    return parts, value
+
+
+def apply_override(raw: dict[str, Any], parts: list[str], value: Any) -> None:
+    """Set ``raw[parts...] = value``, creating intermediate mappings."""
+    node = raw
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = {}
+            node[part] = child
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {'.'.join(parts)}: '{part}' is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def load_config_dict(path: Path) -> dict[str, Any]:
+    """Read a YAML config safely; errors name the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a config must be a mapping, got {type(raw).__name__}")
+    return raw
+
+
+def build_config(
+    raw: dict[str, Any], overrides: list[str] | tuple[str, ...] = (), origin: str = "config"
+) -> RunConfig:
+    """Apply ``--set`` overrides to a raw mapping and validate it into a RunConfig."""
+    import copy
+
+    merged = copy.deepcopy(raw)
+    for text in overrides:
+        parts, value = parse_override(text)
+        apply_override(merged, parts, value)
+    try:
+        return RunConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(exc, origin)) from None
+
+
+def load_config(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """Load a YAML run config and apply overrides."""
+    return build_config(load_config_dict(path), overrides, origin=str(path))

@@ -1,0 +1,233 @@
+"""Load MMRefine rows from parquet into typed, validated :class:`Item` objects."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mmrefine_agent.datadir import PARQUET_NAME
+from mmrefine_agent.errors import DataError
+from mmrefine_agent.types import Image, Item
+
+REQUIRED_TEXT = ("id", "question", "answer", "initial_solution", "solution_source")
+LABELS = ("correct", "incorrect")
+FILTER_FIELDS = ("modality", "error_type", "label", "source", "keys", "problem")
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """A row that could not become an item: which file, row, key and field, and why."""
+
+    file: str
+    row: int
+    key: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: row {self.row} (key {self.key}): field '{self.field}': {self.message}"
+
+
+@dataclass(slots=True)
+class LoadedData:
+    """Valid items plus the rows that failed validation (never silently dropped)."""
+
+    path: Path
+    items: list[Item]
+    problems: list[RowProblem] = field(default_factory=list)
+
+    def raise_on_problems(self) -> None:
+        """Raise a DataError naming every bad row, if there is any."""
+        if self.problems:
+            lines = "\n".join(f"  {p}" for p in self.problems[:20])
+            more = f"\n  ... and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
+            raise DataError(f"{len(self.problems)} bad row(s):\n{lines}{more}")
+
+
+def decode_image(data: bytes) -> Image:
+    """Decode and validate image bytes with Pillow; raises ValueError on undecodable data."""
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
+    if not data:
+        raise ValueError("image bytes are empty")
+    try:
+        with PILImage.open(io.BytesIO(data)) as img:
+            width, height = img.size
+            fmt = (img.format or "").upper()
+            # Decode at reduced scale where the format allows it (JPEG): cheap, and still
+            # reads the whole compressed stream, so truncated or corrupt data fails here.
+            img.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+            img.load()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ValueError(f"cannot decode image: {exc}") from exc
+    mime = PILImage.MIME.get(fmt, "image/jpeg")
+    return Image(data=data, mime=mime, width=width, height=height)
+
+
+def _text(row: dict[str, Any], name: str) -> str | None:
+    value = row.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def row_to_item(row: dict[str, Any], *, file: str, index: int) -> Item | RowProblem:
+    """Validate one parquet row; return an Item or a RowProblem naming the bad field."""
+    raw_id = row.get("id")
+    key = f"{raw_id}_{row.get('solution_source')}"
+
+    def problem(field_name: str, message: str) -> RowProblem:
+        return RowProblem(file=file, row=index, key=key, field=field_name, message=message)
+
+    texts: dict[str, str] = {}
+    for name in REQUIRED_TEXT:
+        try:
+            value = _text(row, name)
+        except TypeError as exc:
+            return problem(name, str(exc))
+        if value is None or (name != "answer" and not value.strip()):
+            return problem(name, "missing or empty")
+        texts[name] = value
+    label = row.get("solution_label")
+    if label not in LABELS:
+        return problem("solution_label", f"must be one of {LABELS}, got {label!r}")
+    try:
+        feedback = _text(row, "reference_feedback")
+        error_type = _text(row, "error_type")
+    except TypeError as exc:
+        return problem("reference_feedback/error_type", str(exc))
+    if label == "incorrect" and not (feedback and feedback.strip()):
+        return problem("reference_feedback", "missing for an incorrect solution")
+    image: Image | None = None
+    raw_image = row.get("image")
+    if raw_image is not None:
+        data = raw_image.get("bytes") if isinstance(raw_image, dict) else None
+        if not isinstance(data, bytes | bytearray):
+            return problem("image", "has no bytes")
+        try:
+            image = decode_image(bytes(data))
+        except ValueError as exc:
+            return problem("image", str(exc))
+    options_raw = row.get("options") or []
+    if not isinstance(options_raw, list | tuple) or not all(isinstance(o, str) for o in options_raw):
+        return problem("options", "must be a list of strings")
+    meta = row.get("meta") or {}
+    return Item(
+        key=key,
+        id=texts["id"],
+        question=texts["question"],
+        options=tuple(options_raw),
+        image=image,
+        answer=texts["answer"],
+        initial_solution=texts["initial_solution"],
+        label=label,
+        reference_feedback=feedback,
+        error_type=error_type,
+        source=texts["solution_source"],
+        meta=dict(meta) if isinstance(meta, dict) else {},
+    )
+
+
+def _matches(row: dict[str, Any], filters: dict[str, Any]) -> bool:
+    def allowed(name: str) -> set[str] | None:
+        value = filters.get(name)
+        if value is None:
+            return None
+        return {value} if isinstance(value, str) else set(value)
+
+    key = f"{row.get('id')}_{row.get('solution_source')}"
+    checks = {
+        "modality": "image" if row.get("image") is not None else "text",
+        "error_type": row.get("error_type"),
+        "label": row.get("solution_label"),
+        "source": row.get("solution_source"),
+        "keys": key,
+        "problem": row.get("id"),
+    }
+    for name, actual in checks.items():
+        wanted = allowed(name)
+        if wanted is not None and actual not in wanted:
+            return False
+    return True
+
+
+def balanced_order(rows: Sequence[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
+    """Round-robin over (modality, label) groups, keeping file order inside each group."""
+    groups: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
+    for index, row in rows:
+        group = ("image" if row.get("image") is not None else "text", str(row.get("solution_label")))
+        groups.setdefault(group, []).append((index, row))
+    ordered: list[tuple[int, dict[str, Any]]] = []
+    queues = [groups[k] for k in sorted(groups)]
+    position = 0
+    while any(position < len(q) for q in queues):
+        for queue in queues:
+            if position < len(queue):
+                ordered.append(queue[position])
+        position += 1
+    return ordered
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """Read every parquet row as a dict; raises DataError naming the file on failure."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several unrelated types
+        raise DataError(f"{path}: cannot read parquet: {exc}") from exc
+    rows: list[dict[str, Any]] = table.to_pylist()
+    return rows
+
+
+def load_items(
+    data_dir: Path,
+    *,
+    filters: dict[str, Any] | None = None,
+    limit: int | None = None,
+    balanced: bool = False,
+    parquet: Path | None = None,
+) -> LoadedData:
+    """Load, filter, order and validate items. Bad rows are returned, not raised."""
+    path = parquet or (data_dir / PARQUET_NAME)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    unknown = set(filters or {}) - set(FILTER_FIELDS)
+    if unknown:
+        raise DataError(f"unknown data filter(s) {sorted(unknown)}; known: {list(FILTER_FIELDS)}")
+    selected = [(i, r) for i, r in enumerate(read_rows(path)) if _matches(r, filters or {})]
+    if balanced:
+        selected = balanced_order(selected)
+    if limit is not None:
+        selected = selected[:limit]
+    loaded = LoadedData(path=path, items=[])
+    seen: set[str] = set()
+    for index, row in selected:
+        result = row_to_item(row, file=str(path), index=index)
+        if isinstance(result, RowProblem):
+            loaded.problems.append(result)
+            continue
+        if result.key in seen:
+            loaded.problems.append(
+                RowProblem(str(path), index, result.key, "id/solution_source", "duplicate item key")
+            )
+            continue
+        seen.add(result.key)
+        loaded.items.append(result)
+    return loaded
+
+
+def count_by(items: Iterable[Item], attribute: str) -> dict[str, int]:
+    """Count items by an attribute (``label``, ``error_type``, ``source``, ``modality``)."""
+    counts: dict[str, int] = {}
+    for item in items:
+        value = getattr(item, attribute)
+        name = "-" if value is None else str(value)
+        counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

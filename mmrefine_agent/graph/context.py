@@ -1,0 +1,24 @@
+"""Per-item run context handed to the graph (settings travel as context, not as state)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mmrefine_agent.types import Item
+
+if TYPE_CHECKING:
+    from mmrefine_agent.client import ModelClient
+    from mmrefine_agent.prompts import OfficialPrompts
+    from mmrefine_agent.tracing import StepRecord
+
+
+@dataclass(frozen=True, slots=True)
+class GraphContext:
+    """What every node of one item's graph run may use."""
+
+    item: Item
+    client: ModelClient
+    prompts: OfficialPrompts | None
+    emit_step: Callable[[StepRecord], None]

@@ -1,0 +1,1 @@
+"""Judges: turn a refinement response into one of the six MMRefine scenarios."""

@@ -1,0 +1,71 @@
+"""The judge interface and the judge-call ledger entry."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from mmrefine_agent.types import Item
+
+if TYPE_CHECKING:
+    from mmrefine_agent.client import ModelClient
+    from mmrefine_agent.config import JudgeConfig
+    from mmrefine_agent.prompts import OfficialPrompts
+
+
+@dataclass(slots=True)
+class Judgment:
+    """A judge's decision on one response: a scenario code or ``judge_error``."""
+
+    judge: str
+    scenario: str
+    is_proxy: bool
+    fields: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    calls: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (stored in results and the ledger)."""
+        return {"judge": self.judge, "scenario": self.scenario, "is_proxy": self.is_proxy,
+                "fields": self.fields, "error": self.error, "calls": self.calls}
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeEnv:
+    """What a judge may use: official prompts, a model client, and the ledger writer."""
+
+    prompts: OfficialPrompts | None
+    client: ModelClient | None
+    record: Callable[[dict[str, Any]], None]
+
+
+class Judge(ABC):
+    """Base class for judges."""
+
+    is_proxy: ClassVar[bool] = False
+    needs_model: ClassVar[bool] = False
+    description: ClassVar[str] = ""
+
+    def __init__(self, name: str, config: JudgeConfig, env: JudgeEnv) -> None:
+        self.name = name
+        self.config = config
+        self.env = env
+
+    @abstractmethod
+    async def judge(self, item: Item, response: str, round_number: int,
+                    parsed: dict[str, Any]) -> Judgment:
+        """Classify ``response`` for ``item``; never raise for a bad reply (use judge_error)."""
+
+
+_BINARY = re.compile(r"^[\s\*`\"'\[\(]*([01])[\s\*`\"'\]\)\.]*$")
+
+
+def parse_binary(reply: str | None) -> int | None:
+    """A judge reply that is exactly 0 or 1 (whitespace, quotes, markdown, a period allowed)."""
+    if reply is None:
+        return None
+    match = _BINARY.match(reply)
+    return int(match.group(1)) if match else None

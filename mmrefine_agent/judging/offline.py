@@ -1,0 +1,52 @@
+"""``offline``: a model-free proxy judge (fast, free, and clearly labelled as a proxy).
+
+Correct initial solution: VS when the response's verdict is Correct, else FD (the official
+judge also scores anything but 'Correctness: Correct' as 0).
+Incorrect initial solution: RF when the verdict is not Incorrect; RS when the final answer
+is equivalent to the ground truth (option letters mapped; math-verify otherwise); EC when
+the flagged step is the step the reference feedback names first; else ED.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from mmrefine_agent.answers import answers_match
+from mmrefine_agent.judging.base import Judge, Judgment
+from mmrefine_agent.parsing import first_step_number, parse_error_step, parse_final_answer, parse_verdict
+from mmrefine_agent.scenarios import EC, ED, FD, RF, RS, VS
+from mmrefine_agent.types import Item
+
+
+class OfflineJudge(Judge):
+    """Verdict parsing plus answer equivalence; no model calls."""
+
+    is_proxy: ClassVar[bool] = True
+    description: ClassVar[str] = "PROXY: verdict parsing + math-verify answer check, no model"
+
+    async def judge(self, item: Item, response: str, round_number: int,
+                    parsed: dict[str, Any]) -> Judgment:
+        """Classify from the response text (and the strategy's parsed fields as fallback)."""
+        verdict = parse_verdict(response) or parsed.get("verdict")
+        fields: dict[str, Any] = {"verdict": verdict}
+        if item.label == "correct":
+            scenario = VS if verdict == "correct" else FD
+        elif verdict != "incorrect":
+            scenario = RF
+        else:
+            final = parse_final_answer(response) or parsed.get("final_answer")
+            flagged = parse_error_step(response) or parsed.get("error_step")
+            reference_step = first_step_number(item.reference_feedback)
+            correct_answer = answers_match(final, item.answer, item.options)
+            fields.update(final_answer=final, answer_matches=correct_answer,
+                          flagged_step=flagged, reference_step=reference_step)
+            if correct_answer:
+                scenario = RS
+            elif flagged is not None and flagged == reference_step:
+                scenario = EC
+            else:
+                scenario = ED
+        self.env.record({"kind": "call", "item_key": item.key, "round": round_number,
+                         "judge": self.name, "call": "offline", "attempt": 1, "prompt": None,
+                         "reply": None, "parsed": fields, "error": None})
+        return Judgment(self.name, scenario, True, fields, None, 0)

@@ -1,0 +1,173 @@
+"""Scores exactly as the official evaluator computes them, plus breakdowns and intervals.
+
+Rates (cumulative, official): over incorrect items RF = RF/n, ED = (ED+EC+RS)/n,
+EC = (EC+RS)/n, RS = RS/n; over correct items VS = VS/n, FD = FD/n.
+RefScore = RS - FD; mRecall = (ED + VS) / 2. A class with no items gives None for its rates
+(and for the scores that need them). Items whose judgment is ``judge_error`` are counted
+and reported, and left out of the denominators (the official script would crash on them).
+95% intervals come from a bootstrap that resamples problems (a problem's four solutions
+move together).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from mmrefine_agent.scenarios import EC, ED, FD, JUDGE_ERROR, RF, RS, SCENARIOS, VS
+
+COUNT_KEYS = (*SCENARIOS, JUDGE_ERROR)
+BREAKDOWNS = {"error_type": "error_type", "solution_source": "source", "modality": "modality"}
+METRICS = ("RF", "ED", "EC", "RS", "VS", "FD", "RefScore", "mRecall", "RS/ED", "EC/ED")
+
+
+def _div(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+def rates_from_counts(counts: dict[str, int]) -> dict[str, float | None]:
+    """The official cumulative rates, RefScore, mRecall, RS/ED and EC/ED from scenario counts."""
+    n_inc = counts.get(RF, 0) + counts.get(ED, 0) + counts.get(EC, 0) + counts.get(RS, 0)
+    n_cor = counts.get(VS, 0) + counts.get(FD, 0)
+    rs = _div(counts.get(RS, 0), n_inc)
+    ec = _div(counts.get(EC, 0) + counts.get(RS, 0), n_inc)
+    ed = _div(counts.get(ED, 0) + counts.get(EC, 0) + counts.get(RS, 0), n_inc)
+    rf = _div(counts.get(RF, 0), n_inc)
+    vs = _div(counts.get(VS, 0), n_cor)
+    fd = _div(counts.get(FD, 0), n_cor)
+    out: dict[str, float | None] = {"RF": rf, "ED": ed, "EC": ec, "RS": rs, "VS": vs, "FD": fd}
+    out["RefScore"] = rs - fd if rs is not None and fd is not None else None
+    out["mRecall"] = (ed + vs) / 2 if ed is not None and vs is not None else None
+    out["RS/ED"] = rs / ed if rs is not None and ed else None
+    out["EC/ED"] = ec / ed if ec is not None and ed else None
+    return out
+
+
+def count_scenarios(scenarios: Iterable[str]) -> dict[str, int]:
+    """Counts per scenario code (plus judge_error)."""
+    counts = dict.fromkeys(COUNT_KEYS, 0)
+    for scenario in scenarios:
+        if scenario in counts:
+            counts[scenario] += 1
+    return counts
+
+
+def _vector(scenario: str) -> tuple[int, ...]:
+    return tuple(1 if scenario == key else 0 for key in COUNT_KEYS)
+
+
+def bootstrap_intervals(
+    problems: Sequence[str], scenarios: Sequence[str], *, resamples: int = 1000, seed: int = 0
+) -> dict[str, list[float] | None]:
+    """95% percentile intervals for every metric, resampling problems with replacement."""
+    per_problem: dict[str, list[int]] = {}
+    for problem, scenario in zip(problems, scenarios, strict=True):
+        acc = per_problem.setdefault(problem, [0] * len(COUNT_KEYS))
+        for i, v in enumerate(_vector(scenario)):
+            acc[i] += v
+    groups = list(per_problem.values())
+    if len(groups) < 2 or resamples <= 0:
+        return dict.fromkeys(METRICS)
+    rng = random.Random(seed)
+    samples: dict[str, list[float]] = {m: [] for m in METRICS}
+    n = len(groups)
+    for _ in range(resamples):
+        totals = [0] * len(COUNT_KEYS)
+        for group in rng.choices(groups, k=n):
+            for i, v in enumerate(group):
+                if v:
+                    totals[i] += v
+        rates = rates_from_counts(dict(zip(COUNT_KEYS, totals, strict=True)))
+        for metric, value in rates.items():
+            if value is not None:
+                samples[metric].append(value)
+    out: dict[str, list[float] | None] = {}
+    for metric, values in samples.items():
+        if len(values) < resamples // 2:
+            out[metric] = None
+            continue
+        values.sort()
+        lo = values[int(0.025 * (len(values) - 1))]
+        hi = values[int(round(0.975 * (len(values) - 1)))]
+        out[metric] = [round(lo, 6), round(hi, 6)]
+    return out
+
+
+def score_block(
+    records: Sequence[dict[str, Any]],
+    scenario_of: Callable[[dict[str, Any]], str | None],
+    *,
+    resamples: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Counts, rates and intervals for a set of result records."""
+    pairs = [(r["id"], s) for r in records if (s := scenario_of(r)) is not None]
+    counts = count_scenarios(s for _, s in pairs)
+    counts["n_correct"] = counts[VS] + counts[FD]
+    counts["n_incorrect"] = counts[RF] + counts[ED] + counts[EC] + counts[RS]
+    scored = [(p, s) for p, s in pairs if s != JUDGE_ERROR]
+    return {
+        "n": len(pairs),
+        "counts": counts,
+        "rates": rates_from_counts(counts),
+        "ci95": bootstrap_intervals([p for p, _ in scored], [s for _, s in scored],
+                                    resamples=resamples, seed=seed),
+    }
+
+
+def final_scenario(record: dict[str, Any]) -> str | None:
+    """The judged scenario of an item's final output (None: not judged / failed item)."""
+    judgment = record.get("judgment") or {}
+    scenario = judgment.get("scenario")
+    return scenario if isinstance(scenario, str) else None
+
+
+def round_scenario(record: dict[str, Any], round_number: int) -> str | None:
+    """The scenario after ``round_number`` (an item settled earlier keeps its last one)."""
+    per_round = record.get("round_judgments") or []
+    chosen = None
+    for entry in per_round:
+        if entry.get("round", 0) <= round_number:
+            chosen = entry.get("scenario")
+    return chosen
+
+
+def compute_scores(
+    results: Sequence[dict[str, Any]], *, resamples: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """``scores.json``: overall, by error type, solution source, modality and round."""
+    ok = [r for r in results if r.get("status") == "ok"]
+    judged = [r for r in ok if final_scenario(r) is not None]
+    judges = sorted({(r.get("judgment") or {}).get("judge", "?") for r in judged})
+    proxy = any((r.get("judgment") or {}).get("is_proxy") for r in judged)
+    scores: dict[str, Any] = {
+        "version": 1,
+        "judge": judges[0] if len(judges) == 1 else judges,
+        "is_proxy": proxy,
+        "n_items": len(results),
+        "n_judged": len(judged),
+        "n_failed_items": len(results) - len(ok),
+        "judge_errors": sum(1 for r in judged if final_scenario(r) == JUDGE_ERROR),
+        "not_seen_images": sum(1 for r in ok if r.get("image_not_seen")),
+        "note": "judge_error items are excluded from rate denominators and counted here",
+    }
+    scores["overall"] = score_block(judged, final_scenario, resamples=resamples, seed=seed)
+    by: dict[str, dict[str, Any]] = {}
+    for name, attribute in BREAKDOWNS.items():
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for record in judged:
+            groups.setdefault(str(record.get(attribute) or "-"), []).append(record)
+        by[name] = {
+            key: score_block(group, final_scenario, resamples=resamples // 2, seed=seed)
+            for key, group in sorted(groups.items())
+        }
+    max_round = max((len(r.get("round_judgments") or []) and
+                     max(e.get("round", 0) for e in r["round_judgments"]) for r in judged), default=0)
+    by["round"] = {}
+    for number in range(1, max_round + 1):
+        by["round"][str(number)] = score_block(
+            judged, lambda r, n=number: round_scenario(r, n), resamples=resamples // 2, seed=seed
+        )
+    scores["by"] = by
+    return scores

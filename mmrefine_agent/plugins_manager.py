@@ -1,0 +1,165 @@
+"""Plugin loading: one fresh pluggy manager per call, with registries and provenance.
+
+Environment variables:
+    MMREFINE_PLUGINS: comma-separated importable modules to load as extra plugins.
+    MMREFINE_DISABLE_PLUGINS: comma-separated plugin names (entry-point names) to skip.
+    MMREFINE_TRACE_PLUGINS: when set, every hook call is printed to stderr.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import pluggy
+
+from mmrefine_agent import hookspecs
+from mmrefine_agent.errors import PluginError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Registered(Generic[T]):
+    """A registered component and where it came from."""
+
+    name: str
+    component: T
+    plugin: str
+    origin: str
+
+
+@dataclass(slots=True)
+class Registry(Generic[T]):
+    """Named components of one kind, with duplicate detection and did-you-mean lookups."""
+
+    kind: str
+    entries: dict[str, Registered[T]] = field(default_factory=dict)
+
+    def add(self, name: str, component: T, plugin: str, origin: str) -> None:
+        """Register ``component`` under ``name``; a second registration is an error."""
+        if not isinstance(name, str) or not name:
+            raise PluginError(f"plugin {plugin}: {self.kind} name must be a non-empty string")
+        if name in self.entries:
+            first = self.entries[name]
+            raise PluginError(
+                f"{self.kind} '{name}' registered twice: by {first.plugin} ({first.origin}) "
+                f"and by {plugin} ({origin})"
+            )
+        self.entries[name] = Registered(name, component, plugin, origin)
+
+    def get(self, name: str) -> T:
+        """Return the component registered as ``name`` or raise naming the known ones."""
+        if name not in self.entries:
+            import difflib
+
+            guess = difflib.get_close_matches(name, list(self.entries), n=1)
+            hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+            raise PluginError(
+                f"unknown {self.kind} '{name}'{hint}; loaded: {', '.join(sorted(self.entries))}"
+            )
+        return self.entries[name].component
+
+    def names(self) -> list[str]:
+        """Sorted registered names."""
+        return sorted(self.entries)
+
+
+@dataclass(slots=True)
+class Plugins:
+    """A loaded plugin manager plus the registries its plugins filled."""
+
+    pm: pluggy.PluginManager
+    backends: Registry[Any]
+    strategies: Registry[Any]
+    judges: Registry[Any]
+
+    @property
+    def hook(self) -> Any:
+        """The pluggy hook relay (``plugins.hook.mmrefine_observe_step(step=...)``)."""
+        return self.pm.hook
+
+
+def _split_env(name: str) -> list[str]:
+    return [p.strip() for p in os.environ.get(name, "").split(",") if p.strip()]
+
+
+def _origin_of(pm: pluggy.PluginManager, plugin: object) -> str:
+    for plug, dist in pm.list_plugin_distinfo():
+        if plug is plugin:
+            return f"{dist.project_name} {dist.version}"
+    module = getattr(plugin, "__name__", type(plugin).__name__)
+    return f"module {module}"
+
+
+def get_plugin_manager(
+    extra_modules: Iterable[str] = (), *, load_entry_points: bool = True
+) -> pluggy.PluginManager:
+    """A fresh plugin manager with built-in and third-party plugins loaded (not a global)."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for name in _split_env("MMREFINE_DISABLE_PLUGINS"):
+        pm.set_blocked(name)
+    if load_entry_points:
+        try:
+            pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+        except Exception as exc:
+            raise PluginError(f"failed to load an '{hookspecs.PROJECT}' entry point: {exc}") from exc
+    for module_name in [*_split_env("MMREFINE_PLUGINS"), *extra_modules]:
+        if pm.has_plugin(module_name) or pm.is_blocked(module_name):
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:
+            raise PluginError(f"cannot import plugin module '{module_name}': {exc}") from exc
+        pm.register(module, name=module_name)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin hook validation failed: {exc}") from exc
+    if os.environ.get("MMREFINE_TRACE_PLUGINS"):
+        pm.trace.root.setwriter(lambda msg: sys.stderr.write(str(msg)))
+        pm.enable_tracing()
+    return pm
+
+
+def _collect(pm: pluggy.PluginManager, hook_name: str, registry: Registry[Any]) -> None:
+    caller = getattr(pm.hook, hook_name)
+    for impl in caller.get_hookimpls():
+        plugin_name = impl.plugin_name
+        origin = _origin_of(pm, impl.plugin)
+
+        def register(name: str, component: Any, _p: str = plugin_name, _o: str = origin) -> None:
+            registry.add(name, component, _p, _o)
+
+        impl.function(register=register)
+
+
+def load_plugins(extra_modules: Iterable[str] = (), *, load_entry_points: bool = True) -> Plugins:
+    """Load plugins and collect every backend, strategy and judge they register."""
+    pm = get_plugin_manager(extra_modules, load_entry_points=load_entry_points)
+    plugins = Plugins(pm, Registry("backend"), Registry("strategy"), Registry("judge"))
+    _collect(pm, "mmrefine_register_backends", plugins.backends)
+    _collect(pm, "mmrefine_register_strategies", plugins.strategies)
+    _collect(pm, "mmrefine_register_judges", plugins.judges)
+    return plugins
+
+
+def register_object(plugins: Plugins, plugin: object, name: str) -> None:
+    """Register an in-process plugin object (tests, notebooks) and collect its components."""
+    plugins.pm.register(plugin, name=name)
+    plugins.pm.check_pending()
+    origin = f"object {name}"
+    pairs: list[tuple[str, Registry[Any]]] = [
+        ("mmrefine_register_backends", plugins.backends),
+        ("mmrefine_register_strategies", plugins.strategies),
+        ("mmrefine_register_judges", plugins.judges),
+    ]
+    for hook_name, registry in pairs:
+        function: Callable[..., None] | None = getattr(plugin, hook_name, None)
+        if function is not None:
+            function(register=lambda n, c, _r=registry: _r.add(n, c, name, origin))

@@ -1,0 +1,130 @@
+"""Core value types shared by every part of the framework.
+
+These are plain frozen dataclasses: cheap to build, hashable where it matters, and free of
+any heavy import, so that commands which never call a model stay fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Label = Literal["correct", "incorrect"]
+Modality = Literal["text", "image"]
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """An image attached to a message: encoded bytes plus what Pillow found when decoding."""
+
+    data: bytes
+    mime: str
+    width: int
+    height: int
+
+    @property
+    def sha256(self) -> str:
+        """Hex digest of the encoded bytes (what traces and cache keys record)."""
+        return hashlib.sha256(self.data).hexdigest()
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready description of the image without its bytes."""
+        return {
+            "sha256": self.sha256,
+            "bytes": len(self.data),
+            "mime": self.mime,
+            "width": self.width,
+            "height": self.height,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One MMRefine benchmark row: a question, an initial solution to review, and its label."""
+
+    key: str
+    id: str
+    question: str
+    options: tuple[str, ...]
+    image: Image | None
+    answer: str
+    initial_solution: str
+    label: Label
+    reference_feedback: str | None
+    error_type: str | None
+    source: str
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def modality(self) -> Modality:
+        """``image`` when the row carries an image, else ``text``."""
+        return "image" if self.image is not None else "text"
+
+    @property
+    def problem(self) -> str:
+        """The problem id (the four solutions of one problem share it)."""
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """A backend-neutral chat message: text plus any images, in order text first."""
+
+    role: Role
+    text: str
+    images: tuple[Image, ...] = ()
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready form for traces: the full text, images as hash and size only."""
+        out: dict[str, Any] = {"role": self.role, "text": self.text}
+        if self.images:
+            out["images"] = [img.summary() for img in self.images]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class CallTags:
+    """Where a model call comes from. Not part of the cache key."""
+
+    item_key: str
+    node: str
+    round: int
+    purpose: Literal["refine", "judge"] = "refine"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRequest:
+    """One chat-completion request as the framework sees it."""
+
+    messages: tuple[ChatMessage, ...]
+    params: dict[str, Any]
+    tags: CallTags
+
+
+@dataclass(slots=True)
+class ModelResponse:
+    """What a backend returned for one request, with its accounting."""
+
+    text: str
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    cache_hit: bool = False
+    finish_reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def usage(self) -> dict[str, Any]:
+        """The accounting fields as a JSON-ready dict."""
+        return {
+            "model": self.model,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": self.cost_usd,
+            "latency_s": round(self.latency_s, 4),
+            "cache_hit": self.cache_hit,
+            "finish_reason": self.finish_reason,
+        }

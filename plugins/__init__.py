@@ -1,0 +1,1 @@
+"""Built-in model-backend plugins (installed as ``mmrefine_agent.plugins``)."""

@@ -1,0 +1,173 @@
+"""``litellm``: any provider litellm knows, and any OpenAI-compatible server via ``api_base``.
+
+litellm is imported on first use only (it takes seconds). Images go as base64 data URLs in
+the message content, optionally downscaled to ``model.max_image_side``. Retries are the
+framework's (litellm's and the OpenAI SDK's own retries are turned off), so Retry-After is
+honoured in one place. With ``model.endpoints``, calls are spread over several servers by
+litellm's Router.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import time
+from typing import Any, ClassVar
+
+from mmrefine_agent.backend import ModelBackend, PermanentModelError, TransientModelError
+from mmrefine_agent.config import ModelConfig
+from mmrefine_agent.hookspecs import RegisterBackend, hookimpl
+from mmrefine_agent.types import ChatMessage, Image, ModelRequest, ModelResponse
+
+_litellm: Any = None
+
+
+def import_litellm() -> Any:
+    """Import litellm once, offline-safe (local model cost map, no telemetry)."""
+    global _litellm
+    if _litellm is None:
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        os.environ.setdefault("LITELLM_TELEMETRY", "False")
+        import litellm
+
+        litellm.telemetry = False
+        litellm.suppress_debug_info = True
+        litellm.drop_params = True
+        _litellm = litellm
+    return _litellm
+
+
+def encode_image(image: Image, max_side: int | None) -> str:
+    """A data URL for the image, downscaled so its longer side is at most ``max_side``."""
+    data, mime = image.data, image.mime
+    if max_side and max(image.width, image.height) > max_side:
+        from PIL import Image as PILImage
+
+        with PILImage.open(io.BytesIO(image.data)) as img:
+            img.thumbnail((max_side, max_side))
+            buffer = io.BytesIO()
+            img.convert("RGB").save(buffer, format="JPEG", quality=90)
+        data, mime = buffer.getvalue(), "image/jpeg"
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or getattr(exc, "headers", None) or {}
+    value = headers.get("retry-after") if hasattr(headers, "get") else None
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class LitellmBackend(ModelBackend):
+    """Chat completions through litellm (one server, or several through its Router)."""
+
+    description: ClassVar[str] = "any litellm provider or OpenAI-compatible server (api_base)"
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        self._image_urls: dict[tuple[str, int | None], str] = {}
+        self._router: Any = None
+
+    def identity(self) -> dict[str, Any]:
+        """Backend, model and endpoint(s) determine the answer."""
+        endpoints = [e.api_base for e in self.config.endpoints]
+        return {**super().identity(), "api_base": self.config.api_base, "endpoints": endpoints}
+
+    def _api_key(self) -> str | None:
+        if self.config.api_key_env:
+            return os.environ.get(self.config.api_key_env)
+        if self.config.api_base and self.config.name.startswith("openai/") and not os.environ.get(
+            "OPENAI_API_KEY"
+        ):
+            return "no-key"  # local OpenAI-compatible servers need a placeholder
+        return None
+
+    def _content(self, message: ChatMessage) -> Any:
+        if not message.images:
+            return message.text
+        parts: list[dict[str, Any]] = [{"type": "text", "text": message.text}]
+        for image in message.images:
+            key = (image.sha256, self.config.max_image_side)
+            url = self._image_urls.get(key)
+            if url is None:
+                url = encode_image(image, self.config.max_image_side)
+                self._image_urls[key] = url
+            parts.append({"type": "image_url", "image_url": {"url": url}})
+        return parts
+
+    def _get_router(self, litellm: Any) -> Any:
+        if self._router is None:
+            key = self._api_key()
+            model_list = []
+            for endpoint in self.config.endpoints:
+                params: dict[str, Any] = {"model": endpoint.name or self.config.name,
+                                          "api_base": endpoint.api_base, "weight": endpoint.weight}
+                if key:
+                    params["api_key"] = key
+                model_list.append({"model_name": "mmrefine-target", "litellm_params": params})
+            self._router = litellm.Router(model_list=model_list, num_retries=0,
+                                          routing_strategy="simple-shuffle")
+        return self._router
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        """One chat completion; litellm exceptions are mapped to transient/permanent."""
+        litellm = import_litellm()
+        messages = [{"role": m.role, "content": self._content(m)} for m in request.messages]
+        kwargs: dict[str, Any] = {**request.params, "timeout": self.config.timeout_s,
+                                  "num_retries": 0, "max_retries": 0}
+        started = time.perf_counter()
+        try:
+            if self.config.endpoints:
+                response = await self._get_router(litellm).acompletion(
+                    model="mmrefine-target", messages=messages, **kwargs)
+            else:
+                key = self._api_key()
+                if key:
+                    kwargs["api_key"] = key
+                if self.config.api_base:
+                    kwargs["api_base"] = self.config.api_base
+                response = await litellm.acompletion(model=self.config.name, messages=messages,
+                                                     **kwargs)
+        except (litellm.BadRequestError, litellm.AuthenticationError, litellm.NotFoundError,
+                litellm.PermissionDeniedError) as exc:
+            if isinstance(exc, litellm.ContextWindowExceededError | litellm.BadRequestError) and (
+                "json" in str(exc).lower() and "decode" in str(exc).lower()
+            ):
+                raise TransientModelError(f"malformed reply: {exc}") from exc
+            raise PermanentModelError(f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # rate limits, 5xx, timeouts, connection and decoding errors
+            raise TransientModelError(f"{type(exc).__name__}: {exc}",
+                                      retry_after=_retry_after(exc)) from exc
+        latency = time.perf_counter() - started
+        try:
+            choice = response.choices[0]
+            text = choice.message.content or ""
+            finish = getattr(choice, "finish_reason", None)
+        except (AttributeError, IndexError, TypeError) as exc:
+            raise TransientModelError(f"reply without choices: {exc}") from exc
+        usage = getattr(response, "usage", None)
+        cost = 0.0
+        hidden = getattr(response, "_hidden_params", None) or {}
+        if isinstance(hidden.get("response_cost"), int | float):
+            cost = float(hidden["response_cost"])
+        notes = [] if text else ["empty answer"]
+        return ModelResponse(
+            text=text,
+            model=str(getattr(response, "model", None) or self.config.name),
+            input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            cost_usd=cost,
+            latency_s=latency,
+            finish_reason=finish,
+            notes=notes,
+        )
+
+
+@hookimpl
+def mmrefine_register_backends(register: RegisterBackend) -> None:
+    """Register ``litellm``."""
+    register("litellm", LitellmBackend)

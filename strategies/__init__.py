@@ -1,0 +1,1 @@
+"""Built-in refinement strategies (installed as ``mmrefine_agent.strategies``)."""

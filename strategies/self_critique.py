@@ -1,0 +1,104 @@
+"""``self_critique``: refine with the official prompt, critique the refinement, revise once.
+
+Round 1: ``detect`` asks the official refinement prompt; ``locate``/``correct`` parse it;
+``verify`` asks the model to critique its own refinement. If the critique asks for a
+revision and a round is left, round 2 re-asks the official prompt with the earlier review and
+the critique attached; its ``verify`` only parses (one revision). The judged response is the
+latest official-format answer, so it stays comparable with the paper protocol.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from mmrefine_agent.graph.state import RefineState
+from mmrefine_agent.hookspecs import RegisterStrategy, hookimpl
+from mmrefine_agent.parsing import parse_labelled
+from mmrefine_agent.strategies.single_pass import SinglePass, official_refinement_prompt, parsed_of
+from mmrefine_agent.strategy import NodeContext
+
+CRITIQUE_PROMPT = """You are a strict reviewer of mathematical reviews.
+
+Below are a question, a proposed solution, and a review of that solution written earlier.
+Check the review itself: Is its verdict (Correct/Incorrect) right? If it names an error, is
+that really the first error? Is its corrected solution and final answer right?
+
+Question: {question}
+
+Proposed solution: {solution}
+
+Review: {review}
+
+Explain briefly, then end with exactly one line:
+Critique Verdict: ACCEPT   (the review is right)
+or
+Critique Verdict: REVISE   (the review must be redone)"""
+
+REVISION_SUFFIX = """
+
+A first review of this solution was written:
+{review}
+
+A critique of that review says:
+{critique}
+
+Taking the critique into account, write your final review in the required format."""
+
+_ACCEPT = re.compile(r"\b(accept|accepted|approve|ok)\b", re.IGNORECASE)
+
+
+class SelfCritique(SinglePass):
+    """Official prompt, self-critique, one revision."""
+
+    name: ClassVar[str] = "self_critique"
+    description: ClassVar[str] = "refine, critique the refinement, revise once"
+
+    async def detect(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
+        """Round 1: the official prompt; later rounds: the same with review and critique."""
+        prompt = official_refinement_prompt(ctx, state.get("solution", ""))
+        revision = state.get("scratch", {}).get("carry") or {}
+        if revision:
+            prompt += REVISION_SUFFIX.format(review=revision.get("review", ""),
+                                             critique=revision.get("critique", ""))
+        answer = await ctx.ask(prompt)
+        return self.parse_answer(answer, ctx)
+
+    async def verify(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
+        """Critique the round's review while a revision is still possible; else only parse."""
+        update = await super().verify(state, ctx)
+        if ctx.round >= self.max_rounds:
+            return update
+        review = state.get("scratch", {}).get("answer", "")
+        critique = await ctx.ask(
+            CRITIQUE_PROMPT.format(question=ctx.item.question, solution=state.get("solution", ""),
+                                   review=review)
+        )
+        label = parse_labelled(critique, "Critique Verdict")
+        if label is None:
+            ctx.problem("no 'Critique Verdict:' line; treated as REVISE")
+        accepted = bool(label and _ACCEPT.search(label))
+        ctx.parsed(critique_verdict=label, accepted=accepted)
+        scratch = dict(state.get("scratch", {}))
+        scratch["carry_next"] = {"review": review, "critique": critique}
+        update.update({"verified": accepted, "scratch": scratch})
+        return update
+
+    def next_round_solution(self, state: RefineState) -> str:
+        """A revision reviews the same (initial) solution again."""
+        return state.get("solution", "")
+
+    def route_after_verify(self, state: RefineState) -> Any:
+        """Revise when the critique did not accept and a round is left."""
+        if state.get("verified") is True or state.get("round", 1) >= self.max_rounds:
+            return "end"
+        return "detect"
+
+
+@hookimpl
+def mmrefine_register_strategies(register: RegisterStrategy) -> None:
+    """Register ``self_critique``."""
+    register("self_critique", SelfCritique)
+
+
+__all__ = ["SelfCritique", "parsed_of"]

@@ -1,0 +1,113 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = Path(__file__).resolve().parent / "data" / "script_single_pass.yaml"
+
+
+def mmrefine(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
+    exe = shutil.which("mmrefine", path=str(Path(sys.executable).parent)) or "mmrefine"
+    return subprocess.run([exe, *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "COLUMNS": "200", **(env or {})})
+
+
+def scripted_run(out: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return mmrefine("run", "configs/paper_single_pass.yaml", "--limit", "6", "--out", str(out),
+                    "--set", "model.backend=scripted", "--set", f"model.options.script={SCRIPT}",
+                    "--set", "judge.name=offline", "--quiet", *extra, env=env)
+
+
+def test_help_is_fast_and_lists_commands() -> None:
+    result = mmrefine("--help")
+    assert result.returncode == 0
+    for command in ("run", "judge", "report", "trace", "plugins", "data"):
+        assert command in result.stdout
+
+
+def test_plugins_lists_builtins() -> None:
+    result = mmrefine("plugins")
+    assert result.returncode == 0, result.stderr
+    for name in ("single_pass", "self_critique", "multi_round", "litellm", "scripted",
+                 "llamacpp", "mmrefine_official", "offline"):
+        assert name in result.stdout
+
+
+def test_run_writes_the_run_files(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = scripted_run(out, env={"OPENAI_API_KEY": "sk-secret-abc123"})
+    assert result.returncode == 0, result.stderr
+    for name in ("config.yaml", "steps.jsonl", "results.jsonl", "judgments.jsonl", "scores.json",
+                 "submission.json"):
+        assert (out / name).is_file(), name
+    results = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len(results) == 6 and all(r["status"] == "ok" for r in results)
+    steps = [json.loads(line) for line in (out / "steps.jsonl").read_text().splitlines()]
+    assert {s["node"] for s in steps} == {"detect", "locate", "correct", "verify"}
+    assert all(k in steps[0] for k in ("item_key", "round", "node", "prompt", "raw_answer", "parsed",
+                                       "model", "tokens", "cost_usd", "latency_s", "cache_hit"))
+    scores = json.loads((out / "scores.json").read_text())
+    assert scores["is_proxy"] is True and scores["overall"]["n"] == 6
+    submission = json.loads((out / "submission.json").read_text())
+    assert len(submission) == 6
+    first = next(iter(submission.values()))
+    assert set(first) >= {"id", "solution_source", "question", "answer", "initial_solution",
+                          "solution_label", "reference_feedback", "error_type", "prediction"}
+    for path in out.iterdir():
+        assert "sk-secret-abc123" not in path.read_text(), path
+
+
+def test_rerun_resumes_and_cache_avoids_calls(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert scripted_run(out).returncode == 0
+    again = scripted_run(out)
+    assert again.returncode == 0
+    assert len((out / "results.jsonl").read_text().splitlines()) == 6
+    fresh = scripted_run(tmp_path / "other")
+    assert fresh.returncode == 0
+    usage = json.loads((tmp_path / "other" / "usage.json").read_text())
+    assert usage["refine"]["calls"] == 0 and usage["refine"]["cache_hits"] == 6
+
+
+def test_changed_config_is_refused_on_resume(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert scripted_run(out).returncode == 0
+    result = scripted_run(out, "--set", "strategy.name=multi_round")
+    assert result.returncode == 2
+    assert "different config" in result.stderr and "strategy.name" in result.stderr
+
+
+def test_bad_config_key_exits_with_clear_error(tmp_path: Path) -> None:
+    result = mmrefine("run", "configs/quickstart.yaml", "--set", "strategy.nmae=x")
+    assert result.returncode == 2
+    assert "strategy.nmae" in result.stderr and "did you mean 'strategy.name'" in result.stderr
+
+
+def test_report_and_trace(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert scripted_run(out).returncode == 0
+    report = mmrefine("report", str(out), "--by", "modality", "--by", "solution_source")
+    assert report.returncode == 0, report.stderr
+    assert "RefScore" in report.stdout and "PROXY" in report.stdout and "by modality" in report.stdout
+    as_json = mmrefine("report", str(out), "--json")
+    assert json.loads(as_json.stdout)["overall"]["n"] == 6
+    key = json.loads((out / "results.jsonl").read_text().splitlines()[0])["key"]
+    trace = mmrefine("trace", str(out), key)
+    assert trace.returncode == 0, trace.stderr
+    for node in ("detect", "locate", "correct", "verify"):
+        assert node in trace.stdout
+    assert "parse-only" in trace.stdout
+    missing = mmrefine("trace", str(out), "nope")
+    assert missing.returncode == 2 and "no item" in missing.stderr
+
+
+@pytest.mark.parametrize("action", ["info"])
+def test_data_info(action: str) -> None:
+    result = mmrefine("data", action)
+    assert result.returncode == 0, result.stderr
+    assert "800 items" in result.stdout and "Perception Error" in result.stdout
