@@ -7,8 +7,10 @@ import threading
 from collections.abc import Sequence
 
 LETTERS = "ABCDE"
-_LETTER_ONLY = re.compile(r"^\s*[\(\[\{]?\s*(?:option\s+|choice\s+)?([A-E])\s*[\)\]\}]?\s*[.:)]?\s*(?:$|\s)",
-                          re.IGNORECASE)
+_LETTER_ONLY = re.compile(
+    r"^\s*[\(\[\{]?\s*(?:option\s+|choice\s+)?([A-E])\s*[\)\]\}]?\s*[.:)]?\s*(?:$|\s)",
+    re.IGNORECASE,
+)
 _ANSWER_IS = re.compile(r"\b(?:answer|option|choice)\s*(?:is|:)?\s*\(?([A-E])\)?\b")
 _LATEX_NOISE = re.compile(r"\\text\{([^}]*)\}|\\mathrm\{([^}]*)\}|[\$\\\s{}~]")
 
@@ -78,7 +80,9 @@ def answers_match(prediction: str | None, gold: str, options: Sequence[str] = ()
             return letter == gold_clean.upper()
         if options:
             gold_text = options[LETTERS.index(gold_clean.upper())]
-            return math_equivalent(prediction, gold_text) or _norm(_unbox(prediction)) == _norm(gold_text)
+            return math_equivalent(prediction, gold_text) or _norm(_unbox(prediction)) == _norm(
+                gold_text
+            )
         return False
     if _norm(_unbox(prediction)) == _norm(gold_clean):
         return True

@@ -45,5 +45,5 @@ class ModelBackend(ABC):
         """What, besides the request, determines the answer (part of the cache key)."""
         return {"backend": self.config.backend, "model": self.config.name}
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, no-op by default
         """Release connections or models. Called once at the end of a run."""

@@ -103,12 +103,15 @@ class ModelClient:
         self._serial = asyncio.Lock() if backend.serialised else None
         self._identity = backend.identity()
 
-    def _prepare(self, messages: tuple[ChatMessage, ...]) -> tuple[tuple[ChatMessage, ...], list[str]]:
+    def _prepare(
+        self, messages: tuple[ChatMessage, ...]
+    ) -> tuple[tuple[ChatMessage, ...], list[str]]:
         if self.backend.sees_images or not any(m.images for m in messages):
             return messages, []
         dropped = sum(len(m.images) for m in messages)
         stripped = tuple(ChatMessage(m.role, m.text) for m in messages)
-        note = f"image not seen: backend '{self.backend.config.backend}' is text-only ({dropped} dropped)"
+        backend = self.backend.config.backend
+        note = f"image not seen: backend '{backend}' is text-only ({dropped} dropped)"
         return stripped, [note]
 
     async def call(
@@ -176,7 +179,9 @@ class ModelClient:
                     ) from exc
                 self.totals.retries += 1
                 retry_after = getattr(exc, "retry_after", None)
-                delay = min(self.settings.backoff_cap_s, self.settings.backoff_s * 2 ** (attempt - 1))
+                delay = min(
+                    self.settings.backoff_cap_s, self.settings.backoff_s * 2 ** (attempt - 1)
+                )
                 delay = delay * (0.5 + random.random() / 2)
                 if retry_after is not None:
                     delay = max(delay, float(retry_after))

@@ -22,7 +22,10 @@ SECRET_WORDS = ("api_key", "apikey", "authorization", "secret", "token", "passwo
 def _reject_secrets(params: dict[str, Any], where: str) -> dict[str, Any]:
     for key in params:
         low = key.lower().replace("-", "_")
-        if any(word in low for word in SECRET_WORDS) and low not in {"max_tokens", "max_new_tokens"}:
+        if any(word in low for word in SECRET_WORDS) and low not in {
+            "max_tokens",
+            "max_new_tokens",
+        }:
             raise ValueError(
                 f"'{where}.{key}' looks like a secret; put API keys in the environment "
                 "(e.g. OPENAI_API_KEY), never in a config"
@@ -174,7 +177,9 @@ def _format_validation(exc: ValidationError, origin: str) -> str:
         if err["type"] == "extra_forbidden":
             known = _fields_at(RunConfig, loc[:-1])
             guess = difflib.get_close_matches(str(loc[-1]), known, n=1)
-            hint = f" (did you mean '{'.'.join([*map(str, loc[:-1]), guess[0]])}'?)" if guess else ""
+            hint = (
+                f" (did you mean '{'.'.join([*map(str, loc[:-1]), guess[0]])}'?)" if guess else ""
+            )
             lines.append(f"unknown key '{dotted}'{hint}; known here: {', '.join(known)}")
         else:
             value = err.get("input")

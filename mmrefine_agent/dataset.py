@@ -115,7 +115,9 @@ def row_to_item(row: dict[str, Any], *, file: str, index: int) -> Item | RowProb
         except ValueError as exc:
             return problem("image", str(exc))
     options_raw = row.get("options") or []
-    if not isinstance(options_raw, list | tuple) or not all(isinstance(o, str) for o in options_raw):
+    if not isinstance(options_raw, list | tuple) or not all(
+        isinstance(o, str) for o in options_raw
+    ):
         return problem("options", "must be a list of strings")
     meta = row.get("meta") or {}
     return Item(
@@ -161,7 +163,10 @@ def balanced_order(rows: Sequence[tuple[int, dict[str, Any]]]) -> list[tuple[int
     """Round-robin over (modality, label) groups, keeping file order inside each group."""
     groups: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
     for index, row in rows:
-        group = ("image" if row.get("image") is not None else "text", str(row.get("solution_label")))
+        group = (
+            "image" if row.get("image") is not None else "text",
+            str(row.get("solution_label")),
+        )
         groups.setdefault(group, []).append((index, row))
     ordered: list[tuple[int, dict[str, Any]]] = []
     queues = [groups[k] for k in sorted(groups)]

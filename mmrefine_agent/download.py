@@ -19,7 +19,7 @@ def download_data(target: str | None = None, *, timeout_s: float = 60.0) -> Path
     directory.mkdir(parents=True, exist_ok=True)
     destination = directory / PARQUET_NAME
     try:
-        with urllib.request.urlopen(PARQUET_URL, timeout=timeout_s) as response:  # noqa: S310
+        with urllib.request.urlopen(PARQUET_URL, timeout=timeout_s) as response:
             data = response.read()
     except OSError as exc:
         raise DataError(f"cannot download {PARQUET_URL}: {exc} (is this machine online?)") from exc

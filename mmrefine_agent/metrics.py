@@ -89,7 +89,7 @@ def bootstrap_intervals(
             continue
         values.sort()
         lo = values[int(0.025 * (len(values) - 1))]
-        hi = values[int(round(0.975 * (len(values) - 1)))]
+        hi = values[round(0.975 * (len(values) - 1))]
         out[metric] = [round(lo, 6), round(hi, 6)]
     return out
 
@@ -111,8 +111,9 @@ def score_block(
         "n": len(pairs),
         "counts": counts,
         "rates": rates_from_counts(counts),
-        "ci95": bootstrap_intervals([p for p, _ in scored], [s for _, s in scored],
-                                    resamples=resamples, seed=seed),
+        "ci95": bootstrap_intervals(
+            [p for p, _ in scored], [s for _, s in scored], resamples=resamples, seed=seed
+        ),
     }
 
 
@@ -162,12 +163,22 @@ def compute_scores(
             key: score_block(group, final_scenario, resamples=resamples // 2, seed=seed)
             for key, group in sorted(groups.items())
         }
-    max_round = max((len(r.get("round_judgments") or []) and
-                     max(e.get("round", 0) for e in r["round_judgments"]) for r in judged), default=0)
+    max_round = max(
+        (
+            len(r.get("round_judgments") or [])
+            and max(e.get("round", 0) for e in r["round_judgments"])
+            for r in judged
+        ),
+        default=0,
+    )
     by["round"] = {}
     for number in range(1, max_round + 1):
+
+        def after_round(record: dict[str, Any], n: int = number) -> str | None:
+            return round_scenario(record, n)
+
         by["round"][str(number)] = score_block(
-            judged, lambda r, n=number: round_scenario(r, n), resamples=resamples // 2, seed=seed
+            judged, after_round, resamples=resamples // 2, seed=seed
         )
     scores["by"] = by
     return scores

@@ -31,7 +31,8 @@ _OVERALL = re.compile(rf"{_DECOR}overall\s+assessment{_DECOR}:?", re.IGNORECASE)
 _FINAL = re.compile(rf"final\s+answer{_DECOR}:{_DECOR}(?P<a>.+)", re.IGNORECASE)
 _EXPLANATION = re.compile(rf"explanation{_DECOR}:{_DECOR}(?P<e>.+)", re.IGNORECASE)
 _NO_ERROR = re.compile(
-    r"\b(no errors? (?:were |was )?(?:found|detected|identified)|solution is (?:entirely |fully )?correct)\b",
+    r"\b(no errors? (?:were |was )?(?:found|detected|identified)"
+    r"|solution is (?:entirely |fully )?correct)\b",
     re.IGNORECASE,
 )
 _SAYS_INCORRECT = re.compile(r"\bsolution is (?:incorrect|wrong|flawed)\b", re.IGNORECASE)
@@ -105,7 +106,7 @@ def _boxed(text: str) -> str | None:
 
 
 def parse_final_answer(text: str) -> str | None:
-    """The last ``Final Answer:`` line, else the last ``\\boxed{}``."""
+    """The last ``Final Answer:`` line, else the content of the last boxed expression."""
     matches = list(_FINAL.finditer(text))
     if matches:
         answer = _clean(matches[-1].group("a"))
@@ -165,9 +166,7 @@ def parse_labelled(text: str | None, label: str) -> str | None:
     """The value after the last ``Label:`` in a text (markdown tolerated), or None."""
     if not text:
         return None
-    pattern = re.compile(
-        _KEYWORD_LINE.format(kw=re.escape(label), decor=_DECOR), re.IGNORECASE
-    )
+    pattern = re.compile(_KEYWORD_LINE.format(kw=re.escape(label), decor=_DECOR), re.IGNORECASE)
     matches = list(pattern.finditer(text))
     if not matches:
         return None

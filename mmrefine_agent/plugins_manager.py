@@ -108,7 +108,9 @@ def get_plugin_manager(
         try:
             pm.load_setuptools_entrypoints(hookspecs.PROJECT)
         except Exception as exc:
-            raise PluginError(f"failed to load an '{hookspecs.PROJECT}' entry point: {exc}") from exc
+            raise PluginError(
+                f"failed to load an '{hookspecs.PROJECT}' entry point: {exc}"
+            ) from exc
     for module_name in [*_split_env("MMREFINE_PLUGINS"), *extra_modules]:
         if pm.has_plugin(module_name) or pm.is_blocked(module_name):
             continue

@@ -17,15 +17,25 @@ from mmrefine_agent.judging.runner import judge_record, needs_judging
 from mmrefine_agent.plugins_manager import Plugins
 from mmrefine_agent.results import RESULT_VERSION, item_fields
 from mmrefine_agent.rundir import RunDir
-from mmrefine_agent.runner import RunOutcome, Runner, finish_run, load_run_items
+from mmrefine_agent.runner import Runner, RunOutcome, finish_run, load_run_items
 from mmrefine_agent.types import Item
 
 
-async def _judge_records(runner: Runner, run: RunDir, items: dict[str, Item],
-                         records: list[dict[str, Any]], prompts: Any, *, force: bool) -> None:
+async def _judge_records(
+    runner: Runner,
+    run: RunDir,
+    items: dict[str, Item],
+    records: list[dict[str, Any]],
+    prompts: Any,
+    *,
+    force: bool,
+) -> None:
     config = runner.config
-    cache = CallCache(Path(config.run.cache_dir) if config.run.cache_dir else None) \
-        if config.run.cache else None
+    cache = (
+        CallCache(Path(config.run.cache_dir) if config.run.cache_dir else None)
+        if config.run.cache
+        else None
+    )
     ledger = rundir.JsonlAppender(run.file(rundir.JUDGMENTS))
     judge = runner._make_judge(prompts, cache, Budget(config.run.max_cost_usd), ledger)
     if judge is None:
@@ -40,7 +50,9 @@ async def _judge_records(runner: Runner, run: RunDir, items: dict[str, Item],
         if force:
             record["round_judgments"] = []
         async with slots:
-            await judge_record(judge, items[record["key"]], record, per_round=config.judge.per_round)
+            await judge_record(
+                judge, items[record["key"]], record, per_round=config.judge.per_round
+            )
 
     try:
         await asyncio.gather(*(one(r) for r in records))
@@ -53,8 +65,9 @@ async def _judge_records(runner: Runner, run: RunDir, items: dict[str, Item],
     rundir.rewrite_jsonl(run.file(rundir.RESULTS), records)
 
 
-async def rejudge_run(path: Path, plugins: Plugins, *, overrides: list[str] | None = None,
-                      force: bool = False) -> RunOutcome:
+async def rejudge_run(
+    path: Path, plugins: Plugins, *, overrides: list[str] | None = None, force: bool = False
+) -> RunOutcome:
     """Judge the items of a run whose judgment is missing, failed or from another judge."""
     started = time.perf_counter()
     run = RunDir(path).require()
@@ -86,16 +99,24 @@ def submission_items(path: Path, known: dict[str, Item]) -> tuple[list[Item], di
             if name not in entry:
                 raise DataError(f"{path}: entry {key!r}: field '{name}' missing")
         if entry["solution_label"] not in ("correct", "incorrect"):
-            raise DataError(f"{path}: entry {key!r}: field 'solution_label' must be "
-                            f"correct/incorrect, got {entry['solution_label']!r}")
+            raise DataError(
+                f"{path}: entry {key!r}: field 'solution_label' must be "
+                f"correct/incorrect, got {entry['solution_label']!r}"
+            )
         if entry["solution_label"] == "incorrect" and not entry.get("reference_feedback"):
             raise DataError(f"{path}: entry {key!r}: field 'reference_feedback' missing")
         item = known.get(key) or Item(
-            key=key, id=str(entry["id"]), question=str(entry.get("question", "")), options=(),
-            image=None, answer=str(entry.get("answer", "")),
-            initial_solution=str(entry["initial_solution"]), label=entry["solution_label"],
+            key=key,
+            id=str(entry["id"]),
+            question=str(entry.get("question", "")),
+            options=(),
+            image=None,
+            answer=str(entry.get("answer", "")),
+            initial_solution=str(entry["initial_solution"]),
+            label=entry["solution_label"],
             reference_feedback=entry.get("reference_feedback"),
-            error_type=entry.get("error_type"), source=str(entry["solution_source"]),
+            error_type=entry.get("error_type"),
+            source=str(entry["solution_source"]),
         )
         items.append(item)
         prediction = entry.get("prediction")
@@ -103,14 +124,21 @@ def submission_items(path: Path, known: dict[str, Item]) -> tuple[list[Item], di
     return items, predictions
 
 
-async def score_submission(path: Path, out: Path, plugins: Plugins, *,
-                           overrides: list[str] | None = None,
-                           data_dir: str | None = None) -> RunOutcome:
+async def score_submission(
+    path: Path,
+    out: Path,
+    plugins: Plugins,
+    *,
+    overrides: list[str] | None = None,
+    data_dir: str | None = None,
+) -> RunOutcome:
     """Judge an official-format submission (e.g. from the official inference script)."""
     started = time.perf_counter()
-    base: dict[str, Any] = {"name": f"submission-{path.stem}",
-                            "strategy": {"name": "single_pass"},
-                            "model": {"backend": "scripted", "name": "submission"}}
+    base: dict[str, Any] = {
+        "name": f"submission-{path.stem}",
+        "strategy": {"name": "single_pass"},
+        "model": {"backend": "scripted", "name": "submission"},
+    }
     if data_dir:
         base["data"] = {"dir": data_dir}
     config: RunConfig = build_config(base, overrides or [], origin="--set")
@@ -131,11 +159,20 @@ async def score_submission(path: Path, out: Path, plugins: Plugins, *,
     for item in items:
         record = previous.get(item.key)
         if record is None or (record.get("final") or {}).get("response") != predictions[item.key]:
-            record = {"version": RESULT_VERSION, **item_fields(item), "status": "ok", "error": None,
-                      "strategy": "submission", "model": str(path), "n_rounds": 1,
-                      "final": {"response": predictions[item.key]},
-                      "rounds": [{"round": 1, "response": predictions[item.key]}],
-                      "judgment": None, "round_judgments": [], "usage": {}}
+            record = {
+                "version": RESULT_VERSION,
+                **item_fields(item),
+                "status": "ok",
+                "error": None,
+                "strategy": "submission",
+                "model": str(path),
+                "n_rounds": 1,
+                "final": {"response": predictions[item.key]},
+                "rounds": [{"round": 1, "response": predictions[item.key]}],
+                "judgment": None,
+                "round_judgments": [],
+                "usage": {},
+            }
         records.append(record)
     runner = Runner(config, plugins, out)
     by_key = {item.key: item for item in items}

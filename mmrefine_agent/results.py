@@ -38,8 +38,16 @@ def round_summary(record: RoundRecord) -> dict[str, Any]:
     }
 
 
-def ok_result(item: Item, rounds: list[RoundRecord], *, strategy: str, model: str,
-              usage: dict[str, Any], elapsed_s: float, image_not_seen: bool) -> dict[str, Any]:
+def ok_result(
+    item: Item,
+    rounds: list[RoundRecord],
+    *,
+    strategy: str,
+    model: str,
+    usage: dict[str, Any],
+    elapsed_s: float,
+    image_not_seen: bool,
+) -> dict[str, Any]:
     """A finished (not yet judged) item."""
     summaries = [round_summary(r) for r in rounds]
     last = summaries[-1] if summaries else {}
@@ -61,8 +69,15 @@ def ok_result(item: Item, rounds: list[RoundRecord], *, strategy: str, model: st
     }
 
 
-def error_result(item_like: dict[str, Any], status: str, error: str, *, strategy: str,
-                 model: str, usage: dict[str, Any] | None = None) -> dict[str, Any]:
+def error_result(
+    item_like: dict[str, Any],
+    status: str,
+    error: str,
+    *,
+    strategy: str,
+    model: str,
+    usage: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """An item that failed (model error, data error, budget); it is redone on the next run."""
     return {
         "version": RESULT_VERSION,
@@ -80,7 +95,9 @@ def error_result(item_like: dict[str, Any], status: str, error: str, *, strategy
     }
 
 
-def submission_entry(item: Item, prediction: str, judgment: dict[str, Any] | None) -> dict[str, Any]:
+def submission_entry(
+    item: Item, prediction: str, judgment: dict[str, Any] | None
+) -> dict[str, Any]:
     """One entry of the official submission file (what the official evaluator reads)."""
     entry: dict[str, Any] = {
         "id": item.id,
@@ -95,6 +112,9 @@ def submission_entry(item: Item, prediction: str, judgment: dict[str, Any] | Non
     }
     if judgment and judgment.get("scenario") in OFFICIAL_NAMES:
         entry["judge"] = OFFICIAL_NAMES[judgment["scenario"]]
-        entry["result"] = {k: v for k, v in (judgment.get("fields") or {}).items()
-                           if k in ("error_detection", "error_correction", "solution_correctness")}
+        entry["result"] = {
+            k: v
+            for k, v in (judgment.get("fields") or {}).items()
+            if k in ("error_detection", "error_correction", "solution_correctness")
+        }
     return entry

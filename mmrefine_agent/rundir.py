@@ -117,7 +117,9 @@ class RunDir:
     def steps(self, item_key: str | None = None) -> list[dict[str, Any]]:
         """Step records, optionally only one item's."""
         records = read_jsonl(self.file(STEPS))
-        return records if item_key is None else [r for r in records if r.get("item_key") == item_key]
+        return (
+            records if item_key is None else [r for r in records if r.get("item_key") == item_key]
+        )
 
     def scores(self) -> dict[str, Any]:
         """The content of scores.json."""

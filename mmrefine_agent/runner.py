@@ -56,19 +56,29 @@ class RunOutcome:
 def judge_model_config(config: RunConfig) -> ModelConfig:
     """The judge's model settings as a ModelConfig (same backends, same call path)."""
     judge = config.judge
-    return ModelConfig(backend=judge.backend, name=judge.model, api_base=judge.api_base,
-                       api_key_env=judge.api_key_env, params=dict(judge.params),
-                       timeout_s=judge.timeout_s, endpoints=list(judge.endpoints),
-                       options=dict(judge.options))
+    return ModelConfig(
+        backend=judge.backend,
+        name=judge.model,
+        api_base=judge.api_base,
+        api_key_env=judge.api_key_env,
+        params=dict(judge.params),
+        timeout_s=judge.timeout_s,
+        endpoints=list(judge.endpoints),
+        options=dict(judge.options),
+    )
 
 
 def load_run_items(config: RunConfig) -> tuple[Path, LoadedData, OfficialPrompts | None]:
     """Resolve the data directory, load the configured slice and the official prompts."""
     data_dir = resolve_data_dir(config.data.dir)
     filters = config.data.filter.model_dump(exclude_none=True)
-    loaded = load_items(data_dir, filters=filters, limit=config.data.limit,
-                        balanced=config.data.balanced,
-                        parquet=Path(config.data.parquet) if config.data.parquet else None)
+    loaded = load_items(
+        data_dir,
+        filters=filters,
+        limit=config.data.limit,
+        balanced=config.data.balanced,
+        parquet=Path(config.data.parquet) if config.data.parquet else None,
+    )
     prompts = load_official_prompts(data_dir) if (data_dir / PROMPTS_NAME).is_file() else None
     return data_dir, loaded, prompts
 
@@ -81,8 +91,14 @@ def prepare_run_dir(path: Path, config: RunConfig, *, restart: bool) -> RunDir:
     fingerprint_path = run.file("fingerprint.json")
     fingerprint = config.fingerprint_dict()
     if restart:
-        for name in (rundir.STEPS, rundir.RESULTS, rundir.JUDGMENTS, rundir.SCORES,
-                     rundir.SUBMISSION, rundir.USAGE):
+        for name in (
+            rundir.STEPS,
+            rundir.RESULTS,
+            rundir.JUDGMENTS,
+            rundir.SCORES,
+            rundir.SUBMISSION,
+            rundir.USAGE,
+        ):
             run.file(name).unlink(missing_ok=True)
     elif fingerprint_path.is_file():
         previous = json.loads(fingerprint_path.read_text(encoding="utf-8"))
@@ -135,8 +151,13 @@ class Runner:
         backend: ModelBackend = backend_cls(model)
         return backend
 
-    def _make_judge(self, prompts: OfficialPrompts | None, cache: CallCache | None,
-                    budget: Budget, ledger: rundir.JsonlAppender) -> Judge | None:
+    def _make_judge(
+        self,
+        prompts: OfficialPrompts | None,
+        cache: CallCache | None,
+        budget: Budget,
+        ledger: rundir.JsonlAppender,
+    ) -> Judge | None:
         name = self.config.judge.name
         if name in ("none", ""):
             return None
@@ -144,13 +165,20 @@ class Runner:
         client = None
         if judge_cls.needs_model:
             backend = self._judge_backend or self._make_backend(judge_model_config(self.config))
-            settings = ClientSettings(timeout_s=self.config.judge.timeout_s,
-                                      retries=self.config.run.retries,
-                                      backoff_s=self.config.run.backoff_s,
-                                      params=dict(self.config.judge.params))
-            client = ModelClient(backend, limiter=asyncio.Semaphore(self.config.judge.concurrency),
-                                 settings=settings, cache=cache, budget=budget,
-                                 totals=self.judge_totals)
+            settings = ClientSettings(
+                timeout_s=self.config.judge.timeout_s,
+                retries=self.config.run.retries,
+                backoff_s=self.config.run.backoff_s,
+                params=dict(self.config.judge.params),
+            )
+            client = ModelClient(
+                backend,
+                limiter=asyncio.Semaphore(self.config.judge.concurrency),
+                settings=settings,
+                cache=cache,
+                budget=budget,
+                totals=self.judge_totals,
+            )
 
         def record(entry: dict[str, Any]) -> None:
             ledger.write(entry)
@@ -168,8 +196,11 @@ class Runner:
         items = {item.key: item for item in loaded.items}
         strategy_cls = self.plugins.strategies.get(config.strategy.name)
         strategy: Strategy = strategy_cls(config.strategy)
-        cache = CallCache(Path(config.run.cache_dir) if config.run.cache_dir else None) \
-            if config.run.cache else None
+        cache = (
+            CallCache(Path(config.run.cache_dir) if config.run.cache_dir else None)
+            if config.run.cache
+            else None
+        )
         budget = Budget(config.run.max_cost_usd)
 
         previous = {r["key"]: r for r in run.results()}
@@ -182,11 +213,20 @@ class Runner:
         results_out = rundir.JsonlAppender(run.file(rundir.RESULTS))
         ledger = rundir.JsonlAppender(run.file(rundir.JUDGMENTS))
         backend = self._backend or self._make_backend(config.model)
-        settings = ClientSettings(timeout_s=config.model.timeout_s, retries=config.run.retries,
-                                  backoff_s=config.run.backoff_s, params=dict(config.model.params))
-        client = ModelClient(backend, limiter=asyncio.Semaphore(config.run.concurrency),
-                             settings=settings, cache=cache, budget=budget,
-                             totals=self.refine_totals)
+        settings = ClientSettings(
+            timeout_s=config.model.timeout_s,
+            retries=config.run.retries,
+            backoff_s=config.run.backoff_s,
+            params=dict(config.model.params),
+        )
+        client = ModelClient(
+            backend,
+            limiter=asyncio.Semaphore(config.run.concurrency),
+            settings=settings,
+            cache=cache,
+            budget=budget,
+            totals=self.refine_totals,
+        )
         judge = self._make_judge(prompts, cache, budget, ledger)
         graph = compile_graph(strategy)
         model_name = f"{config.model.backend}:{config.model.name}"
@@ -197,45 +237,73 @@ class Runner:
             self.plugins.hook.mmrefine_observe_step(step=step)
 
         for problem in loaded.problems:
-            record = error_result({"key": problem.key, "id": problem.key.split("_")[0],
-                                   "row": problem.row, "field": problem.field},
-                                  "data_error", str(problem), strategy=strategy.name,
-                                  model=model_name)
+            record = error_result(
+                {
+                    "key": problem.key,
+                    "id": problem.key.split("_")[0],
+                    "row": problem.row,
+                    "field": problem.field,
+                },
+                "data_error",
+                str(problem),
+                strategy=strategy.name,
+                model=model_name,
+            )
             results_out.write(record)
             errors.append(str(problem))
 
         todo = [item for key, item in items.items() if key not in keep]
-        rejudge = [keep[k] for k in keep if judge is not None and needs_judging(
-            keep[k], judge.name, config.judge.per_round, force=False)]
-        self.on_event("start", {"total": len(items), "todo": len(todo) + len(rejudge),
-                                "done": len(items) - len(todo) - len(rejudge)})
+        rejudge = [
+            keep[k]
+            for k in keep
+            if judge is not None
+            and needs_judging(keep[k], judge.name, config.judge.per_round, force=False)
+        ]
+        self.on_event(
+            "start",
+            {
+                "total": len(items),
+                "todo": len(todo) + len(rejudge),
+                "done": len(items) - len(todo) - len(rejudge),
+            },
+        )
         item_slots = asyncio.Semaphore(max(4, config.run.concurrency * 2))
         recursion_limit = 4 * strategy.max_rounds + 10
 
         async def refine(item: Item) -> None:
             async with item_slots:
                 item_started = time.perf_counter()
-                context = GraphContext(item=item, client=client, prompts=prompts,
-                                       emit_step=emit_step)
+                context = GraphContext(
+                    item=item, client=client, prompts=prompts, emit_step=emit_step
+                )
                 before = (self.refine_totals.calls, self.refine_totals.cache_hits)
                 try:
                     state = await graph.ainvoke(
-                        strategy.initial_state(item), context=context,
+                        strategy.initial_state(item),
+                        context=context,
                         config={"recursion_limit": recursion_limit},
                     )
                 except ModelCallError as exc:
-                    record = error_result(_fields(item), "error", str(exc),
-                                          strategy=strategy.name, model=model_name)
+                    record = error_result(
+                        _fields(item), "error", str(exc), strategy=strategy.name, model=model_name
+                    )
                     results_out.write(record)
                     errors.append(f"{item.key}: {exc}")
                     self.on_event("item", {"key": item.key, "status": "error"})
                     return
-                usage = {"calls": self.refine_totals.calls - before[0],
-                         "cache_hits": self.refine_totals.cache_hits - before[1]}
-                record = ok_result(item, list(state.get("rounds", [])), strategy=strategy.name,
-                                   model=model_name, usage=usage,
-                                   elapsed_s=time.perf_counter() - item_started,
-                                   image_not_seen=item.image is not None and not backend.sees_images)
+                usage = {
+                    "calls": self.refine_totals.calls - before[0],
+                    "cache_hits": self.refine_totals.cache_hits - before[1],
+                }
+                record = ok_result(
+                    item,
+                    list(state.get("rounds", [])),
+                    strategy=strategy.name,
+                    model=model_name,
+                    usage=usage,
+                    elapsed_s=time.perf_counter() - item_started,
+                    image_not_seen=item.image is not None and not backend.sees_images,
+                )
                 if judge is not None:
                     await judge_record(judge, item, record, per_round=config.judge.per_round)
                 results_out.write(record)
@@ -244,8 +312,9 @@ class Runner:
         async def rejudge_one(record: dict[str, Any]) -> None:
             assert judge is not None
             async with item_slots:
-                await judge_record(judge, items[record["key"]], record,
-                                   per_round=config.judge.per_round)
+                await judge_record(
+                    judge, items[record["key"]], record, per_round=config.judge.per_round
+                )
                 results_out.write(record)
                 self.on_event("item", {"key": record["key"], "status": "ok"})
 
@@ -273,25 +342,37 @@ def _fields(item: Item) -> dict[str, Any]:
     return item_fields(item)
 
 
-def finish_run(run: RunDir, items: dict[str, Item], plugins: Plugins, usage: dict[str, Any],
-               started: float) -> RunOutcome:
+def finish_run(
+    run: RunDir, items: dict[str, Item], plugins: Plugins, usage: dict[str, Any], started: float
+) -> RunOutcome:
     """Write scores.json, submission.json and usage.json from results.jsonl."""
     results = run.results()
     ok = [r for r in results if r.get("status") == "ok"]
     scores = compute_scores(results) if any(r.get("judgment") for r in ok) else None
-    scores_payload = scores if scores is not None else {"version": 1, "judge": None,
-                                                       "note": "not judged (judge.name: none)"}
+    scores_payload = (
+        scores
+        if scores is not None
+        else {"version": 1, "judge": None, "note": "not judged (judge.name: none)"}
+    )
     if scores is not None:
         scores["usage"] = usage
     rundir.write_json_atomic(run.file(rundir.SCORES), scores_payload)
     submission = {
-        r["key"]: submission_entry(items[r["key"]], (r.get("final") or {}).get("response") or "",
-                                   r.get("judgment"))
-        for r in ok if r["key"] in items
+        r["key"]: submission_entry(
+            items[r["key"]], (r.get("final") or {}).get("response") or "", r.get("judgment")
+        )
+        for r in ok
+        if r["key"] in items
     }
     rundir.write_json_atomic(run.file(rundir.SUBMISSION), submission)
     rundir.write_json_atomic(run.file(rundir.USAGE), usage)
     plugins.hook.mmrefine_run_finished(run_dir=str(run.path), scores=scores_payload)
-    return RunOutcome(run_dir=run.path, scores=scores, usage=usage, n_items=len(items),
-                      n_done=len(ok), n_errors=len(results) - len(ok),
-                      elapsed_s=time.perf_counter() - started)
+    return RunOutcome(
+        run_dir=run.path,
+        scores=scores,
+        usage=usage,
+        n_items=len(items),
+        n_done=len(ok),
+        n_errors=len(results) - len(ok),
+        elapsed_s=time.perf_counter() - started,
+    )

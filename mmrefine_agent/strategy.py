@@ -121,8 +121,14 @@ class Strategy(ABC):
 
     def initial_state(self, item: Item) -> RefineState:
         """The state an item starts from."""
-        return RefineState(item_key=item.key, round=0, solution=item.initial_solution,
-                           parse_errors=[], rounds=[], scratch={})
+        return RefineState(
+            item_key=item.key,
+            round=0,
+            solution=item.initial_solution,
+            parse_errors=[],
+            rounds=[],
+            scratch={},
+        )
 
 
 def compose_response(rounds: list[RoundRecord], current: RoundRecord) -> str:
@@ -133,9 +139,7 @@ def compose_response(rounds: list[RoundRecord], current: RoundRecord) -> str:
     """
     history = [*rounds, current]
     first_error = next((r for r in history if r.get("verdict") == "incorrect"), None)
-    latest_fix = next(
-        (r for r in reversed(history) if r.get("corrected_solution")), None
-    )
+    latest_fix = next((r for r in reversed(history) if r.get("corrected_solution")), None)
     final_answer = current.get("final_answer") or (latest_fix or {}).get("final_answer") or ""
     lines = ["Review and Correction (if applicable):"]
     if first_error is None:

@@ -80,8 +80,10 @@ class LitellmBackend(ModelBackend):
     def _api_key(self) -> str | None:
         if self.config.api_key_env:
             return os.environ.get(self.config.api_key_env)
-        if self.config.api_base and self.config.name.startswith("openai/") and not os.environ.get(
-            "OPENAI_API_KEY"
+        if (
+            self.config.api_base
+            and self.config.name.startswith("openai/")
+            and not os.environ.get("OPENAI_API_KEY")
         ):
             return "no-key"  # local OpenAI-compatible servers need a placeholder
         return None
@@ -104,44 +106,59 @@ class LitellmBackend(ModelBackend):
             key = self._api_key()
             model_list = []
             for endpoint in self.config.endpoints:
-                params: dict[str, Any] = {"model": endpoint.name or self.config.name,
-                                          "api_base": endpoint.api_base, "weight": endpoint.weight}
+                params: dict[str, Any] = {
+                    "model": endpoint.name or self.config.name,
+                    "api_base": endpoint.api_base,
+                    "weight": endpoint.weight,
+                }
                 if key:
                     params["api_key"] = key
                 model_list.append({"model_name": "mmrefine-target", "litellm_params": params})
-            self._router = litellm.Router(model_list=model_list, num_retries=0,
-                                          routing_strategy="simple-shuffle")
+            self._router = litellm.Router(
+                model_list=model_list, num_retries=0, routing_strategy="simple-shuffle"
+            )
         return self._router
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         """One chat completion; litellm exceptions are mapped to transient/permanent."""
         litellm = import_litellm()
         messages = [{"role": m.role, "content": self._content(m)} for m in request.messages]
-        kwargs: dict[str, Any] = {**request.params, "timeout": self.config.timeout_s,
-                                  "num_retries": 0, "max_retries": 0}
+        kwargs: dict[str, Any] = {
+            **request.params,
+            "timeout": self.config.timeout_s,
+            "num_retries": 0,
+            "max_retries": 0,
+        }
         started = time.perf_counter()
         try:
             if self.config.endpoints:
                 response = await self._get_router(litellm).acompletion(
-                    model="mmrefine-target", messages=messages, **kwargs)
+                    model="mmrefine-target", messages=messages, **kwargs
+                )
             else:
                 key = self._api_key()
                 if key:
                     kwargs["api_key"] = key
                 if self.config.api_base:
                     kwargs["api_base"] = self.config.api_base
-                response = await litellm.acompletion(model=self.config.name, messages=messages,
-                                                     **kwargs)
-        except (litellm.BadRequestError, litellm.AuthenticationError, litellm.NotFoundError,
-                litellm.PermissionDeniedError) as exc:
+                response = await litellm.acompletion(
+                    model=self.config.name, messages=messages, **kwargs
+                )
+        except (
+            litellm.BadRequestError,
+            litellm.AuthenticationError,
+            litellm.NotFoundError,
+            litellm.PermissionDeniedError,
+        ) as exc:
             if isinstance(exc, litellm.ContextWindowExceededError | litellm.BadRequestError) and (
                 "json" in str(exc).lower() and "decode" in str(exc).lower()
             ):
                 raise TransientModelError(f"malformed reply: {exc}") from exc
             raise PermanentModelError(f"{type(exc).__name__}: {exc}") from exc
         except Exception as exc:  # rate limits, 5xx, timeouts, connection and decoding errors
-            raise TransientModelError(f"{type(exc).__name__}: {exc}",
-                                      retry_after=_retry_after(exc)) from exc
+            raise TransientModelError(
+                f"{type(exc).__name__}: {exc}", retry_after=_retry_after(exc)
+            ) from exc
         latency = time.perf_counter() - started
         try:
             choice = response.choices[0]

@@ -44,8 +44,9 @@ def packaged_model_path(package: str = DEFAULT_PACKAGE, filename: str = DEFAULT_
     raise PermanentModelError(f"package '{package}' does not ship {filename}")
 
 
-def load_llama(path: Path, n_ctx: int, n_threads: int | None, seed: int,
-               chat_format: str | None = None) -> Any:
+def load_llama(
+    path: Path, n_ctx: int, n_threads: int | None, seed: int, chat_format: str | None = None
+) -> Any:
     """Load (once per process) a llama.cpp model."""
     key = (str(path), n_ctx, n_threads, seed)
     with _models_lock:
@@ -56,8 +57,12 @@ def load_llama(path: Path, n_ctx: int, n_threads: int | None, seed: int,
                 raise PermanentModelError(
                     "llama-cpp-python is not installed: pip install 'mmrefine-agent[local]'"
                 ) from exc
-            kwargs: dict[str, Any] = {"model_path": str(path), "n_ctx": n_ctx, "seed": seed,
-                                      "verbose": False}
+            kwargs: dict[str, Any] = {
+                "model_path": str(path),
+                "n_ctx": n_ctx,
+                "seed": seed,
+                "verbose": False,
+            }
             if n_threads:
                 kwargs["n_threads"] = n_threads
             if chat_format:
@@ -90,15 +95,19 @@ class LlamaCppBackend(ModelBackend):
     def identity(self) -> dict[str, Any]:
         """The model file and context size determine the answers."""
         path = self.resolved_path()
-        return {**super().identity(), "model_file": path.name,
-                "model_bytes": path.stat().st_size if path.exists() else None,
-                "n_ctx": self.n_ctx}
+        return {
+            **super().identity(),
+            "model_file": path.name,
+            "model_bytes": path.stat().st_size if path.exists() else None,
+            "n_ctx": self.n_ctx,
+        }
 
     def llama(self) -> Any:
         """The loaded model (loaded on first use)."""
         if self._llama is None:
-            self._llama = load_llama(self.resolved_path(), self.n_ctx, self.n_threads, self.seed,
-                                     self.chat_format)
+            self._llama = load_llama(
+                self.resolved_path(), self.n_ctx, self.n_threads, self.seed, self.chat_format
+            )
         return self._llama
 
     def _complete_sync(self, request: ModelRequest) -> ModelResponse:
@@ -117,8 +126,9 @@ class LlamaCppBackend(ModelBackend):
         # Keep the prompt inside the context window: trim the longest user text from the middle.
         budget = self.n_ctx - max_tokens - 64
         notes: list[str] = []
-        tokens = sum(len(llama.tokenize(m["content"].encode("utf-8"), add_bos=False))
-                     for m in messages)
+        tokens = sum(
+            len(llama.tokenize(m["content"].encode("utf-8"), add_bos=False)) for m in messages
+        )
         if tokens > budget:
             longest = max(range(len(messages)), key=lambda i: len(messages[i]["content"]))
             text = messages[longest]["content"]

@@ -69,7 +69,9 @@ class ScriptedBackend(ModelBackend):
             try:
                 self.answer_fn = getattr(importlib.import_module(module_name), attr)
             except (ImportError, AttributeError) as exc:
-                raise ConfigError(f"model.options.callable: cannot load {options['callable']}: {exc}") from exc
+                raise ConfigError(
+                    f"model.options.callable: cannot load {options['callable']}: {exc}"
+                ) from exc
         script: dict[str, Any] = {}
         if options.get("script"):
             script = load_script(Path(str(options["script"])))
@@ -79,8 +81,11 @@ class ScriptedBackend(ModelBackend):
 
     def identity(self) -> dict[str, Any]:
         """Scripts differ per run, so the script content is part of the identity."""
-        return {**super().identity(), "script": json.dumps(self.script, sort_keys=True, default=str),
-                "callable": str(self.config.options.get("callable"))}
+        return {
+            **super().identity(),
+            "script": json.dumps(self.script, sort_keys=True, default=str),
+            "callable": str(self.config.options.get("callable")),
+        }
 
     def answer(self, request: ModelRequest) -> str:
         """The scripted answer for one request."""
@@ -98,8 +103,11 @@ class ScriptedBackend(ModelBackend):
             raise PermanentModelError(
                 f"scripted backend has no answer for item {tags.item_key}, node {tags.node}"
             )
-        return (text.replace("{key}", tags.item_key).replace("{node}", tags.node)
-                .replace("{round}", str(tags.round)))
+        return (
+            text.replace("{key}", tags.item_key)
+            .replace("{node}", tags.node)
+            .replace("{round}", str(tags.round))
+        )
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         """Record the request and return its scripted answer."""
@@ -108,8 +116,13 @@ class ScriptedBackend(ModelBackend):
             await asyncio.sleep(self.latency_s)
         text = self.answer(request)
         prompt_words = sum(len(m.text.split()) for m in request.messages)
-        return ModelResponse(text=text, model=self.config.name, input_tokens=prompt_words,
-                             output_tokens=len(text.split()), finish_reason="stop")
+        return ModelResponse(
+            text=text,
+            model=self.config.name,
+            input_tokens=prompt_words,
+            output_tokens=len(text.split()),
+            finish_reason="stop",
+        )
 
 
 @hookimpl

@@ -91,14 +91,19 @@ class MultiRound(Strategy):
         if verdict is None:
             ctx.problem("no 'Correctness:' verdict; treated as Correct")
         ctx.parsed(verdict=verdict)
-        return {"verdict": verdict or "correct", "scratch": {**state.get("scratch", {}),
-                                                             "review": answer}}
+        return {
+            "verdict": verdict or "correct",
+            "scratch": {**state.get("scratch", {}), "review": answer},
+        }
 
     async def locate(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """Ask for the first erroneous step."""
         answer = await ctx.ask(
-            LOCATE_PROMPT.format(question=ctx.item.question, solution=state.get("solution", ""),
-                                 review=state.get("scratch", {}).get("review", "")),
+            LOCATE_PROMPT.format(
+                question=ctx.item.question,
+                solution=state.get("solution", ""),
+                review=state.get("scratch", {}).get("review", ""),
+            ),
             system=SYSTEM,
         )
         step = parse_error_step(answer)
@@ -114,7 +119,8 @@ class MultiRound(Strategy):
         step = state.get("error_step")
         answer = await ctx.ask(
             CORRECT_PROMPT.format(
-                question=ctx.item.question, solution=state.get("solution", ""),
+                question=ctx.item.question,
+                solution=state.get("solution", ""),
                 step=step if step is not None else 1,
                 explanation=state.get("error_explanation") or "(not given)",
             ),

@@ -15,8 +15,9 @@ from typing import Any, ClassVar
 from mmrefine_agent.graph.state import RefineState
 from mmrefine_agent.hookspecs import RegisterStrategy, hookimpl
 from mmrefine_agent.parsing import parse_labelled
-from mmrefine_agent.strategies.single_pass import SinglePass, official_refinement_prompt, parsed_of
 from mmrefine_agent.strategy import NodeContext
+
+from .single_pass import SinglePass, official_refinement_prompt, parsed_of
 
 CRITIQUE_PROMPT = """You are a strict reviewer of mathematical reviews.
 
@@ -59,8 +60,9 @@ class SelfCritique(SinglePass):
         prompt = official_refinement_prompt(ctx, state.get("solution", ""))
         revision = state.get("scratch", {}).get("carry") or {}
         if revision:
-            prompt += REVISION_SUFFIX.format(review=revision.get("review", ""),
-                                             critique=revision.get("critique", ""))
+            prompt += REVISION_SUFFIX.format(
+                review=revision.get("review", ""), critique=revision.get("critique", "")
+            )
         answer = await ctx.ask(prompt)
         return self.parse_answer(answer, ctx)
 
@@ -71,8 +73,9 @@ class SelfCritique(SinglePass):
             return update
         review = state.get("scratch", {}).get("answer", "")
         critique = await ctx.ask(
-            CRITIQUE_PROMPT.format(question=ctx.item.question, solution=state.get("solution", ""),
-                                   review=review)
+            CRITIQUE_PROMPT.format(
+                question=ctx.item.question, solution=state.get("solution", ""), review=review
+            )
         )
         label = parse_labelled(critique, "Critique Verdict")
         if label is None:

@@ -48,8 +48,11 @@ class SinglePass(Strategy):
             if "verdict" in problem or "empty" in problem:
                 ctx.problem(problem)
         ctx.parsed(verdict=parsed.verdict)
-        return {"verdict": parsed.verdict, "response": answer,
-                "scratch": {"answer": answer, "parsed": parsed}}
+        return {
+            "verdict": parsed.verdict,
+            "response": answer,
+            "scratch": {"answer": answer, "parsed": parsed},
+        }
 
     async def locate(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """Parse the first erroneous step from detect's answer."""

@@ -8,7 +8,9 @@ from mmrefine_agent.errors import ConfigError
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
-@pytest.mark.parametrize("name", ["quickstart", "paper_single_pass", "self_critique", "multi_round"])
+@pytest.mark.parametrize(
+    "name", ["quickstart", "paper_single_pass", "self_critique", "multi_round"]
+)
 def test_shipped_configs_validate(name: str) -> None:
     config = load_config(CONFIGS / f"{name}.yaml")
     assert config.name == name
@@ -28,8 +30,15 @@ def test_wrong_type_names_the_key() -> None:
 
 
 def test_set_overrides_parse_yaml_values() -> None:
-    config = build_config({}, ["strategy.max_rounds=2", "data.filter.modality=image",
-                               "model.params.temperature=0.5", "run.cache=false"])
+    config = build_config(
+        {},
+        [
+            "strategy.max_rounds=2",
+            "data.filter.modality=image",
+            "model.params.temperature=0.5",
+            "run.cache=false",
+        ],
+    )
     assert config.strategy.max_rounds == 2
     assert config.data.filter.modality == "image"
     assert config.model.params == {"temperature": 0.5}

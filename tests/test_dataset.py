@@ -30,7 +30,11 @@ def test_filters_limit_and_balanced_order(data_dir: Path) -> None:
     assert all(i.modality == "image" and i.label == "incorrect" for i in loaded.items)
     mixed = load_items(data_dir, limit=8, balanced=True).items
     assert {(i.modality, i.label) for i in mixed} == {
-        ("image", "correct"), ("image", "incorrect"), ("text", "correct"), ("text", "incorrect")}
+        ("image", "correct"),
+        ("image", "incorrect"),
+        ("text", "correct"),
+        ("text", "incorrect"),
+    }
     by_type = load_items(data_dir, filters={"error_type": ["Perception Error"]}).items
     assert len(by_type) == 160
 
@@ -41,8 +45,9 @@ def test_unknown_filter_is_an_error(data_dir: Path) -> None:
 
 
 def _write_rows(path: Path, rows: list[dict]) -> Path:
-    schema = pq.read_schema(Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-                            / "MMRefine_test.parquet")
+    schema = pq.read_schema(
+        Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "MMRefine_test.parquet"
+    )
     pq.write_table(pa.Table.from_pylist(rows, schema=schema.remove_metadata()), path)
     return path
 
@@ -75,7 +80,9 @@ def test_truncated_image_is_detected(data_dir: Path, tmp_path: Path) -> None:
     assert not loaded.items and loaded.problems[0].field == "image"
 
 
-def test_data_dir_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+def test_data_dir_resolution_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_dir: Path
+) -> None:
     assert resolve_data_dir(str(data_dir)) == data_dir
     monkeypatch.setenv("MMREFINE_DATA_DIR", str(data_dir))
     assert resolve_data_dir() == data_dir

@@ -15,12 +15,19 @@ from mmrefine_agent.tracing import StepRecord
 from mmrefine_agent.types import Item, ModelRequest
 
 
-def run_item(plugins: Any, data_dir: Path, strategy_name: str, answers: dict[str, Any],
-             max_rounds: int = 1, item: Item | None = None) -> tuple[dict, list[StepRecord], Any]:
+def run_item(
+    plugins: Any,
+    data_dir: Path,
+    strategy_name: str,
+    answers: dict[str, Any],
+    max_rounds: int = 1,
+    item: Item | None = None,
+) -> tuple[dict, list[StepRecord], Any]:
     backend_cls = plugins.backends.get("scripted")
     backend = backend_cls(ModelConfig(backend="scripted", name="s", options={"answers": answers}))
-    strategy = plugins.strategies.get(strategy_name)(StrategyConfig(name=strategy_name,
-                                                                    max_rounds=max_rounds))
+    strategy = plugins.strategies.get(strategy_name)(
+        StrategyConfig(name=strategy_name, max_rounds=max_rounds)
+    )
     item = item or load_items(data_dir, limit=1).items[0]
     steps: list[StepRecord] = []
 
@@ -28,8 +35,9 @@ def run_item(plugins: Any, data_dir: Path, strategy_name: str, answers: dict[str
         client = ModelClient(backend, limiter=asyncio.Semaphore(4), settings=ClientSettings())
         compiled = build_graph(strategy).compile()
         context = GraphContext(item, client, load_official_prompts(data_dir), steps.append)
-        return await compiled.ainvoke(strategy.initial_state(item), context=context,
-                                      config={"recursion_limit": 100})
+        return await compiled.ainvoke(
+            strategy.initial_state(item), context=context, config={"recursion_limit": 100}
+        )
 
     return asyncio.run(go()), steps, backend
 
@@ -48,8 +56,9 @@ def test_graph_has_the_four_fixed_nodes(plugins: Any) -> None:
 
 
 def test_single_pass_error_path_parses_one_answer(plugins: Any, data_dir: Path) -> None:
-    state, steps, backend = run_item(plugins, data_dir, "single_pass",
-                                     {"default": official_answer(False, "7", step=3)})
+    state, steps, backend = run_item(
+        plugins, data_dir, "single_pass", {"default": official_answer(False, "7", step=3)}
+    )
     assert nodes_of(steps) == [(1, "detect"), (1, "locate"), (1, "correct"), (1, "verify")]
     assert len(backend.history) == 1
     assert [len(s.calls) for s in steps] == [1, 0, 0, 0]
@@ -73,57 +82,94 @@ def test_single_pass_parse_failure_is_recorded_not_raised(plugins: Any, data_dir
 
 
 def test_multi_round_loops_until_verified(plugins: Any, data_dir: Path) -> None:
-    answers = {"nodes": {
-        "detect": ["Correctness: Incorrect", "Correctness: Incorrect"],
-        "locate": "Error found in step 2: wrong sign",
-        "correct": ["Step 2: fixed\nFinal Answer: 5", "Step 2: fixed again\nFinal Answer: 6"],
-        "verify": ["Verification: Rejected\nFinal Answer: 5", "Verification: Confirmed\nFinal Answer: 6"],
-    }}
+    answers = {
+        "nodes": {
+            "detect": ["Correctness: Incorrect", "Correctness: Incorrect"],
+            "locate": "Error found in step 2: wrong sign",
+            "correct": ["Step 2: fixed\nFinal Answer: 5", "Step 2: fixed again\nFinal Answer: 6"],
+            "verify": [
+                "Verification: Rejected\nFinal Answer: 5",
+                "Verification: Confirmed\nFinal Answer: 6",
+            ],
+        }
+    }
     state, steps, backend = run_item(plugins, data_dir, "multi_round", answers, max_rounds=3)
-    assert nodes_of(steps) == [(1, "detect"), (1, "locate"), (1, "correct"), (1, "verify"),
-                               (2, "detect"), (2, "locate"), (2, "correct"), (2, "verify")]
+    assert nodes_of(steps) == [
+        (1, "detect"),
+        (1, "locate"),
+        (1, "correct"),
+        (1, "verify"),
+        (2, "detect"),
+        (2, "locate"),
+        (2, "correct"),
+        (2, "verify"),
+    ]
     assert all(len(s.calls) == 1 for s in steps)
     assert [r["verified"] for r in state["rounds"]] == [False, True]
     assert state["final_answer"] == "6"
     # round 2 reviews round 1's corrected solution
-    round2_detect = [r for r in backend.history if r.tags.node == "detect" and r.tags.round == 2][0]
+    round2_detect = next(
+        r for r in backend.history if r.tags.node == "detect" and r.tags.round == 2
+    )
     assert "Step 2: fixed\nFinal Answer: 5" in round2_detect.messages[-1].text
     response = state["rounds"][-1]["response"]
     assert "Correctness: Incorrect" in response and "Final Answer: 6" in response
 
 
 def test_multi_round_stops_at_max_rounds(plugins: Any, data_dir: Path) -> None:
-    answers = {"nodes": {"detect": "Correctness: Incorrect", "locate": "Error found in step 1: x",
-                         "correct": "Final Answer: 1", "verify": "Verification: Rejected"}}
+    answers = {
+        "nodes": {
+            "detect": "Correctness: Incorrect",
+            "locate": "Error found in step 1: x",
+            "correct": "Final Answer: 1",
+            "verify": "Verification: Rejected",
+        }
+    }
     state, steps, _ = run_item(plugins, data_dir, "multi_round", answers, max_rounds=2)
     assert len(state["rounds"]) == 2 and steps[-1].round == 2
 
 
 def test_multi_round_correct_solution_goes_to_verify(plugins: Any, data_dir: Path) -> None:
-    answers = {"nodes": {"detect": "Correctness: Correct",
-                         "verify": "Verification: Confirmed\nFinal Answer: 3"}}
+    answers = {
+        "nodes": {
+            "detect": "Correctness: Correct",
+            "verify": "Verification: Confirmed\nFinal Answer: 3",
+        }
+    }
     state, steps, _ = run_item(plugins, data_dir, "multi_round", answers, max_rounds=3)
     assert nodes_of(steps) == [(1, "detect"), (1, "verify")]
     assert "Correctness: Correct" in state["response"]
 
 
 def test_self_critique_revises_once(plugins: Any, data_dir: Path) -> None:
-    answers = {"nodes": {
-        "detect": [official_answer(True), official_answer(False, "9")],
-        "verify": "The review missed an error.\nCritique Verdict: REVISE",
-    }}
+    answers = {
+        "nodes": {
+            "detect": [official_answer(True), official_answer(False, "9")],
+            "verify": "The review missed an error.\nCritique Verdict: REVISE",
+        }
+    }
     state, steps, backend = run_item(plugins, data_dir, "self_critique", answers, max_rounds=2)
-    assert nodes_of(steps) == [(1, "detect"), (1, "verify"), (2, "detect"), (2, "locate"),
-                               (2, "correct"), (2, "verify")]
+    assert nodes_of(steps) == [
+        (1, "detect"),
+        (1, "verify"),
+        (2, "detect"),
+        (2, "locate"),
+        (2, "correct"),
+        (2, "verify"),
+    ]
     assert [len(s.calls) for s in steps] == [1, 1, 1, 0, 0, 0]
-    revision = [r for r in backend.history if r.tags.round == 2][0].messages[-1].text
+    revision = next(r for r in backend.history if r.tags.round == 2).messages[-1].text
     assert "Critique Verdict: REVISE" in revision and "A first review" in revision
     assert state["rounds"][-1]["response"] == official_answer(False, "9")
 
 
 def test_self_critique_accept_ends_after_one_round(plugins: Any, data_dir: Path) -> None:
-    answers = {"nodes": {"detect": official_answer(True),
-                         "verify": "Looks right.\nCritique Verdict: ACCEPT"}}
+    answers = {
+        "nodes": {
+            "detect": official_answer(True),
+            "verify": "Looks right.\nCritique Verdict: ACCEPT",
+        }
+    }
     state, steps, _ = run_item(plugins, data_dir, "self_critique", answers, max_rounds=2)
     assert nodes_of(steps) == [(1, "detect"), (1, "verify")]
     assert state["verified"] is True
@@ -137,15 +183,20 @@ def test_verify_node_alone(plugins: Any, data_dir: Path) -> None:
 
 def test_image_reaches_the_backend(plugins: Any, data_dir: Path) -> None:
     item = load_items(data_dir, filters={"modality": "image"}, limit=1).items[0]
-    _, steps, backend = run_item(plugins, data_dir, "single_pass",
-                                 {"default": official_answer(True)}, item=item)
+    _, steps, backend = run_item(
+        plugins, data_dir, "single_pass", {"default": official_answer(True)}, item=item
+    )
     request: ModelRequest = backend.history[0]
-    assert request.messages[-1].images and request.messages[-1].images[0].sha256 == item.image.sha256
+    assert (
+        request.messages[-1].images and request.messages[-1].images[0].sha256 == item.image.sha256
+    )
     summary = steps[0].calls[0].messages[-1]["images"][0]
     assert summary["sha256"] == item.image.sha256 and "data" not in summary
 
 
 @pytest.mark.parametrize("strategy_name", ["single_pass", "self_critique", "multi_round"])
-def test_every_strategy_survives_garbage_answers(plugins: Any, data_dir: Path, strategy_name: str) -> None:
+def test_every_strategy_survives_garbage_answers(
+    plugins: Any, data_dir: Path, strategy_name: str
+) -> None:
     state, steps, _ = run_item(plugins, data_dir, strategy_name, {"default": "???"}, max_rounds=2)
     assert state["rounds"] and steps

@@ -4,8 +4,10 @@ from mmrefine_agent.metrics import compute_scores, rates_from_counts
 from mmrefine_agent.scenarios import cascade
 
 
-@pytest.mark.parametrize(("ed", "ec", "sc", "expected"), [
-    (0, 0, 0, "RF"), (0, 1, 1, "RF"), (1, 0, 1, "ED"), (1, 1, 0, "EC"), (1, 1, 1, "RS")])
+@pytest.mark.parametrize(
+    ("ed", "ec", "sc", "expected"),
+    [(0, 0, 0, "RF"), (0, 1, 1, "RF"), (1, 0, 1, "ED"), (1, 1, 0, "EC"), (1, 1, 1, "RS")],
+)
 def test_official_cascade(ed: int, ec: int, sc: int, expected: str) -> None:
     assert cascade(ed, ec, sc) == expected
 
@@ -19,7 +21,10 @@ def official_formula(judges: list[str], labels: list[str]) -> dict[str, float]:
     c = lambda k: counter.get(k, 0)  # noqa: E731
     scores = {
         "RF": c("Refinement Failure") / c("incorrect"),
-        "ED": (c("Error Detection Success") + c("Error Correction Success") + c("Refinement Success")) / c("incorrect"),
+        "ED": (
+            c("Error Detection Success") + c("Error Correction Success") + c("Refinement Success")
+        )
+        / c("incorrect"),
         "EC": (c("Error Correction Success") + c("Refinement Success")) / c("incorrect"),
         "RS": c("Refinement Success") / c("incorrect"),
         "VS": c("Verification Success") / c("correct"),
@@ -31,9 +36,19 @@ def official_formula(judges: list[str], labels: list[str]) -> dict[str, float]:
 
 
 def _records(codes: list[str]) -> list[dict]:
-    return [{"id": f"p{i // 4}", "key": f"k{i}", "status": "ok", "error_type": "E", "source": "s",
-             "modality": "text", "judgment": {"scenario": code, "judge": "j", "is_proxy": False},
-             "round_judgments": [{"round": 1, "scenario": code}]} for i, code in enumerate(codes)]
+    return [
+        {
+            "id": f"p{i // 4}",
+            "key": f"k{i}",
+            "status": "ok",
+            "error_type": "E",
+            "source": "s",
+            "modality": "text",
+            "judgment": {"scenario": code, "judge": "j", "is_proxy": False},
+            "round_judgments": [{"round": 1, "scenario": code}],
+        }
+        for i, code in enumerate(codes)
+    ]
 
 
 def test_rates_equal_the_official_formula() -> None:

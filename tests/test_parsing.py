@@ -3,7 +3,12 @@ from pathlib import Path
 
 from mmrefine_agent.parsing import parse_refinement, parse_verdict
 
-SAMPLE = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mmrefine_sample_submission.json"
+SAMPLE = (
+    Path(__file__).resolve().parent.parent.parent
+    / "shared"
+    / "data"
+    / "mmrefine_sample_submission.json"
+)
 
 
 def test_parses_the_official_sample_predictions() -> None:
@@ -17,9 +22,11 @@ def test_parses_the_official_sample_predictions() -> None:
 
 
 def test_markdown_and_case_variations() -> None:
-    text = ("**Error found in Step 3:** sign flipped\n**Corrected solution from step 3:**\n"
-            "Step 3: x = 2\n### Overall Assessment\n**Correctness:** **incorrect**\n"
-            "**Final Answer:** $\\boxed{4}$")
+    text = (
+        "**Error found in Step 3:** sign flipped\n**Corrected solution from step 3:**\n"
+        "Step 3: x = 2\n### Overall Assessment\n**Correctness:** **incorrect**\n"
+        "**Final Answer:** $\\boxed{4}$"
+    )
     parsed = parse_refinement(text)
     assert parsed.verdict == "incorrect"
     assert parsed.error_step == 3

@@ -13,14 +13,34 @@ SCRIPT = Path(__file__).resolve().parent / "data" / "script_single_pass.yaml"
 
 def mmrefine(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
     exe = shutil.which("mmrefine", path=str(Path(sys.executable).parent)) or "mmrefine"
-    return subprocess.run([exe, *args], cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "COLUMNS": "200", **(env or {})})
+    return subprocess.run(
+        [exe, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
 
 
 def scripted_run(out: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return mmrefine("run", "configs/paper_single_pass.yaml", "--limit", "6", "--out", str(out),
-                    "--set", "model.backend=scripted", "--set", f"model.options.script={SCRIPT}",
-                    "--set", "judge.name=offline", "--quiet", *extra, env=env)
+    return mmrefine(
+        "run",
+        "configs/paper_single_pass.yaml",
+        "--limit",
+        "6",
+        "--out",
+        str(out),
+        "--set",
+        "model.backend=scripted",
+        "--set",
+        f"model.options.script={SCRIPT}",
+        "--set",
+        "judge.name=offline",
+        "--quiet",
+        *extra,
+        env=env,
+    )
 
 
 def test_help_is_fast_and_lists_commands() -> None:
@@ -33,8 +53,16 @@ def test_help_is_fast_and_lists_commands() -> None:
 def test_plugins_lists_builtins() -> None:
     result = mmrefine("plugins")
     assert result.returncode == 0, result.stderr
-    for name in ("single_pass", "self_critique", "multi_round", "litellm", "scripted",
-                 "llamacpp", "mmrefine_official", "offline"):
+    for name in (
+        "single_pass",
+        "self_critique",
+        "multi_round",
+        "litellm",
+        "scripted",
+        "llamacpp",
+        "mmrefine_official",
+        "offline",
+    ):
         assert name in result.stdout
 
 
@@ -42,22 +70,51 @@ def test_run_writes_the_run_files(tmp_path: Path) -> None:
     out = tmp_path / "run"
     result = scripted_run(out, env={"OPENAI_API_KEY": "sk-secret-abc123"})
     assert result.returncode == 0, result.stderr
-    for name in ("config.yaml", "steps.jsonl", "results.jsonl", "judgments.jsonl", "scores.json",
-                 "submission.json"):
+    for name in (
+        "config.yaml",
+        "steps.jsonl",
+        "results.jsonl",
+        "judgments.jsonl",
+        "scores.json",
+        "submission.json",
+    ):
         assert (out / name).is_file(), name
     results = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert len(results) == 6 and all(r["status"] == "ok" for r in results)
     steps = [json.loads(line) for line in (out / "steps.jsonl").read_text().splitlines()]
     assert {s["node"] for s in steps} == {"detect", "locate", "correct", "verify"}
-    assert all(k in steps[0] for k in ("item_key", "round", "node", "prompt", "raw_answer", "parsed",
-                                       "model", "tokens", "cost_usd", "latency_s", "cache_hit"))
+    assert all(
+        k in steps[0]
+        for k in (
+            "item_key",
+            "round",
+            "node",
+            "prompt",
+            "raw_answer",
+            "parsed",
+            "model",
+            "tokens",
+            "cost_usd",
+            "latency_s",
+            "cache_hit",
+        )
+    )
     scores = json.loads((out / "scores.json").read_text())
     assert scores["is_proxy"] is True and scores["overall"]["n"] == 6
     submission = json.loads((out / "submission.json").read_text())
     assert len(submission) == 6
     first = next(iter(submission.values()))
-    assert set(first) >= {"id", "solution_source", "question", "answer", "initial_solution",
-                          "solution_label", "reference_feedback", "error_type", "prediction"}
+    assert set(first) >= {
+        "id",
+        "solution_source",
+        "question",
+        "answer",
+        "initial_solution",
+        "solution_label",
+        "reference_feedback",
+        "error_type",
+        "prediction",
+    }
     for path in out.iterdir():
         assert "sk-secret-abc123" not in path.read_text(), path
 
@@ -93,7 +150,9 @@ def test_report_and_trace(tmp_path: Path) -> None:
     assert scripted_run(out).returncode == 0
     report = mmrefine("report", str(out), "--by", "modality", "--by", "solution_source")
     assert report.returncode == 0, report.stderr
-    assert "RefScore" in report.stdout and "PROXY" in report.stdout and "by modality" in report.stdout
+    assert (
+        "RefScore" in report.stdout and "PROXY" in report.stdout and "by modality" in report.stdout
+    )
     as_json = mmrefine("report", str(out), "--json")
     assert json.loads(as_json.stdout)["overall"]["n"] == 6
     key = json.loads((out / "results.jsonl").read_text().splitlines()[0])["key"]

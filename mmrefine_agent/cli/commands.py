@@ -42,16 +42,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     with progress:
         outcome = asyncio.run(runner.run())
     if outcome.scores is not None:
-        console.print(scores_table(outcome.scores, title=f"{config.name}: {config.strategy.name} "
-                                   f"x {config.model.name} - judge {config.judge.name}"
-                                   + (" (PROXY)" if outcome.scores.get("is_proxy") else "")))
+        console.print(
+            scores_table(
+                outcome.scores,
+                title=f"{config.name}: {config.strategy.name} "
+                f"x {config.model.name} - judge {config.judge.name}"
+                + (" (PROXY)" if outcome.scores.get("is_proxy") else ""),
+            )
+        )
     console.print(usage_table(outcome.usage))
-    console.print(f"run directory: [bold]{outcome.run_dir}[/]  items {outcome.n_items}, "
-                  f"done {outcome.n_done}, failed {outcome.n_errors}, "
-                  f"{outcome.elapsed_s:.1f}s", highlight=False)
+    console.print(
+        f"run directory: [bold]{outcome.run_dir}[/]  items {outcome.n_items}, "
+        f"done {outcome.n_done}, failed {outcome.n_errors}, "
+        f"{outcome.elapsed_s:.1f}s",
+        highlight=False,
+    )
     if outcome.errors:
-        console.print(f"[yellow]{len(outcome.errors)} item(s) failed; they are recorded in "
-                      "results.jsonl and redone when you run again with the same --out:[/]")
+        console.print(
+            f"[yellow]{len(outcome.errors)} item(s) failed; they are recorded in "
+            "results.jsonl and redone when you run again with the same --out:[/]"
+        )
         for line in outcome.errors[:5]:
             console.print(f"  {line}", markup=False, highlight=False)
     return 0
@@ -64,14 +74,26 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
     plugins = _plugins(args)
     if args.submission:
-        out = Path(args.out) if args.out else Path("runs") / f"submission-{Path(args.submission).stem}"
-        outcome = asyncio.run(score_submission(Path(args.submission), out, plugins,
-                                               overrides=args.overrides, data_dir=args.data_dir))
+        out = (
+            Path(args.out)
+            if args.out
+            else Path("runs") / f"submission-{Path(args.submission).stem}"
+        )
+        outcome = asyncio.run(
+            score_submission(
+                Path(args.submission),
+                out,
+                plugins,
+                overrides=args.overrides,
+                data_dir=args.data_dir,
+            )
+        )
     else:
         if not args.run_dir:
             raise RunDirError("give a RUN_DIR, or --submission FILE")
-        outcome = asyncio.run(rejudge_run(Path(args.run_dir), plugins, overrides=args.overrides,
-                                          force=args.all))
+        outcome = asyncio.run(
+            rejudge_run(Path(args.run_dir), plugins, overrides=args.overrides, force=args.all)
+        )
     if outcome.scores is not None:
         console.print(scores_table(outcome.scores))
     console.print(usage_table(outcome.usage))
@@ -116,8 +138,11 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     table = Table(title="mmrefine plugins")
     for column in ("kind", "name", "plugin", "from", "description"):
         table.add_column(column)
-    for kind, registry in (("backend", plugins.backends), ("strategy", plugins.strategies),
-                           ("judge", plugins.judges)):
+    for kind, registry in (
+        ("backend", plugins.backends),
+        ("strategy", plugins.strategies),
+        ("judge", plugins.judges),
+    ):
         for name in registry.names():
             entry = registry.entries[name]
             description = getattr(entry.component, "description", "") or ""
@@ -142,10 +167,14 @@ def cmd_data(args: argparse.Namespace) -> int:
         return 0
     data_dir = resolve_data_dir(args.data_dir)
     loaded = load_items(data_dir)
-    console.print(f"data directory: [bold]{data_dir}[/] - {len(loaded.items)} items, "
-                  f"{len(loaded.problems)} bad rows", highlight=False)
-    counts = {attr: count_by(loaded.items, attr)
-              for attr in ("label", "error_type", "source", "modality")}
+    console.print(
+        f"data directory: [bold]{data_dir}[/] - {len(loaded.items)} items, "
+        f"{len(loaded.problems)} bad rows",
+        highlight=False,
+    )
+    counts = {
+        attr: count_by(loaded.items, attr) for attr in ("label", "error_type", "source", "modality")
+    }
     print_counts(console, "MMRefine", counts)
     for problem in loaded.problems[:20]:
         console.print(f"[red]bad row[/] {problem}", highlight=False)

@@ -17,34 +17,59 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mmrefine",
         description="Refinement research on MMRefine: run strategies, judge, report, trace.",
     )
-    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
-                        help="import MODULE as an extra plugin (repeatable)")
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE as an extra plugin (repeatable)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="refine + judge; writes a run directory")
     run.add_argument("config", help="YAML run config")
     run.add_argument("--limit", type=int, default=None, help="at most N items")
     run.add_argument("--out", default=None, help="the run directory (default: run.out_dir/NAME)")
-    run.add_argument("--set", dest="overrides", action="append", default=[],
-                     metavar="KEY=VALUE", help="override a config key, e.g. strategy.max_rounds=2")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. strategy.max_rounds=2",
+    )
     run.add_argument("--data-dir", default=None, help="benchmark data directory")
     run.add_argument("--restart", action="store_true", help="discard an existing run in --out")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
     judge = sub.add_parser("judge", help="(re-)judge a run without calling the refinement model")
     judge.add_argument("run_dir", nargs="?", help="a run directory")
-    judge.add_argument("--set", dest="overrides", action="append", default=[],
-                       metavar="KEY=VALUE", help="override judge settings, e.g. judge.name=offline")
+    judge.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override judge settings, e.g. judge.name=offline",
+    )
     judge.add_argument("--all", action="store_true", help="re-judge every item, not only missing")
-    judge.add_argument("--submission", default=None,
-                       help="score an official-format submission file instead of a run")
+    judge.add_argument(
+        "--submission",
+        default=None,
+        help="score an official-format submission file instead of a run",
+    )
     judge.add_argument("--out", default=None, help="with --submission: run directory to write")
     judge.add_argument("--data-dir", default=None, help="benchmark data directory")
 
     report = sub.add_parser("report", help="print a run's scores")
     report.add_argument("run_dir")
-    report.add_argument("--by", choices=["error_type", "solution_source", "modality", "round"],
-                        action="append", default=[], help="add a breakdown table (repeatable)")
+    report.add_argument(
+        "--by",
+        choices=["error_type", "solution_source", "modality", "round"],
+        action="append",
+        default=[],
+        help="add a breakdown table (repeatable)",
+    )
     report.add_argument("--json", action="store_true", help="print scores.json")
 
     trace = sub.add_parser("trace", help="one item, step by step")
@@ -76,8 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         Console(stderr=True).print(Text("error: ", style="bold red") + Text(str(exc)))
         return 2
     except KeyboardInterrupt:
-        print("interrupted: finished items are saved; run again with the same --out to resume",
-              file=sys.stderr)
+        print(
+            "interrupted: finished items are saved; run again with the same --out to resume",
+            file=sys.stderr,
+        )
         return 130
 
 

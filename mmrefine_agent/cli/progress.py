@@ -18,9 +18,14 @@ class RunProgress:
         self.usage: Callable[[], dict[str, Any]] = lambda: {}
         self.failed = 0
         self._progress = Progress(
-            TextColumn("[bold]refining"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[calls]}"), TimeElapsedColumn(),
-            console=console, disable=not enabled, transient=False,
+            TextColumn("[bold]refining"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[calls]}"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not enabled,
+            transient=False,
         )
         self._task: Any = None
 
@@ -28,16 +33,22 @@ class RunProgress:
         self._progress.__enter__()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._progress.__exit__(exc_type, exc, tb)
 
     def _calls(self) -> str:
         usage = self.usage()
         refine, judge = usage.get("refine", {}), usage.get("judge", {})
-        return (f"calls {refine.get('calls', 0)}+{judge.get('calls', 0)} judge, "
-                f"cached {refine.get('cache_hits', 0) + judge.get('cache_hits', 0)}, "
-                f"failed items {self.failed}")
+        return (
+            f"calls {refine.get('calls', 0)}+{judge.get('calls', 0)} judge, "
+            f"cached {refine.get('cache_hits', 0) + judge.get('cache_hits', 0)}, "
+            f"failed items {self.failed}"
+        )
 
     def event(self, kind: str, data: dict[str, Any]) -> None:
         """Handle a runner event (``start`` or ``item``)."""

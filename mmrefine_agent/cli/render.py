@@ -32,18 +32,31 @@ def scores_table(scores: dict[str, Any], title: str | None = None) -> Table:
     overall = scores.get("overall") or {}
     rates, counts, ci = overall.get("rates", {}), overall.get("counts", {}), overall.get("ci95")
     for code in ("RS", "EC", "ED", "RF", "VS", "FD"):
-        table.add_row(f"{code}  {OFFICIAL_NAMES[code]}", _fmt(rates.get(code)),
-                      _ci(ci, code).strip(), str(counts.get(code, 0)))
-    table.add_row("[bold]RefScore[/] (RS - FD)", _fmt(rates.get("RefScore")),
-                  _ci(ci, "RefScore").strip(), "")
-    table.add_row("[bold]mRecall[/] ((ED + VS) / 2)", _fmt(rates.get("mRecall")),
-                  _ci(ci, "mRecall").strip(), "")
+        table.add_row(
+            f"{code}  {OFFICIAL_NAMES[code]}",
+            _fmt(rates.get(code)),
+            _ci(ci, code).strip(),
+            str(counts.get(code, 0)),
+        )
+    table.add_row(
+        "[bold]RefScore[/] (RS - FD)", _fmt(rates.get("RefScore")), _ci(ci, "RefScore").strip(), ""
+    )
+    table.add_row(
+        "[bold]mRecall[/] ((ED + VS) / 2)",
+        _fmt(rates.get("mRecall")),
+        _ci(ci, "mRecall").strip(),
+        "",
+    )
     table.add_row("RS/ED", _fmt(rates.get("RS/ED")), "", "")
     table.add_row("EC/ED", _fmt(rates.get("EC/ED")), "", "")
     table.caption = (
         f"items {scores.get('n_items')}, judged {scores.get('n_judged')}, "
         f"judge errors {scores.get('judge_errors')}, failed items {scores.get('n_failed_items')}"
-        + (f", images not seen {scores['not_seen_images']}" if scores.get("not_seen_images") else "")
+        + (
+            f", images not seen {scores['not_seen_images']}"
+            if scores.get("not_seen_images")
+            else ""
+        )
     )
     return table
 
@@ -59,23 +72,41 @@ def breakdown_table(scores: dict[str, Any], by: str) -> Table:
     table.add_column("judge err", justify="right")
     for name, block in groups.items():
         rates = block.get("rates", {})
-        table.add_row(name, str(block.get("n", 0)), *(_fmt(rates.get(c)) for c in RATE_COLUMNS),
-                      str(block.get("counts", {}).get("judge_error", 0)))
+        table.add_row(
+            name,
+            str(block.get("n", 0)),
+            *(_fmt(rates.get(c)) for c in RATE_COLUMNS),
+            str(block.get("counts", {}).get("judge_error", 0)),
+        )
     return table
 
 
 def usage_table(usage: dict[str, Any]) -> Table:
     """Calls, cache hits, tokens and cost for refinement and judging."""
     table = Table(title="usage")
-    for column in ("", "calls", "cache hits", "retries", "failures", "in tokens", "out tokens",
-                   "cost $"):
+    for column in (
+        "",
+        "calls",
+        "cache hits",
+        "retries",
+        "failures",
+        "in tokens",
+        "out tokens",
+        "cost $",
+    ):
         table.add_column(column, justify="right" if column else "left")
     for name in ("refine", "judge"):
         u = usage.get(name) or {}
-        table.add_row(name, str(u.get("calls", 0)), str(u.get("cache_hits", 0)),
-                      str(u.get("retries", 0)), str(u.get("failures", 0)),
-                      str(u.get("input_tokens", 0)), str(u.get("output_tokens", 0)),
-                      f"{u.get('cost_usd', 0.0):.4f}")
+        table.add_row(
+            name,
+            str(u.get("calls", 0)),
+            str(u.get("cache_hits", 0)),
+            str(u.get("retries", 0)),
+            str(u.get("failures", 0)),
+            str(u.get("input_tokens", 0)),
+            str(u.get("output_tokens", 0)),
+            f"{u.get('cost_usd', 0.0):.4f}",
+        )
     return table
 
 

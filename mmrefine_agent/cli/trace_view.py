@@ -45,9 +45,15 @@ def render_trace(console: Console, run_path: Path, item_key: str, *, full: bool 
     if result is not None:
         header = Table.grid(padding=(0, 2))
         header.add_row("item", item_key)
-        for label, field in (("label", "label"), ("error type", "error_type"),
-                             ("source", "source"), ("modality", "modality"),
-                             ("status", "status"), ("strategy", "strategy"), ("model", "model")):
+        for label, field in (
+            ("label", "label"),
+            ("error type", "error_type"),
+            ("source", "source"),
+            ("modality", "modality"),
+            ("status", "status"),
+            ("strategy", "strategy"),
+            ("model", "model"),
+        ):
             header.add_row(label, str(result.get(field)))
         header.add_row("final scenario", _scenario(result.get("judgment")))
         for entry in result.get("round_judgments") or []:
@@ -60,23 +66,40 @@ def render_trace(console: Console, run_path: Path, item_key: str, *, full: bool 
         for call in step.get("calls") or []:
             for message in call.get("messages") or []:
                 images = message.get("images") or []
-                suffix = "".join(f"\n[image sha256 {i['sha256'][:12]}..., {i['width']}x{i['height']}]"
-                                 for i in images)
-                parts.append(Text(f"{message.get('role')}: ", style="bold cyan")
-                             + Text(_clip(message.get("text"), full, 300) + suffix))
-            parts.append(Text("answer: ", style="bold green") + Text(_clip(call.get("answer"), full)))
+                suffix = "".join(
+                    f"\n[image sha256 {i['sha256'][:12]}..., {i['width']}x{i['height']}]"
+                    for i in images
+                )
+                parts.append(
+                    Text(f"{message.get('role')}: ", style="bold cyan")
+                    + Text(_clip(message.get("text"), full, 300) + suffix)
+                )
+            parts.append(
+                Text("answer: ", style="bold green") + Text(_clip(call.get("answer"), full))
+            )
             usage = call.get("usage") or {}
-            parts.append(Text(
-                f"model {usage.get('model')}  tokens {usage.get('input_tokens')}/"
-                f"{usage.get('output_tokens')}  latency {usage.get('latency_s')}s  "
-                f"cache {'hit' if usage.get('cache_hit') else 'miss'}", style="dim"))
+            parts.append(
+                Text(
+                    f"model {usage.get('model')}  tokens {usage.get('input_tokens')}/"
+                    f"{usage.get('output_tokens')}  latency {usage.get('latency_s')}s  "
+                    f"cache {'hit' if usage.get('cache_hit') else 'miss'}",
+                    style="dim",
+                )
+            )
         if not step.get("calls"):
             parts.append(Text("(parse-only step: no model call)", style="dim"))
-        parts.append(Text("parsed: ", style="bold") +
-                     Text(_clip(json.dumps(step.get("parsed"), ensure_ascii=False), full)))
+        parts.append(
+            Text("parsed: ", style="bold")
+            + Text(_clip(json.dumps(step.get("parsed"), ensure_ascii=False), full))
+        )
         for problem in step.get("parse_errors") or []:
             parts.append(Text(f"parse problem: {problem}", style="yellow"))
         for note in step.get("notes") or []:
             parts.append(Text(f"note: {note}", style="magenta"))
-        console.print(Panel(Group(*parts), title=f"{number}. round {step.get('round')} - "
-                            f"{step.get('node')}", title_align="left"))
+        console.print(
+            Panel(
+                Group(*parts),
+                title=f"{number}. round {step.get('round')} - {step.get('node')}",
+                title_align="left",
+            )
+        )

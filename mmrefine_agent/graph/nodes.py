@@ -15,8 +15,15 @@ from mmrefine_agent.tracing import StepRecord
 
 NodeFn = Callable[[RefineState, Runtime[GraphContext]], Awaitable[dict[str, Any]]]
 
-ROUND_FIELDS = ("verdict", "error_step", "error_explanation", "corrected_solution",
-                "final_answer", "verified", "response")
+ROUND_FIELDS = (
+    "verdict",
+    "error_step",
+    "error_explanation",
+    "corrected_solution",
+    "final_answer",
+    "verified",
+    "response",
+)
 
 
 def _round_start(state: RefineState, strategy: Strategy) -> dict[str, Any]:
@@ -46,7 +53,10 @@ def _round_record(view: dict[str, Any], previous: list[RoundRecord]) -> RoundRec
         "verified": view.get("verified"),
         "parse_errors": list(view.get("round_parse_errors", [])),
     }
-    record["response"] = view.get("response") or compose_response(previous, record)
+    response = view.get("response")
+    record["response"] = (
+        response if isinstance(response, str) else compose_response(previous, record)
+    )
     return record
 
 
@@ -59,10 +69,18 @@ def make_node(name: NodeName, strategy: Strategy) -> NodeFn:
         opening = _round_start(state, strategy) if name == "detect" else {}
         view: dict[str, Any] = {**state, **opening}
         round_number = int(view.get("round", 1))
-        step = StepRecord(item_key=context.item.key, round=round_number, node=name,
-                          strategy=strategy.name)
-        ctx = NodeContext(context.item, name, round_number, context.client, context.prompts,
-                          step, strategy.options)
+        step = StepRecord(
+            item_key=context.item.key, round=round_number, node=name, strategy=strategy.name
+        )
+        ctx = NodeContext(
+            context.item,
+            name,
+            round_number,
+            context.client,
+            context.prompts,
+            step,
+            strategy.options,
+        )
         started = time.perf_counter()
         try:
             update = await behaviour(view, ctx)

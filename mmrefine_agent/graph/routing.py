@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from langgraph.graph import END
-
 from mmrefine_agent.graph.state import RefineState
 from mmrefine_agent.strategy import Strategy
 
@@ -27,8 +25,11 @@ def after_verify(strategy: Strategy) -> Callable[[RefineState], AfterVerify]:
     """Verified, or out of rounds -> end; otherwise another round from detect."""
 
     def route(state: RefineState) -> AfterVerify:
-        if strategy.route_after_verify(state) == "detect" and state.get("round", 1) < strategy.max_rounds:
+        if (
+            strategy.route_after_verify(state) == "detect"
+            and state.get("round", 1) < strategy.max_rounds
+        ):
             return "detect"
-        return END
+        return "__end__"
 
     return route

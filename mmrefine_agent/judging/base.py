@@ -29,8 +29,14 @@ class Judgment:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (stored in results and the ledger)."""
-        return {"judge": self.judge, "scenario": self.scenario, "is_proxy": self.is_proxy,
-                "fields": self.fields, "error": self.error, "calls": self.calls}
+        return {
+            "judge": self.judge,
+            "scenario": self.scenario,
+            "is_proxy": self.is_proxy,
+            "fields": self.fields,
+            "error": self.error,
+            "calls": self.calls,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +61,9 @@ class Judge(ABC):
         self.env = env
 
     @abstractmethod
-    async def judge(self, item: Item, response: str, round_number: int,
-                    parsed: dict[str, Any]) -> Judgment:
+    async def judge(
+        self, item: Item, response: str, round_number: int, parsed: dict[str, Any]
+    ) -> Judgment:
         """Classify ``response`` for ``item``; never raise for a bad reply (use judge_error)."""
 
 

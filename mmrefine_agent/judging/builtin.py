@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from mmrefine_agent.hookspecs import RegisterJudge, hookimpl
-from mmrefine_agent.judging.offline import OfflineJudge
 from mmrefine_agent.judging.official import OfficialJudge
+from mmrefine_agent.judging.offline import OfflineJudge
 
 
 @hookimpl

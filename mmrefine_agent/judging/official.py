@@ -33,37 +33,64 @@ class OfficialJudge(Judge):
     needs_model: ClassVar[bool] = True
     description: ClassVar[str] = "official MMRefine judge protocol (judge model via litellm)"
 
-    async def _ask(self, item: Item, round_number: int, call: str, prompt: str,
-                   binary: bool) -> tuple[str, int | None]:
+    async def _ask(
+        self, item: Item, round_number: int, call: str, prompt: str, binary: bool
+    ) -> tuple[str, int | None]:
         client = self.env.client
         if client is None:
             raise _JudgeFailed("no judge model client")
         attempts = 1 + (self.config.retries if binary else 0)
         reply = ""
         for attempt in range(1, attempts + 1):
-            tags = CallTags(item_key=item.key, node=f"judge.{call}", round=round_number,
-                            purpose="judge")
+            tags = CallTags(
+                item_key=item.key, node=f"judge.{call}", round=round_number, purpose="judge"
+            )
             try:
-                response, _ = await client.call((ChatMessage("user", prompt),), tags,
-                                                cache_salt="" if attempt == 1 else f"retry{attempt}")
+                response, _ = await client.call(
+                    (ChatMessage("user", prompt),),
+                    tags,
+                    cache_salt="" if attempt == 1 else f"retry{attempt}",
+                )
             except ModelCallError as exc:
-                self.env.record({"kind": "call", "item_key": item.key, "round": round_number,
-                                 "judge": self.name, "call": call, "attempt": attempt,
-                                 "prompt": prompt, "reply": None, "parsed": None,
-                                 "error": str(exc)})
+                self.env.record(
+                    {
+                        "kind": "call",
+                        "item_key": item.key,
+                        "round": round_number,
+                        "judge": self.name,
+                        "call": call,
+                        "attempt": attempt,
+                        "prompt": prompt,
+                        "reply": None,
+                        "parsed": None,
+                        "error": str(exc),
+                    }
+                )
                 raise _JudgeFailed(f"{call}: {exc}") from exc
             reply = response.text
             value = parse_binary(reply) if binary else None
-            self.env.record({"kind": "call", "item_key": item.key, "round": round_number,
-                             "judge": self.name, "call": call, "attempt": attempt,
-                             "prompt": prompt, "reply": reply, "parsed": value,
-                             "usage": response.usage(), "error": None})
+            self.env.record(
+                {
+                    "kind": "call",
+                    "item_key": item.key,
+                    "round": round_number,
+                    "judge": self.name,
+                    "call": call,
+                    "attempt": attempt,
+                    "prompt": prompt,
+                    "reply": reply,
+                    "parsed": value,
+                    "usage": response.usage(),
+                    "error": None,
+                }
+            )
             if not binary or value is not None:
                 return reply, value
         raise _JudgeFailed(f"{call}: reply is not 0/1 after {attempts} attempt(s): {reply[:80]!r}")
 
-    async def judge(self, item: Item, response: str, round_number: int,
-                    parsed: dict[str, Any]) -> Judgment:
+    async def judge(
+        self, item: Item, response: str, round_number: int, parsed: dict[str, Any]
+    ) -> Judgment:
         """Run the official calls and cascade for one response."""
         prompts = self.env.prompts
         if prompts is None:
@@ -73,29 +100,45 @@ class OfficialJudge(Judge):
         try:
             if item.label == "correct":
                 calls += 1
-                _, score = await self._ask(item, round_number, "eval_correct",
-                                           prompts.render("eval_correct", response=response), True)
+                _, score = await self._ask(
+                    item,
+                    round_number,
+                    "eval_correct",
+                    prompts.render("eval_correct", response=response),
+                    True,
+                )
                 fields["solution_correctness"] = score
                 scenario = VS if score == 1 else FD
             else:
                 calls += 1
                 evaluation, _ = await self._ask(
-                    item, round_number, "eval_incorrect",
-                    prompts.render("eval_incorrect", initial_solution=item.initial_solution,
-                                   feedback=response,
-                                   reference_feedback=item.reference_feedback or ""),
+                    item,
+                    round_number,
+                    "eval_incorrect",
+                    prompts.render(
+                        "eval_incorrect",
+                        initial_solution=item.initial_solution,
+                        feedback=response,
+                        reference_feedback=item.reference_feedback or "",
+                    ),
                     False,
                 )
                 fields["evaluation"] = evaluation
                 for target in prompts.parsing_targets:
                     calls += 1
                     _, value = await self._ask(
-                        item, round_number, f"parsing:{target}",
-                        prompts.render("parsing", target=target, model_response=evaluation), True,
+                        item,
+                        round_number,
+                        f"parsing:{target}",
+                        prompts.render("parsing", target=target, model_response=evaluation),
+                        True,
                     )
                     fields[FIELD_OF_TARGET.get(target, target)] = value
-                scenario = cascade(int(fields["error_detection"]), int(fields["error_correction"]),
-                                   int(fields["solution_correctness"]))
+                scenario = cascade(
+                    int(fields["error_detection"]),
+                    int(fields["error_correction"]),
+                    int(fields["solution_correctness"]),
+                )
         except _JudgeFailed as exc:
             return Judgment(self.name, JUDGE_ERROR, False, fields, str(exc), calls)
         return Judgment(self.name, scenario, False, fields, None, calls)

@@ -13,7 +13,12 @@ from typing import Any, ClassVar
 
 from mmrefine_agent.answers import answers_match
 from mmrefine_agent.judging.base import Judge, Judgment
-from mmrefine_agent.parsing import first_step_number, parse_error_step, parse_final_answer, parse_verdict
+from mmrefine_agent.parsing import (
+    first_step_number,
+    parse_error_step,
+    parse_final_answer,
+    parse_verdict,
+)
 from mmrefine_agent.scenarios import EC, ED, FD, RF, RS, VS
 from mmrefine_agent.types import Item
 
@@ -24,8 +29,9 @@ class OfflineJudge(Judge):
     is_proxy: ClassVar[bool] = True
     description: ClassVar[str] = "PROXY: verdict parsing + math-verify answer check, no model"
 
-    async def judge(self, item: Item, response: str, round_number: int,
-                    parsed: dict[str, Any]) -> Judgment:
+    async def judge(
+        self, item: Item, response: str, round_number: int, parsed: dict[str, Any]
+    ) -> Judgment:
         """Classify from the response text (and the strategy's parsed fields as fallback)."""
         verdict = parse_verdict(response) or parsed.get("verdict")
         fields: dict[str, Any] = {"verdict": verdict}
@@ -38,15 +44,30 @@ class OfflineJudge(Judge):
             flagged = parse_error_step(response) or parsed.get("error_step")
             reference_step = first_step_number(item.reference_feedback)
             correct_answer = answers_match(final, item.answer, item.options)
-            fields.update(final_answer=final, answer_matches=correct_answer,
-                          flagged_step=flagged, reference_step=reference_step)
+            fields.update(
+                final_answer=final,
+                answer_matches=correct_answer,
+                flagged_step=flagged,
+                reference_step=reference_step,
+            )
             if correct_answer:
                 scenario = RS
             elif flagged is not None and flagged == reference_step:
                 scenario = EC
             else:
                 scenario = ED
-        self.env.record({"kind": "call", "item_key": item.key, "round": round_number,
-                         "judge": self.name, "call": "offline", "attempt": 1, "prompt": None,
-                         "reply": None, "parsed": fields, "error": None})
+        self.env.record(
+            {
+                "kind": "call",
+                "item_key": item.key,
+                "round": round_number,
+                "judge": self.name,
+                "call": "offline",
+                "attempt": 1,
+                "prompt": None,
+                "reply": None,
+                "parsed": fields,
+                "error": None,
+            }
+        )
         return Judgment(self.name, scenario, True, fields, None, 0)

@@ -19,19 +19,27 @@ def needs_judging(record: dict[str, Any], judge_name: str, per_round: bool, *, f
     if judgment.get("judge") != judge_name or judgment.get("scenario") in (None, JUDGE_ERROR):
         return True
     if per_round:
-        judged = {e.get("round") for e in record.get("round_judgments") or []
-                  if e.get("scenario") not in (None, JUDGE_ERROR)}
+        judged = {
+            e.get("round")
+            for e in record.get("round_judgments") or []
+            if e.get("scenario") not in (None, JUDGE_ERROR)
+        }
         return any(r.get("round") not in judged for r in record.get("rounds") or [])
     return False
 
 
-async def judge_record(judge: Judge, item: Item, record: dict[str, Any], *, per_round: bool) -> None:
+async def judge_record(
+    judge: Judge, item: Item, record: dict[str, Any], *, per_round: bool
+) -> None:
     """Fill ``judgment`` and ``round_judgments`` of an ok record in place."""
     rounds = record.get("rounds") or []
     if not rounds:
         return
-    previous = {e.get("round"): e for e in record.get("round_judgments") or []
-                if e.get("judge") == judge.name and e.get("scenario") not in (None, JUDGE_ERROR)}
+    previous = {
+        e.get("round"): e
+        for e in record.get("round_judgments") or []
+        if e.get("judge") == judge.name and e.get("scenario") not in (None, JUDGE_ERROR)
+    }
     chosen = rounds if per_round else rounds[-1:]
     entries: list[dict[str, Any]] = []
     for round_record in chosen:

@@ -1,0 +1,213 @@
+"""The litellm path end-to-end against a real OpenAI-compatible server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_openai import FakeOpenAI, image_parts, user_text
+from helpers import official_answer
+from PIL import Image
+
+from mmrefine_agent.config import build_config
+from mmrefine_agent.runner import Runner
+
+
+def refine_answer(body: dict[str, Any]) -> str:
+    text = user_text(body)
+    if "Correctness: Correct" in text and "Incorrect" not in text.split("Output your")[0]:
+        pass
+    if text.startswith("You are a mathematical expert"):
+        return official_answer(False, "8", step=2)
+    if "Correctness: Correct   (no step" in text:
+        return "Step 1 ok. Step 2 wrong.\nCorrectness: Incorrect"
+    if "Identify the FIRST step" in text:
+        return "Error found in step 2: wrong formula"
+    if "Rewrite the solution from step" in text:
+        return "Step 2: right formula\nFinal Answer: 8"
+    if "Verify this solution independently" in text:
+        return "All good.\nVerification: Confirmed\nFinal Answer: 8"
+    return "?"
+
+
+def run(config_overrides: list[str], out: Path, *, limit: int = 4) -> Any:
+    from mmrefine_agent.plugins_manager import load_plugins
+
+    config = build_config(
+        {"name": "t"},
+        [f"data.limit={limit}", "run.retries=3", "run.backoff_s=0.01", *config_overrides],
+    )
+    return asyncio.run(Runner(config, load_plugins(), out).run())
+
+
+def test_multi_round_over_http_sends_images_and_writes_all_nodes(tmp_path: Path) -> None:
+    with FakeOpenAI(refine_answer) as server:
+        outcome = run(
+            [
+                "strategy.name=multi_round",
+                "strategy.max_rounds=2",
+                "model.backend=litellm",
+                "model.name=openai/fake-vlm",
+                f"model.api_base={server.base_url}",
+                "data.filter.modality=image",
+                "judge.name=offline",
+            ],
+            tmp_path / "r",
+            limit=3,
+        )
+    assert outcome.n_done == 3 and outcome.n_errors == 0
+    steps = [json.loads(x) for x in (tmp_path / "r" / "steps.jsonl").read_text().splitlines()]
+    assert {s["node"] for s in steps} == {"detect", "locate", "correct", "verify"}
+    urls = [u for body in server.requests for u in image_parts(body)]
+    assert len(urls) == len(server.requests)  # every call carries the item's image
+    header, data = urls[0].split(",", 1)
+    assert header == "data:image/jpeg;base64"
+    with Image.open(io.BytesIO(base64.b64decode(data))) as img:
+        assert img.size[0] > 0
+    assert all(body["model"] == "fake-vlm" for body in server.requests)
+    assert all("authorization" not in json.dumps(s).lower() for s in steps)
+
+
+def test_max_image_side_downscales(tmp_path: Path) -> None:
+    with FakeOpenAI(refine_answer) as server:
+        run(
+            [
+                "strategy.name=single_pass",
+                "model.backend=litellm",
+                "model.name=openai/fake",
+                f"model.api_base={server.base_url}",
+                "model.max_image_side=64",
+                "data.filter.modality=image",
+                "judge.name=none",
+            ],
+            tmp_path / "r",
+            limit=1,
+        )
+    url = image_parts(server.requests[0])[0]
+    with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as img:
+        assert max(img.size) <= 64
+
+
+def test_transient_faults_are_retried(tmp_path: Path) -> None:
+    with FakeOpenAI(refine_answer) as server:
+        server.faults = ["429", "500", "html502", "truncated"]
+        outcome = run(
+            [
+                "strategy.name=single_pass",
+                "model.backend=litellm",
+                "model.name=openai/fake",
+                f"model.api_base={server.base_url}",
+                "judge.name=offline",
+                "run.concurrency=1",
+            ],
+            tmp_path / "r",
+            limit=2,
+        )
+    assert outcome.n_done == 2 and outcome.n_errors == 0
+    assert len(server.requests) == 2 + 4
+    assert outcome.usage["refine"]["retries"] == 4
+
+
+def test_persistent_failure_becomes_an_error_item_and_is_redone(tmp_path: Path) -> None:
+    with FakeOpenAI(refine_answer) as server:
+        server.faults = ["500"] * 8  # two items x (1 try + 3 retries)
+        outcome = run(
+            [
+                "strategy.name=single_pass",
+                "model.backend=litellm",
+                "model.name=openai/fake",
+                f"model.api_base={server.base_url}",
+                "judge.name=offline",
+                "run.concurrency=1",
+                "run.retries=3",
+            ],
+            tmp_path / "r",
+            limit=2,
+        )
+        assert outcome.n_done == 0 and outcome.n_errors == 2
+        assert len(server.requests) == 8
+        records = [
+            json.loads(x) for x in (tmp_path / "r" / "results.jsonl").read_text().splitlines()
+        ]
+        assert [r["status"] for r in records] == ["error", "error"]
+        assert "failed after 4 attempt(s)" in records[0]["error"]
+        again = run(
+            [
+                "strategy.name=single_pass",
+                "model.backend=litellm",
+                "model.name=openai/fake",
+                f"model.api_base={server.base_url}",
+                "judge.name=offline",
+                "run.concurrency=1",
+                "run.retries=3",
+            ],
+            tmp_path / "r",
+            limit=2,
+        )
+    assert again.n_done == 2 and again.n_errors == 0
+    assert again.usage["refine"]["calls"] == 2  # the failed items were redone
+
+
+def test_timeout_is_retried(tmp_path: Path) -> None:
+    with FakeOpenAI(refine_answer) as server:
+        server.faults = ["stall"]
+        outcome = run(
+            [
+                "strategy.name=single_pass",
+                "model.backend=litellm",
+                "model.name=openai/fake",
+                f"model.api_base={server.base_url}",
+                "model.timeout_s=1",
+                "judge.name=offline",
+            ],
+            tmp_path / "r",
+            limit=1,
+        )
+    assert outcome.n_done == 1 and outcome.usage["refine"]["retries"] == 1
+
+
+def test_empty_answer_does_not_crash(tmp_path: Path) -> None:
+    with FakeOpenAI(refine_answer) as server:
+        server.faults = ["empty"]
+        outcome = run(
+            [
+                "strategy.name=single_pass",
+                "model.backend=litellm",
+                "model.name=openai/fake",
+                f"model.api_base={server.base_url}",
+                "judge.name=offline",
+            ],
+            tmp_path / "r",
+            limit=1,
+        )
+    assert outcome.n_done == 1
+    record = json.loads((tmp_path / "r" / "results.jsonl").read_text().splitlines()[0])
+    assert record["final"]["response"] == "" and record["judgment"]["scenario"] in ("FD", "RF")
+
+
+@pytest.mark.parametrize("status", ["ok"])
+def test_api_key_from_env_is_sent_but_never_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: str
+) -> None:
+    monkeypatch.setenv("MY_TEST_KEY", "sk-test-very-secret")
+    with FakeOpenAI(refine_answer) as server:
+        run(
+            [
+                "strategy.name=single_pass",
+                "model.backend=litellm",
+                "model.name=openai/fake",
+                f"model.api_base={server.base_url}",
+                "model.api_key_env=MY_TEST_KEY",
+                "judge.name=offline",
+            ],
+            tmp_path / "r",
+            limit=1,
+        )
+    assert server.headers[0].get("Authorization") == "Bearer sk-test-very-secret"
+    for path in (tmp_path / "r").iterdir():
+        assert "sk-test-very-secret" not in path.read_text(), path
