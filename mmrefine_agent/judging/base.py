@@ -62,9 +62,19 @@ class Judge(ABC):
 
     @abstractmethod
     async def judge(
-        self, item: Item, response: str, round_number: int, parsed: dict[str, Any]
+        self,
+        item: Item,
+        response: str,
+        round_number: int,
+        parsed: dict[str, Any],
+        *,
+        generation: int = 0,
     ) -> Judgment:
-        """Classify ``response`` for ``item``; never raise for a bad reply (use judge_error)."""
+        """Classify ``response`` for ``item``; never raise for a bad reply (use judge_error).
+
+        ``generation`` counts earlier attempts that ended in judge_error: a judge that calls a
+        model must then re-ask rather than reuse cached replies.
+        """
 
 
 _BINARY = re.compile(r"^[\s\*`\"'\[\(]*([01])[\s\*`\"'\]\)\.]*$")

@@ -27,6 +27,13 @@ class _JudgeFailed(Exception):
     pass
 
 
+def _salt(generation: int, attempt: int) -> str:
+    """Cache salt: the first ask of a first judgment reuses the cache; re-asks never do."""
+    if generation == 0 and attempt == 1:
+        return ""
+    return f"g{generation}a{attempt}"
+
+
 class OfficialJudge(Judge):
     """The official protocol with recorded, retried, validated judge calls."""
 
@@ -34,7 +41,13 @@ class OfficialJudge(Judge):
     description: ClassVar[str] = "official MMRefine judge protocol (judge model via litellm)"
 
     async def _ask(
-        self, item: Item, round_number: int, call: str, prompt: str, binary: bool
+        self,
+        item: Item,
+        round_number: int,
+        call: str,
+        prompt: str,
+        binary: bool,
+        generation: int = 0,
     ) -> tuple[str, int | None]:
         client = self.env.client
         if client is None:
@@ -49,7 +62,7 @@ class OfficialJudge(Judge):
                 response, _ = await client.call(
                     (ChatMessage("user", prompt),),
                     tags,
-                    cache_salt="" if attempt == 1 else f"retry{attempt}",
+                    cache_salt=_salt(generation, attempt),
                 )
             except ModelCallError as exc:
                 self.env.record(
@@ -89,7 +102,13 @@ class OfficialJudge(Judge):
         raise _JudgeFailed(f"{call}: reply is not 0/1 after {attempts} attempt(s): {reply[:80]!r}")
 
     async def judge(
-        self, item: Item, response: str, round_number: int, parsed: dict[str, Any]
+        self,
+        item: Item,
+        response: str,
+        round_number: int,
+        parsed: dict[str, Any],
+        *,
+        generation: int = 0,
     ) -> Judgment:
         """Run the official calls and cascade for one response."""
         prompts = self.env.prompts
@@ -106,6 +125,7 @@ class OfficialJudge(Judge):
                     "eval_correct",
                     prompts.render("eval_correct", response=response),
                     True,
+                    generation,
                 )
                 fields["solution_correctness"] = score
                 scenario = VS if score == 1 else FD
@@ -122,6 +142,7 @@ class OfficialJudge(Judge):
                         reference_feedback=item.reference_feedback or "",
                     ),
                     False,
+                    generation,
                 )
                 fields["evaluation"] = evaluation
                 for target in prompts.parsing_targets:
@@ -132,6 +153,7 @@ class OfficialJudge(Judge):
                         f"parsing:{target}",
                         prompts.render("parsing", target=target, model_response=evaluation),
                         True,
+                        generation,
                     )
                     fields[FIELD_OF_TARGET.get(target, target)] = value
                 scenario = cascade(

@@ -30,7 +30,13 @@ class OfflineJudge(Judge):
     description: ClassVar[str] = "PROXY: verdict parsing + math-verify answer check, no model"
 
     async def judge(
-        self, item: Item, response: str, round_number: int, parsed: dict[str, Any]
+        self,
+        item: Item,
+        response: str,
+        round_number: int,
+        parsed: dict[str, Any],
+        *,
+        generation: int = 0,
     ) -> Judgment:
         """Classify from the response text (and the strategy's parsed fields as fallback)."""
         verdict = parse_verdict(response) or parsed.get("verdict")

@@ -35,11 +35,12 @@ async def judge_record(
     rounds = record.get("rounds") or []
     if not rounds:
         return
-    previous = {
+    earlier = {
         e.get("round"): e
         for e in record.get("round_judgments") or []
-        if e.get("judge") == judge.name and e.get("scenario") not in (None, JUDGE_ERROR)
+        if e.get("judge") == judge.name
     }
+    previous = {r: e for r, e in earlier.items() if e.get("scenario") not in (None, JUDGE_ERROR)}
     chosen = rounds if per_round else rounds[-1:]
     entries: list[dict[str, Any]] = []
     for round_record in chosen:
@@ -47,8 +48,13 @@ async def judge_record(
         if number in previous:
             entries.append(previous[number])
             continue
-        judgment = await judge.judge(item, round_record.get("response") or "", number, round_record)
-        entries.append({"round": number, **judgment.as_dict()})
+        failed = earlier.get(number, {})
+        retry = failed.get("scenario") == JUDGE_ERROR
+        generation = int(failed.get("generation", 0)) + 1 if retry else 0
+        judgment = await judge.judge(
+            item, round_record.get("response") or "", number, round_record, generation=generation
+        )
+        entries.append({"round": number, **judgment.as_dict(), "generation": generation})
     record["round_judgments"] = entries
     final = dict(entries[-1])
     final.pop("round", None)

@@ -1,0 +1,178 @@
+"""The official judge end-to-end against a loopback server that answers like a judge."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from fake_openai import FakeOpenAI, user_text
+from helpers import official_answer
+from test_metrics import official_formula
+
+from mmrefine_agent.config import build_config
+from mmrefine_agent.plugins_manager import load_plugins
+from mmrefine_agent.rejudge import rejudge_run, score_submission
+from mmrefine_agent.runner import Runner
+from mmrefine_agent.scenarios import OFFICIAL_NAMES
+
+SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "mmrefine_sample_submission.json"
+
+
+class JudgeScript:
+    """Answers refinement prompts and the three official judge prompts; can misbehave."""
+
+    def __init__(self) -> None:
+        self.garbage_for: set[str] = set()  # substrings of initial solutions to answer badly
+        self.calls: dict[str, int] = {}
+
+    def __call__(self, body: dict[str, Any]) -> str:
+        text = user_text(body)
+        if text.startswith("You are a mathematical expert"):
+            kind = "refine"
+            reply = official_answer(len(text) % 2 == 0, "8")
+        elif text.startswith("Given the model's response, output 1 if 'Correctness'"):
+            kind = "eval_correct"
+            reply = "1" if "Correctness: Correct" in text else "0"
+        elif text.startswith("You are an expert evaluator"):
+            kind = "eval_incorrect"
+            n = len(text)
+            reply = (
+                f"Error Detection: {n % 2}\nError Correction: {(n // 2) % 2}\n"
+                f"Effectiveness and Correctness of the Feedback: {(n // 4) % 2}"
+            )
+            if any(g in text for g in self.garbage_for):
+                reply = "I cannot evaluate this."
+        elif text.startswith("Given the model's response, parse"):
+            kind = "parsing"
+            target = re.search(r'parse "([^"]+)"', text).group(1)
+            found = re.search(re.escape(target) + r": \[?([01])", text)
+            reply = found.group(1) if found else "N/A - not present"
+        else:
+            kind, reply = "other", "?"
+        self.calls[kind] = self.calls.get(kind, 0) + 1
+        return reply
+
+
+def make_config(server: FakeOpenAI, limit: int, *extra: str) -> Any:
+    return build_config(
+        {"name": "j"},
+        [
+            f"data.limit={limit}",
+            "data.balanced=true",
+            "strategy.name=single_pass",
+            "model.backend=litellm",
+            "model.name=openai/refiner",
+            f"model.api_base={server.base_url}",
+            "judge.name=mmrefine_official",
+            "judge.model=openai/judge",
+            f"judge.api_base={server.base_url}",
+            "judge.retries=1",
+            "run.backoff_s=0.01",
+            *extra,
+        ],
+    )
+
+
+def test_official_protocol_calls_cascade_and_formula(tmp_path: Path) -> None:
+    script = JudgeScript()
+    with FakeOpenAI(script) as server:
+        outcome = asyncio.run(Runner(make_config(server, 16), load_plugins(), tmp_path / "r").run())
+    results = [json.loads(x) for x in (tmp_path / "r" / "results.jsonl").read_text().splitlines()]
+    n_correct = sum(r["label"] == "correct" for r in results)
+    n_incorrect = len(results) - n_correct
+    assert script.calls["refine"] == 16
+    assert script.calls["eval_correct"] == n_correct
+    assert script.calls["eval_incorrect"] == n_incorrect
+    # identical parsing prompts are answered from the call cache, so count both
+    judge_usage = outcome.usage["judge"]
+    assert judge_usage["calls"] + judge_usage["cache_hits"] == n_correct + 4 * n_incorrect
+    assert script.calls["parsing"] == 3 * n_incorrect - judge_usage["cache_hits"]
+    ledger = [json.loads(x) for x in (tmp_path / "r" / "judgments.jsonl").read_text().splitlines()]
+    assert len(ledger) == n_correct + 4 * n_incorrect
+    assert all(e["prompt"] and e["reply"] is not None for e in ledger)
+    # the judge never sees the image
+    judge_bodies = [b for b in server.requests if b["model"] == "judge"]
+    assert all(isinstance(b["messages"][0]["content"], str) for b in judge_bodies)
+    # scores equal the official evaluator's formula on the same judge answers
+    names = [OFFICIAL_NAMES[r["judgment"]["scenario"]] for r in results]
+    expected = official_formula(names, [r["label"] for r in results])
+    rates = outcome.scores["overall"]["rates"]
+    for key, value in expected.items():
+        assert abs(rates[key] - value) < 1e-12, key
+    submission = json.loads((tmp_path / "r" / "submission.json").read_text())
+    assert len(submission) == 16
+    assert all(e["judge"] in OFFICIAL_NAMES.values() for e in submission.values())
+
+
+def test_garbage_judge_replies_become_judge_error_and_rejudge_fixes_them(tmp_path: Path) -> None:
+    script = JudgeScript()
+    with FakeOpenAI(script) as server:
+        config = make_config(server, 8)
+        from mmrefine_agent.datadir import resolve_data_dir
+        from mmrefine_agent.dataset import load_items
+
+        items = load_items(resolve_data_dir(), limit=8, balanced=True).items
+        bad = next(i for i in items if i.label == "incorrect")
+        script.garbage_for = {bad.initial_solution[:200]}
+        outcome = asyncio.run(Runner(config, load_plugins(), tmp_path / "r").run())
+        assert outcome.scores["judge_errors"] == 1
+        record = next(
+            json.loads(x)
+            for x in (tmp_path / "r" / "results.jsonl").read_text().splitlines()
+            if json.loads(x)["key"] == bad.key
+        )
+        assert record["judgment"]["scenario"] == "judge_error"
+        assert "not 0/1" in record["judgment"]["error"]
+        # parsing calls are re-asked (retries=1) before giving up
+        refine_calls = script.calls["refine"]
+        script.garbage_for = set()
+        again = asyncio.run(
+            rejudge_run(
+                tmp_path / "r", load_plugins(), overrides=[f"judge.api_base={server.base_url}"]
+            )
+        )
+    assert script.calls["refine"] == refine_calls  # no refinement-model call when re-judging
+    assert again.scores["judge_errors"] == 0
+    assert again.usage["refine"]["calls"] == 0
+
+
+def test_rejudge_with_another_judge_makes_no_model_call(tmp_path: Path) -> None:
+    script = JudgeScript()
+    with FakeOpenAI(script) as server:
+        asyncio.run(Runner(make_config(server, 6), load_plugins(), tmp_path / "r").run())
+        before = len(server.requests)
+        outcome = asyncio.run(
+            rejudge_run(tmp_path / "r", load_plugins(), overrides=["judge.name=offline"])
+        )
+        assert len(server.requests) == before
+    assert outcome.scores["is_proxy"] is True and outcome.scores["n_judged"] == 6
+    assert "offline" in (tmp_path / "r" / "config.yaml").read_text()
+
+
+def test_score_the_official_sample_submission(tmp_path: Path) -> None:
+    script = JudgeScript()
+    with FakeOpenAI(script) as server:
+        outcome = asyncio.run(
+            score_submission(
+                SAMPLE,
+                tmp_path / "s",
+                load_plugins(),
+                overrides=[
+                    "judge.name=mmrefine_official",
+                    "judge.model=openai/judge",
+                    f"judge.api_base={server.base_url}",
+                ],
+            )
+        )
+    assert outcome.n_done == 2
+    assert outcome.scores["overall"]["counts"]["n_correct"] == 1
+    assert outcome.scores["overall"]["counts"]["n_incorrect"] == 1
+    written = json.loads((tmp_path / "s" / "submission.json").read_text())
+    original = json.loads(SAMPLE.read_text())
+    assert set(written) == set(original)
+    for key, entry in original.items():
+        assert written[key]["prediction"] == entry["prediction"]
+        assert written[key]["solution_label"] == entry["solution_label"]
