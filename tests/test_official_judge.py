@@ -84,12 +84,17 @@ def test_official_protocol_calls_cascade_and_formula(tmp_path: Path) -> None:
     n_correct = sum(r["label"] == "correct" for r in results)
     n_incorrect = len(results) - n_correct
     assert script.calls["refine"] == 16
-    assert script.calls["eval_correct"] == n_correct
-    assert script.calls["eval_incorrect"] == n_incorrect
-    # identical parsing prompts are answered from the call cache, so count both
+    assert script.calls["eval_correct"] <= n_correct
+    assert script.calls["eval_incorrect"] <= n_incorrect
+    # identical judge prompts may be answered from the call cache, so count both
     judge_usage = outcome.usage["judge"]
     assert judge_usage["calls"] + judge_usage["cache_hits"] == n_correct + 4 * n_incorrect
-    assert script.calls["parsing"] == 3 * n_incorrect - judge_usage["cache_hits"]
+    judge_requests = sum(1 for b in server.requests if b["model"] == "judge")
+    assert judge_requests == judge_usage["calls"]
+    assert (
+        script.calls["eval_correct"] + script.calls["eval_incorrect"] + script.calls["parsing"]
+        == judge_requests
+    )
     ledger = [json.loads(x) for x in (tmp_path / "r" / "judgments.jsonl").read_text().splitlines()]
     assert len(ledger) == n_correct + 4 * n_incorrect
     assert all(e["prompt"] and e["reply"] is not None for e in ledger)
