@@ -1,0 +1,89 @@
+"""A run killed with SIGKILL resumes to the same result as an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from test_run_cli import ROOT, SCRIPT
+
+
+def command(out: Path, *extra: str) -> list[str]:
+    exe = shutil.which("mmrefine", path=str(Path(sys.executable).parent)) or "mmrefine"
+    return [
+        exe,
+        "run",
+        "configs/paper_single_pass.yaml",
+        "--limit",
+        "10",
+        "--out",
+        str(out),
+        "--quiet",
+        "--set",
+        "model.backend=scripted",
+        "--set",
+        f"model.options.script={SCRIPT}",
+        "--set",
+        "model.options.latency_s=0.3",
+        "--set",
+        "run.concurrency=2",
+        "--set",
+        "judge.name=offline",
+        *extra,
+    ]
+
+
+def summary(out: Path) -> dict[str, tuple[str, str]]:
+    records = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    return {r["key"]: (r["status"], r["judgment"]["scenario"]) for r in records}
+
+
+def test_sigkill_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
+    env = dict(os.environ)
+    reference = tmp_path / "reference"
+    subprocess.run(
+        command(reference, "--set", "run.cache=false"),
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(
+        command(killed, "--set", "run.cache=false"),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    results = killed / "results.jsonl"
+    while time.time() < deadline:
+        if results.is_file() and len(results.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(30)
+    done_before = len(results.read_text().splitlines())
+    assert 3 <= done_before < 10
+    subprocess.run(
+        command(killed, "--set", "run.cache=false"),
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    assert summary(killed) == summary(reference)
+    usage = json.loads((killed / "usage.json").read_text())
+    assert usage["refine"]["calls"] == 10 - done_before  # finished items were not redone
+    steps = [json.loads(x) for x in (killed / "steps.jsonl").read_text().splitlines()]
+    assert len(steps) == len((reference / "steps.jsonl").read_text().splitlines())
+    assert {s["item_key"] for s in steps} == set(summary(reference))
