@@ -35,6 +35,18 @@ def refine_answer(body: dict[str, Any]) -> str:
     return "?"
 
 
+def via(server: FakeOpenAI, *extra: str) -> list[str]:
+    """Overrides for a single-pass run against ``server`` with the offline judge."""
+    return [
+        "strategy.name=single_pass",
+        "model.backend=litellm",
+        "model.name=openai/fake",
+        f"model.api_base={server.base_url}",
+        "judge.name=offline",
+        *extra,
+    ]
+
+
 def run(config_overrides: list[str], out: Path, *, limit: int = 4) -> Any:
     from mmrefine_agent.plugins_manager import load_plugins
 
@@ -76,15 +88,7 @@ def test_multi_round_over_http_sends_images_and_writes_all_nodes(tmp_path: Path)
 def test_max_image_side_downscales(tmp_path: Path) -> None:
     with FakeOpenAI(refine_answer) as server:
         run(
-            [
-                "strategy.name=single_pass",
-                "model.backend=litellm",
-                "model.name=openai/fake",
-                f"model.api_base={server.base_url}",
-                "model.max_image_side=64",
-                "data.filter.modality=image",
-                "judge.name=none",
-            ],
+            via(server, "model.max_image_side=64", "data.filter.modality=image", "judge.name=none"),
             tmp_path / "r",
             limit=1,
         )
@@ -97,14 +101,7 @@ def test_transient_faults_are_retried(tmp_path: Path) -> None:
     with FakeOpenAI(refine_answer) as server:
         server.faults = ["429", "500", "html502", "truncated"]
         outcome = run(
-            [
-                "strategy.name=single_pass",
-                "model.backend=litellm",
-                "model.name=openai/fake",
-                f"model.api_base={server.base_url}",
-                "judge.name=offline",
-                "run.concurrency=1",
-            ],
+            via(server, "run.concurrency=1"),
             tmp_path / "r",
             limit=2,
         )
@@ -117,15 +114,7 @@ def test_persistent_failure_becomes_an_error_item_and_is_redone(tmp_path: Path) 
     with FakeOpenAI(refine_answer) as server:
         server.faults = ["500"] * 8  # two items x (1 try + 3 retries)
         outcome = run(
-            [
-                "strategy.name=single_pass",
-                "model.backend=litellm",
-                "model.name=openai/fake",
-                f"model.api_base={server.base_url}",
-                "judge.name=offline",
-                "run.concurrency=1",
-                "run.retries=3",
-            ],
+            via(server, "run.concurrency=1", "run.retries=3"),
             tmp_path / "r",
             limit=2,
         )
@@ -137,15 +126,7 @@ def test_persistent_failure_becomes_an_error_item_and_is_redone(tmp_path: Path) 
         assert [r["status"] for r in records] == ["error", "error"]
         assert "failed after 4 attempt(s)" in records[0]["error"]
         again = run(
-            [
-                "strategy.name=single_pass",
-                "model.backend=litellm",
-                "model.name=openai/fake",
-                f"model.api_base={server.base_url}",
-                "judge.name=offline",
-                "run.concurrency=1",
-                "run.retries=3",
-            ],
+            via(server, "run.concurrency=1", "run.retries=3"),
             tmp_path / "r",
             limit=2,
         )
@@ -157,14 +138,7 @@ def test_timeout_is_retried(tmp_path: Path) -> None:
     with FakeOpenAI(refine_answer) as server:
         server.faults = ["stall"]
         outcome = run(
-            [
-                "strategy.name=single_pass",
-                "model.backend=litellm",
-                "model.name=openai/fake",
-                f"model.api_base={server.base_url}",
-                "model.timeout_s=1",
-                "judge.name=offline",
-            ],
+            via(server, "model.timeout_s=1"),
             tmp_path / "r",
             limit=1,
         )
@@ -175,13 +149,7 @@ def test_empty_answer_does_not_crash(tmp_path: Path) -> None:
     with FakeOpenAI(refine_answer) as server:
         server.faults = ["empty"]
         outcome = run(
-            [
-                "strategy.name=single_pass",
-                "model.backend=litellm",
-                "model.name=openai/fake",
-                f"model.api_base={server.base_url}",
-                "judge.name=offline",
-            ],
+            via(server),
             tmp_path / "r",
             limit=1,
         )
@@ -197,14 +165,7 @@ def test_api_key_from_env_is_sent_but_never_written(
     monkeypatch.setenv("MY_TEST_KEY", "sk-test-very-secret")
     with FakeOpenAI(refine_answer) as server:
         run(
-            [
-                "strategy.name=single_pass",
-                "model.backend=litellm",
-                "model.name=openai/fake",
-                f"model.api_base={server.base_url}",
-                "model.api_key_env=MY_TEST_KEY",
-                "judge.name=offline",
-            ],
+            via(server, "model.api_key_env=MY_TEST_KEY"),
             tmp_path / "r",
             limit=1,
         )

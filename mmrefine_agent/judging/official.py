@@ -58,6 +58,15 @@ class OfficialJudge(Judge):
             tags = CallTags(
                 item_key=item.key, node=f"judge.{call}", round=round_number, purpose="judge"
             )
+            entry: dict[str, Any] = {
+                "kind": "call",
+                "item_key": item.key,
+                "round": round_number,
+                "judge": self.name,
+                "call": call,
+                "attempt": attempt,
+                "prompt": prompt,
+            }
             try:
                 response, _ = await client.call(
                     (ChatMessage("user", prompt),),
@@ -65,37 +74,12 @@ class OfficialJudge(Judge):
                     cache_salt=_salt(generation, attempt),
                 )
             except ModelCallError as exc:
-                self.env.record(
-                    {
-                        "kind": "call",
-                        "item_key": item.key,
-                        "round": round_number,
-                        "judge": self.name,
-                        "call": call,
-                        "attempt": attempt,
-                        "prompt": prompt,
-                        "reply": None,
-                        "parsed": None,
-                        "error": str(exc),
-                    }
-                )
+                self.env.record({**entry, "reply": None, "parsed": None, "error": str(exc)})
                 raise _JudgeFailed(f"{call}: {exc}") from exc
             reply = response.text
             value = parse_binary(reply) if binary else None
             self.env.record(
-                {
-                    "kind": "call",
-                    "item_key": item.key,
-                    "round": round_number,
-                    "judge": self.name,
-                    "call": call,
-                    "attempt": attempt,
-                    "prompt": prompt,
-                    "reply": reply,
-                    "parsed": value,
-                    "usage": response.usage(),
-                    "error": None,
-                }
+                {**entry, "reply": reply, "parsed": value, "usage": response.usage(), "error": None}
             )
             if not binary or value is not None:
                 return reply, value
