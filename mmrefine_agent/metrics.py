@@ -164,12 +164,7 @@ def compute_scores(
             for key, group in sorted(groups.items())
         }
     max_round = max(
-        (
-            len(r.get("round_judgments") or [])
-            and max(e.get("round", 0) for e in r["round_judgments"])
-            for r in judged
-        ),
-        default=0,
+        (e.get("round", 0) for r in judged for e in r.get("round_judgments") or []), default=0
     )
     by["round"] = {}
     for number in range(1, max_round + 1):

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from mmrefine_agent import rundir
-from mmrefine_agent.cache import CallCache
 from mmrefine_agent.client import Budget
 from mmrefine_agent.config import RunConfig, build_config, load_config_dict
 from mmrefine_agent.errors import DataError, RunDirError
@@ -17,7 +16,7 @@ from mmrefine_agent.judging.runner import judge_record, needs_judging
 from mmrefine_agent.plugins_manager import Plugins
 from mmrefine_agent.results import RESULT_VERSION, item_fields
 from mmrefine_agent.rundir import RunDir
-from mmrefine_agent.runner import Runner, RunOutcome, finish_run, load_run_items
+from mmrefine_agent.runner import Runner, RunOutcome, finish_run, load_run_items, open_cache
 from mmrefine_agent.types import Item
 
 
@@ -31,13 +30,9 @@ async def _judge_records(
     force: bool,
 ) -> None:
     config = runner.config
-    cache = (
-        CallCache(Path(config.run.cache_dir) if config.run.cache_dir else None)
-        if config.run.cache
-        else None
-    )
+    cache = open_cache(config)
     ledger = rundir.JsonlAppender(run.file(rundir.JUDGMENTS))
-    judge = runner._make_judge(prompts, cache, Budget(config.run.max_cost_usd), ledger)
+    judge = runner.make_judge(prompts, cache, Budget(config.run.max_cost_usd), ledger)
     if judge is None:
         raise RunDirError("judge.name is 'none': nothing to judge with")
     slots = asyncio.Semaphore(max(4, config.judge.concurrency * 2))

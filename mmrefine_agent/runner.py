@@ -30,7 +30,7 @@ from mmrefine_agent.judging.runner import judge_record, needs_judging
 from mmrefine_agent.metrics import compute_scores
 from mmrefine_agent.plugins_manager import Plugins
 from mmrefine_agent.prompts import OfficialPrompts, load_official_prompts
-from mmrefine_agent.results import error_result, ok_result, submission_entry
+from mmrefine_agent.results import error_result, item_fields, ok_result, submission_entry
 from mmrefine_agent.rundir import RunDir
 from mmrefine_agent.strategy import Strategy
 from mmrefine_agent.tracing import StepRecord
@@ -66,6 +66,13 @@ def judge_model_config(config: RunConfig) -> ModelConfig:
         endpoints=list(judge.endpoints),
         options=dict(judge.options),
     )
+
+
+def open_cache(config: RunConfig) -> CallCache | None:
+    """The shared call cache for a run (None when ``run.cache`` is off)."""
+    if not config.run.cache:
+        return None
+    return CallCache(Path(config.run.cache_dir) if config.run.cache_dir else None)
 
 
 def load_run_items(config: RunConfig) -> tuple[Path, LoadedData, OfficialPrompts | None]:
@@ -151,13 +158,14 @@ class Runner:
         backend: ModelBackend = backend_cls(model)
         return backend
 
-    def _make_judge(
+    def make_judge(
         self,
         prompts: OfficialPrompts | None,
         cache: CallCache | None,
         budget: Budget,
         ledger: rundir.JsonlAppender,
     ) -> Judge | None:
+        """The configured judge, its model client sharing ``cache``/``budget`` (None: no judge)."""
         name = self.config.judge.name
         if name in ("none", ""):
             return None
@@ -196,11 +204,7 @@ class Runner:
         items = {item.key: item for item in loaded.items}
         strategy_cls = self.plugins.strategies.get(config.strategy.name)
         strategy: Strategy = strategy_cls(config.strategy)
-        cache = (
-            CallCache(Path(config.run.cache_dir) if config.run.cache_dir else None)
-            if config.run.cache
-            else None
-        )
+        cache = open_cache(config)
         budget = Budget(config.run.max_cost_usd)
 
         previous = {r["key"]: r for r in run.results()}
@@ -227,7 +231,7 @@ class Runner:
             budget=budget,
             totals=self.refine_totals,
         )
-        judge = self._make_judge(prompts, cache, budget, ledger)
+        judge = self.make_judge(prompts, cache, budget, ledger)
         graph = compile_graph(strategy)
         model_name = f"{config.model.backend}:{config.model.name}"
         errors: list[str] = []
@@ -285,7 +289,11 @@ class Runner:
                     )
                 except ModelCallError as exc:
                     record = error_result(
-                        _fields(item), "error", str(exc), strategy=strategy.name, model=model_name
+                        item_fields(item),
+                        "error",
+                        str(exc),
+                        strategy=strategy.name,
+                        model=model_name,
                     )
                     results_out.write(record)
                     errors.append(f"{item.key}: {exc}")
@@ -334,12 +342,6 @@ class Runner:
     def usage(self) -> dict[str, Any]:
         """Calls, tokens and cost so far, for refinement and judging."""
         return {"refine": self.refine_totals.as_dict(), "judge": self.judge_totals.as_dict()}
-
-
-def _fields(item: Item) -> dict[str, Any]:
-    from mmrefine_agent.results import item_fields
-
-    return item_fields(item)
 
 
 def finish_run(

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_run_cli import SCRIPT, mmrefine
+from test_run_cli import SCRIPT, mmrefine, scripted_run
 
 from mmrefine_agent import hookspecs
 from mmrefine_agent.errors import PluginError
@@ -102,24 +102,7 @@ def test_out_of_tree_plugin_package_is_a_peer_of_the_builtins(tmp_path: Path) ->
     assert listed.returncode == 0, listed.stderr
     assert "cautious" in listed.stdout and "mmrefine-cautious 0.0.1" in listed.stdout
     out = tmp_path / "run"
-    result = mmrefine(
-        "run",
-        "configs/paper_single_pass.yaml",
-        "--limit",
-        "2",
-        "--out",
-        str(out),
-        "--set",
-        "strategy.name=cautious",
-        "--set",
-        "model.backend=scripted",
-        "--set",
-        f"model.options.script={SCRIPT}",
-        "--set",
-        "judge.name=offline",
-        "--quiet",
-        env=env,
-    )
+    result = scripted_run(out, "--set", "strategy.name=cautious", limit=2, env=env)
     assert result.returncode == 0, result.stderr
     steps = [json.loads(x) for x in (out / "steps.jsonl").read_text().splitlines()]
     detect = next(s for s in steps if s["node"] == "detect")

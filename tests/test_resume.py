@@ -14,7 +14,7 @@ from pathlib import Path
 from test_run_cli import ROOT, SCRIPT
 
 
-def command(out: Path, *extra: str) -> list[str]:
+def command(out: Path) -> list[str]:
     exe = shutil.which("mmrefine", path=str(Path(sys.executable).parent)) or "mmrefine"
     return [
         exe,
@@ -35,8 +35,16 @@ def command(out: Path, *extra: str) -> list[str]:
         "run.concurrency=2",
         "--set",
         "judge.name=offline",
-        *extra,
+        "--set",
+        "run.cache=false",
     ]
+
+
+def finish(out: Path) -> None:
+    """Run (or resume) to the end."""
+    subprocess.run(
+        command(out), cwd=ROOT, env=dict(os.environ), check=True, capture_output=True, timeout=300
+    )
 
 
 def summary(out: Path) -> dict[str, tuple[str, str]]:
@@ -45,21 +53,12 @@ def summary(out: Path) -> dict[str, tuple[str, str]]:
 
 
 def test_sigkill_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
-    env = dict(os.environ)
     reference = tmp_path / "reference"
-    subprocess.run(
-        command(reference, "--set", "run.cache=false"),
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    finish(reference)
     killed = tmp_path / "killed"
     process = subprocess.Popen(
-        command(killed, "--set", "run.cache=false"),
+        command(killed),
         cwd=ROOT,
-        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -73,14 +72,7 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
     process.wait(30)
     done_before = len(results.read_text().splitlines())
     assert 3 <= done_before < 10
-    subprocess.run(
-        command(killed, "--set", "run.cache=false"),
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    finish(killed)
     assert summary(killed) == summary(reference)
     usage = json.loads((killed / "usage.json").read_text())
     assert usage["refine"]["calls"] == 10 - done_before  # finished items were not redone

@@ -23,12 +23,14 @@ def mmrefine(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subproces
     )
 
 
-def scripted_run(out: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def scripted_run(
+    out: Path, *extra: str, limit: int = 6, env: dict | None = None
+) -> subprocess.CompletedProcess:
     return mmrefine(
         "run",
         "configs/paper_single_pass.yaml",
         "--limit",
-        "6",
+        str(limit),
         "--out",
         str(out),
         "--set",
