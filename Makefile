@@ -17,3 +17,7 @@ typecheck:
 	$(PYTHON) -m mypy mmrefine_agent plugins strategies
 
 check: lint typecheck test
+
+bench:  ## the benchmark scripts (print figures; slow)
+	$(PYTHON) benchmarks/local_model.py
+	$(PYTHON) benchmarks/scale.py

@@ -26,11 +26,12 @@ class PermanentModelError(Exception):
 class ModelBackend(ABC):
     """A way to get chat completions.
 
-    Subclasses set ``sees_images`` (False: images are dropped and the step says so) and
-    ``serialised`` (True: calls to it never overlap, e.g. one in-process model).
+    Subclasses set ``sees_images`` (False: images are dropped and the step says so; a backend
+    may also decide it per instance, e.g. a text-only model behind a server) and ``serialised``
+    (True: calls to it never overlap, e.g. one in-process model).
     """
 
-    sees_images: ClassVar[bool] = True
+    sees_images: bool = True
     serialised: ClassVar[bool] = False
     description: ClassVar[str] = ""
 

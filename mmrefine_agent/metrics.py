@@ -94,6 +94,64 @@ def bootstrap_intervals(
     return out
 
 
+def paired_bootstrap(
+    problems: Sequence[str],
+    scenarios_a: Sequence[str],
+    scenarios_b: Sequence[str],
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, dict[str, Any]]:
+    """Differences B - A on the same items, with 95% intervals from one shared resampling.
+
+    Problems are resampled with replacement and both runs are scored on the same resample, so
+    the interval reflects the paired design. Returns per metric: ``diff``, ``ci95`` (or None),
+    and ``p_le_0`` (the share of resamples where the difference is <= 0).
+    """
+    per_problem: dict[str, tuple[list[int], list[int]]] = {}
+    for problem, a, b in zip(problems, scenarios_a, scenarios_b, strict=True):
+        acc_a, acc_b = per_problem.setdefault(
+            problem, ([0] * len(COUNT_KEYS), [0] * len(COUNT_KEYS))
+        )
+        for i, (va, vb) in enumerate(zip(_vector(a), _vector(b), strict=True)):
+            acc_a[i] += va
+            acc_b[i] += vb
+    groups = list(per_problem.values())
+
+    def rates(picked: Sequence[tuple[list[int], list[int]]], side: int) -> dict[str, Any]:
+        totals = [sum(g[side][i] for g in picked) for i in range(len(COUNT_KEYS))]
+        return rates_from_counts(dict(zip(COUNT_KEYS, totals, strict=True)))
+
+    full_a, full_b = rates(groups, 0), rates(groups, 1)
+    samples: dict[str, list[float]] = {m: [] for m in METRICS}
+    if len(groups) >= 2 and resamples > 0:
+        rng = random.Random(seed)
+        for _ in range(resamples):
+            picked = rng.choices(groups, k=len(groups))
+            ra, rb = rates(picked, 0), rates(picked, 1)
+            for metric in METRICS:
+                if ra[metric] is not None and rb[metric] is not None:
+                    samples[metric].append(rb[metric] - ra[metric])
+    out: dict[str, dict[str, Any]] = {}
+    for metric in METRICS:
+        a, b = full_a[metric], full_b[metric]
+        values = sorted(samples[metric])
+        interval = None
+        if values and len(values) >= resamples // 2:
+            interval = [
+                round(values[int(0.025 * (len(values) - 1))], 6),
+                round(values[round(0.975 * (len(values) - 1))], 6),
+            ]
+        out[metric] = {
+            "a": a,
+            "b": b,
+            "diff": None if a is None or b is None else round(b - a, 6),
+            "ci95": interval,
+            "p_le_0": round(sum(1 for v in values if v <= 0) / len(values), 4) if values else None,
+        }
+    return out
+
+
 def score_block(
     records: Sequence[dict[str, Any]],
     scenario_of: Callable[[dict[str, Any]], str | None],

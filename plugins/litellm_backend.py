@@ -4,7 +4,8 @@ litellm is imported on first use only (it takes seconds). Images go as base64 da
 the message content, optionally downscaled to ``model.max_image_side``. Retries are the
 framework's (litellm's and the OpenAI SDK's own retries are turned off), so Retry-After is
 honoured in one place. With ``model.endpoints``, calls are spread over several servers by
-litellm's Router.
+litellm's Router. ``model.options.text_only: true`` marks a model that cannot see images (a
+local server with a text-only model): images are dropped and image items are counted as such.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ class LitellmBackend(ModelBackend):
         super().__init__(config)
         self._image_urls: dict[tuple[str, int | None], str] = {}
         self._router: Any = None
+        # A text-only model behind a server (e.g. a small GGUF in llama.cpp server, a text
+        # model in Ollama/vLLM): images are not sent, and the steps and reports say so.
+        self.sees_images = not bool(config.options.get("text_only", False))
 
     def identity(self) -> dict[str, Any]:
         """Backend, model and endpoint(s) determine the answer."""

@@ -74,7 +74,7 @@ def load_llama(
 class LlamaCppBackend(ModelBackend):
     """In-process llama.cpp chat completions; text-only."""
 
-    sees_images: ClassVar[bool] = False
+    sees_images: bool = False
     serialised: ClassVar[bool] = True
     description: ClassVar[str] = "local GGUF via llama-cpp-python (default: packaged SmolLM2-135M)"
 

@@ -3,8 +3,10 @@
 Each node has its own prompt (below). A round reviews the current solution: ``detect``
 decides whether it has an error, ``locate`` names the first wrong step, ``correct`` rewrites
 from there, ``verify`` checks the result. An unconfirmed round starts another on the
-corrected solution. The judged response summarises the whole refinement in the official
-format (first error found, latest correction, final answer).
+corrected solution, and its ``detect`` is told what the verifier doubted (without that, a
+deterministic model would repeat the previous round word for word). The judged response
+summarises the whole refinement in the official format (first error found, latest
+correction, final answer).
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ End with exactly one line:
 Correctness: Correct   (no step has an error)
 or
 Correctness: Incorrect   (some step has an error)"""
+
+DOUBT_NOTE = """
+
+An independent check of this solution in the previous round was not convinced:
+{doubt}
+Take this into account, but judge every step yourself."""
 
 LOCATE_PROMPT = """Question: {question}
 
@@ -83,10 +91,12 @@ class MultiRound(Strategy):
 
     async def detect(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """Ask whether the current solution has an error."""
-        answer = await ctx.ask(
-            DETECT_PROMPT.format(question=ctx.item.question, solution=state.get("solution", "")),
-            system=SYSTEM,
-        )
+        solution = state.get("solution", "")
+        prompt = DETECT_PROMPT.format(question=ctx.item.question, solution=solution)
+        doubt = (state.get("scratch", {}).get("carry") or {}).get("doubt")
+        if doubt:  # the previous round's verifier rejected: say why, or the re-ask is identical
+            prompt += DOUBT_NOTE.format(doubt=doubt.strip())
+        answer = await ctx.ask(prompt, system=SYSTEM)
         verdict = parse_verdict(answer)
         if verdict is None:
             ctx.problem("no 'Correctness:' verdict; treated as Correct")
@@ -147,7 +157,10 @@ class MultiRound(Strategy):
             verified = bool(_CONFIRMED.search(label)) and not _REJECTED.search(label)
         final = parse_final_answer(answer) or state.get("final_answer")
         ctx.parsed(verification=label, verified=verified, final_answer=final)
-        return {"verified": verified, "final_answer": final}
+        update: dict[str, Any] = {"verified": verified, "final_answer": final}
+        if not verified:  # the next round's detect hears the verifier's doubts
+            update["scratch"] = {**state.get("scratch", {}), "carry_next": {"doubt": answer}}
+        return update
 
 
 @hookimpl

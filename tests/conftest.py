@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("MMREFINE_DATA_DIR", ROOT.parent / "shared" / "data"))
 TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Module- and session-scoped fixtures never touch the user's real cache either."""
+    cache = tmp_path_factory.mktemp("xdg-cache-session")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(cache))
+        patch.setenv("MMREFINE_DATA_DIR", str(DATA_DIR))
+        yield cache
 
 
 @pytest.fixture(autouse=True)

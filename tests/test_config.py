@@ -9,7 +9,7 @@ CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
 @pytest.mark.parametrize(
-    "name", ["quickstart", "paper_single_pass", "self_critique", "multi_round"]
+    "name", ["quickstart", "paper_single_pass", "self_critique", "multi_round", "sweep_rounds"]
 )
 def test_shipped_configs_validate(name: str) -> None:
     config = load_config(CONFIGS / f"{name}.yaml")

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_run_cli import SCRIPT, mmrefine, scripted_run
+from helpers import SCRIPT, mmrefine, scripted_run
 
 from mmrefine_agent import hookspecs
 from mmrefine_agent.errors import PluginError

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from test_run_cli import ROOT, SCRIPT
+from helpers import ROOT, SCRIPT
 
 
 def command(out: Path) -> list[str]:

@@ -21,6 +21,15 @@ def _plugins(args: argparse.Namespace) -> Any:
     return load_plugins(getattr(args, "plugin", []) or [])
 
 
+def _overrides(args: argparse.Namespace) -> list[str]:
+    overrides = list(args.overrides)
+    if args.limit is not None:
+        overrides.append(f"data.limit={args.limit}")
+    if args.data_dir:
+        overrides.append(f"data.dir={args.data_dir}")
+    return overrides
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``mmrefine run CONFIG``: refine + judge into a run directory."""
     from mmrefine_agent.cli.progress import RunProgress
@@ -28,12 +37,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mmrefine_agent.config import load_config
     from mmrefine_agent.runner import Runner
 
-    overrides = list(args.overrides)
-    if args.limit is not None:
-        overrides.append(f"data.limit={args.limit}")
-    if args.data_dir:
-        overrides.append(f"data.dir={args.data_dir}")
-    config = load_config(Path(args.config), overrides)
+    config = load_config(Path(args.config), _overrides(args))
     out = Path(args.out) if args.out else Path(config.run.out_dir) / config.name
     plugins = _plugins(args)
     progress = RunProgress(console, enabled=not args.quiet)
@@ -64,6 +68,65 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         for line in outcome.errors[:5]:
             console.print(f"  {line}", markup=False, highlight=False)
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """``mmrefine sweep CONFIG``: one run directory per grid cell, then a summary table."""
+    from mmrefine_agent.cli.progress import RunProgress
+    from mmrefine_agent.cli.render_research import sweep_table
+    from mmrefine_agent.config import apply_override, load_config_dict, parse_override
+    from mmrefine_agent.runner import Runner
+    from mmrefine_agent.sweep import Cell, CellOutcome, run_sweep
+
+    raw = load_config_dict(Path(args.config))
+    for text in _overrides(args):
+        parts, value = parse_override(text)
+        apply_override(raw, parts, value)
+    name = str(raw.get("name") or Path(args.config).stem)
+    raw["name"] = name
+    out_dir = (raw.get("run") or {}).get("out_dir") or "runs"
+    out = Path(args.out) if args.out else Path(out_dir) / name
+    plugins = _plugins(args)
+
+    def run_cell(cell: Cell, run_dir: Path) -> Any:
+        console.rule(f"cell {cell.name}", style="cyan")
+        progress = RunProgress(console, enabled=not args.quiet)
+        runner = Runner(
+            cell.config, plugins, run_dir, restart=args.restart, on_event=progress.event
+        )
+        progress.usage = runner.usage
+        with progress:
+            return asyncio.run(runner.run())
+
+    def on_cell(outcome: CellOutcome) -> None:
+        if outcome.error:
+            console.print(f"[red]cell {outcome.cell.name} failed:[/] {outcome.error}")
+
+    outcomes = run_sweep(raw, out, run_cell, origin=args.config, on_cell=on_cell)
+    console.print(sweep_table(name, outcomes))
+    from mmrefine_agent.plots import plot_sweep
+
+    plot = plot_sweep(out, [o for o in outcomes if o.scores])
+    console.print(
+        f"sweep directory: [bold]{out}[/] ({len(outcomes)} cells; sweep.json"
+        + (f", {plot.name}" if plot else "")
+        + ")",
+        highlight=False,
+    )
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``mmrefine compare RUN_DIR RUN_DIR ...``: side by side, with paired differences."""
+    from mmrefine_agent.cli.render_research import print_comparison
+    from mmrefine_agent.compare import compare_runs
+
+    comparison = compare_runs([Path(p) for p in args.run_dirs], changed_limit=args.changed)
+    if args.json:
+        print(json.dumps(comparison, indent=2))
+        return 0
+    print_comparison(console, comparison)
     return 0
 
 
@@ -102,7 +165,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """``mmrefine report RUN_DIR``: scores and breakdowns."""
+    """``mmrefine report RUN_DIR``: scores, breakdowns, rounds, localisation, plots, HTML."""
     from mmrefine_agent.cli.render import breakdown_table, scores_table, usage_table
     from mmrefine_agent.rundir import RunDir
 
@@ -116,9 +179,31 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 0
     console.print(scores_table(scores))
     for by in args.by:
+        if by == "localisation":
+            from mmrefine_agent.cli.render_research import localisation_table
+            from mmrefine_agent.localisation import localisation, reference_steps
+
+            result = localisation(run.results(), reference_steps(run.path))
+            console.print(localisation_table(result))
+            continue
         console.print(breakdown_table(scores, by))
+        if by == "round":
+            from mmrefine_agent.cli.render_research import print_rounds
+            from mmrefine_agent.rounds import round_analysis
+
+            print_rounds(console, round_analysis(run.results(), scores))
     if scores.get("usage"):
         console.print(usage_table(scores["usage"]))
+    if args.plots:
+        from mmrefine_agent.plots import plot_run
+
+        for path in plot_run(scores, Path(args.plots)):
+            console.print(f"plot: [bold]{path}[/]", highlight=False)
+    if args.html:
+        from mmrefine_agent.html_report import write_html_report
+
+        path = write_html_report(run, Path(args.html))
+        console.print(f"HTML report: [bold]{path}[/]", highlight=False)
     return 0
 
 

@@ -42,6 +42,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--restart", action="store_true", help="discard an existing run in --out")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    sweep = sub.add_parser("sweep", help="a grid of runs (the config's grid: section)")
+    sweep.add_argument("config", help="YAML config with a grid: section")
+    sweep.add_argument("--limit", type=int, default=None, help="at most N items per cell")
+    sweep.add_argument("--out", default=None, help="sweep directory (default: run.out_dir/NAME)")
+    sweep.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key for every cell (grid.KEY=[...] sets an axis)",
+    )
+    sweep.add_argument("--data-dir", default=None, help="benchmark data directory")
+    sweep.add_argument("--restart", action="store_true", help="discard existing cell runs")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    compare = sub.add_parser("compare", help="runs side by side, with paired differences")
+    compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="two or more run dirs")
+    compare.add_argument(
+        "--changed", type=int, default=20, metavar="N", help="list up to N changed items"
+    )
+    compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+
     judge = sub.add_parser("judge", help="(re-)judge a run without calling the refinement model")
     judge.add_argument("run_dir", nargs="?", help="a run directory")
     judge.add_argument(
@@ -65,12 +88,17 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir")
     report.add_argument(
         "--by",
-        choices=["error_type", "solution_source", "modality", "round"],
+        choices=["error_type", "solution_source", "modality", "round", "localisation"],
         action="append",
         default=[],
-        help="add a breakdown table (repeatable)",
+        help="add a breakdown (repeatable); 'round' adds transitions and settling rounds, "
+        "'localisation' the flagged step vs the reference step",
     )
     report.add_argument("--json", action="store_true", help="print scores.json")
+    report.add_argument("--plots", default=None, metavar="DIR", help="write PNG plots into DIR")
+    report.add_argument(
+        "--html", default=None, metavar="FILE", help="write a self-contained HTML report"
+    )
 
     trace = sub.add_parser("trace", help="one item, step by step")
     trace.add_argument("run_dir")

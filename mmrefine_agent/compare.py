@@ -1,0 +1,120 @@
+"""``mmrefine compare``: runs side by side, paired differences, and items that changed scenario.
+
+The first run is the baseline. Differences are computed on the items both runs judged (same
+item key), with one shared bootstrap over problems, so "B - A" intervals are paired.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from mmrefine_agent.errors import RunDirError
+from mmrefine_agent.metrics import final_scenario, paired_bootstrap
+from mmrefine_agent.rundir import USAGE, RunDir
+from mmrefine_agent.scenarios import JUDGE_ERROR, SCENARIOS
+
+
+def run_label(path: Path, others: list[Path]) -> str:
+    """A short, unique label: the directory name, or parent/name when names collide."""
+    if sum(1 for p in others if p.name == path.name) == 1:
+        return path.name
+    return f"{path.parent.name}/{path.name}"
+
+
+def load_run(path: Path) -> dict[str, Any]:
+    """Scores, usage and judged scenarios of one run directory."""
+    run = RunDir(path).require()
+    scores = run.scores()
+    if not scores.get("overall"):
+        raise RunDirError(f"{path}: not judged yet (run `mmrefine judge {path}`)")
+    usage_path = run.file(USAGE)
+    usage = scores.get("usage") or (
+        json.loads(usage_path.read_text(encoding="utf-8")) if usage_path.is_file() else {}
+    )
+    scenarios: dict[str, tuple[str, str]] = {}
+    for record in run.results():
+        scenario = final_scenario(record) if record.get("status") == "ok" else None
+        if scenario is not None:
+            scenarios[record["key"]] = (str(record.get("id")), scenario)
+    return {"path": str(path), "scores": scores, "usage": usage, "scenarios": scenarios}
+
+
+def usage_totals(usage: dict[str, Any]) -> dict[str, Any]:
+    """Calls, cache hits, tokens and cost summed over refinement and judging."""
+    parts = [usage.get("refine") or {}, usage.get("judge") or {}]
+    return {
+        "calls": sum(p.get("calls", 0) for p in parts),
+        "cache_hits": sum(p.get("cache_hits", 0) for p in parts),
+        "tokens": sum(p.get("input_tokens", 0) + p.get("output_tokens", 0) for p in parts),
+        "cost_usd": round(sum(p.get("cost_usd", 0.0) for p in parts), 6),
+    }
+
+
+def paired(base: dict[str, Any], other: dict[str, Any], changed_limit: int) -> dict[str, Any]:
+    """B - A on shared judged items: metric differences, the transition matrix, changed items."""
+    shared = [
+        key
+        for key in base["scenarios"]
+        if key in other["scenarios"]
+        and base["scenarios"][key][1] != JUDGE_ERROR
+        and other["scenarios"][key][1] != JUDGE_ERROR
+    ]
+    problems = [base["scenarios"][k][0] for k in shared]
+    a = [base["scenarios"][k][1] for k in shared]
+    b = [other["scenarios"][k][1] for k in shared]
+    matrix = {s: dict.fromkeys(SCENARIOS, 0) for s in SCENARIOS}
+    changed: list[dict[str, str]] = []
+    for key, sa, sb in zip(shared, a, b, strict=True):
+        matrix[sa][sb] += 1
+        if sa != sb:
+            changed.append({"key": key, "from": sa, "to": sb})
+    return {
+        "n_shared": len(shared),
+        "only_in_a": len(set(base["scenarios"]) - set(other["scenarios"])),
+        "only_in_b": len(set(other["scenarios"]) - set(base["scenarios"])),
+        "differences": paired_bootstrap(problems, a, b),
+        "transitions": matrix,
+        "n_changed": len(changed),
+        "changed": changed[:changed_limit],
+    }
+
+
+def compare_runs(paths: list[Path], *, changed_limit: int = 20) -> dict[str, Any]:
+    """The whole comparison (what ``compare --json`` prints and the table renders)."""
+    if len(paths) < 2:
+        raise RunDirError("compare needs at least two run directories")
+    runs = [load_run(path) for path in paths]
+    labels = [run_label(path, paths) for path in paths]
+    out: dict[str, Any] = {"version": 1, "baseline": labels[0], "runs": []}
+    for label, run in zip(labels, runs, strict=True):
+        scores = run["scores"]
+        overall = scores["overall"]
+        out["runs"].append(
+            {
+                "label": label,
+                "path": run["path"],
+                "judge": scores.get("judge"),
+                "is_proxy": scores.get("is_proxy", False),
+                "n_judged": scores.get("n_judged"),
+                "rates": overall.get("rates", {}),
+                "ci95": overall.get("ci95", {}),
+                "usage": usage_totals(run["usage"]),
+                "by_error_type": {
+                    name: block.get("rates", {})
+                    for name, block in ((scores.get("by") or {}).get("error_type") or {}).items()
+                },
+            }
+        )
+    out["paired"] = [
+        {"a": labels[0], "b": label, **paired(runs[0], run, changed_limit)}
+        for label, run in zip(labels[1:], runs[1:], strict=True)
+    ]
+    judges = {str(r["judge"]) for r in out["runs"]}
+    out["warnings"] = (
+        [f"the runs were judged by different judges ({', '.join(sorted(judges))})"]
+        if len(judges) > 1
+        else []
+    )
+    return out

@@ -1,0 +1,124 @@
+"""PNG plots (matplotlib, Agg backend, imported lazily): rounds, error types, sweep cost.
+
+- ``refscore_per_round.png``: RefScore and mRecall after each round (multi-round runs);
+- ``scenarios_by_error_type.png``: stacked scenario shares per error type;
+- ``cost_vs_refscore.png``: one point per sweep cell (cost in USD, or tokens when no cost
+  is known, e.g. local models).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mmrefine_agent.scenarios import SCENARIOS
+
+if TYPE_CHECKING:
+    from mmrefine_agent.sweep import CellOutcome
+
+SCENARIO_COLOURS = {
+    "FD": "#d62728",
+    "VS": "#2ca02c",
+    "RF": "#7f7f7f",
+    "ED": "#ffbf00",
+    "EC": "#1f77b4",
+    "RS": "#17becf",
+}
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)
+    return path
+
+
+def plot_rounds(scores: dict[str, Any], path: Path) -> Path | None:
+    """RefScore and mRecall after each round; None when the run has no per-round judgments."""
+    per_round = (scores.get("by") or {}).get("round") or {}
+    if not per_round:
+        return None
+    plt = _pyplot()
+    rounds = [int(n) for n in per_round]
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    for metric, marker in (("RefScore", "o"), ("mRecall", "s")):
+        values = [(per_round[str(n)].get("rates") or {}).get(metric) for n in rounds]
+        points = [(n, 100 * v) for n, v in zip(rounds, values, strict=True) if v is not None]
+        if points:
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker=marker, label=metric)
+    ax.set_xlabel("round")
+    ax.set_ylabel("%")
+    ax.set_xticks(rounds)
+    ax.set_title("RefScore and mRecall per round")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
+
+
+def plot_error_types(scores: dict[str, Any], path: Path) -> Path | None:
+    """Stacked scenario shares per error type (horizontal bars)."""
+    groups = (scores.get("by") or {}).get("error_type") or {}
+    if not groups:
+        return None
+    plt = _pyplot()
+    names = list(groups)
+    labels = ["(correct solutions)" if n == "-" else n for n in names]
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(names) + 1.6))
+    left = [0.0] * len(names)
+    for scenario in SCENARIOS:
+        shares = []
+        for name in names:
+            counts = groups[name].get("counts") or {}
+            total = sum(counts.get(s, 0) for s in SCENARIOS) or 1
+            shares.append(100 * counts.get(scenario, 0) / total)
+        ax.barh(labels, shares, left=left, color=SCENARIO_COLOURS[scenario], label=scenario)
+        left = [a + b for a, b in zip(left, shares, strict=True)]
+    ax.set_xlabel("% of items")
+    ax.set_xlim(0, 100)
+    ax.invert_yaxis()
+    ax.set_title("scenarios per error type")
+    ax.legend(ncol=6, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    return _save(fig, path)
+
+
+def plot_sweep(out: Path, outcomes: Sequence[CellOutcome]) -> Path | None:
+    """Cost (or tokens) vs RefScore, one labelled point per cell; None with no scored cell."""
+    from mmrefine_agent.sweep import summary_row
+
+    rows = [summary_row(o) for o in outcomes]
+    rows = [r for r in rows if r["rates"].get("RefScore") is not None]
+    if not rows:
+        return None
+    use_cost = any(r["cost_usd"] > 0 for r in rows)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    xs = [r["cost_usd"] if use_cost else r["tokens"] for r in rows]
+    ys = [100 * r["rates"]["RefScore"] for r in rows]
+    ax.scatter(xs, ys)
+    for x, y, row in zip(xs, ys, rows, strict=True):
+        ax.annotate(row["cell"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_xlabel("cost (USD)" if use_cost else "tokens (no cost known)")
+    ax.set_ylabel("RefScore (%)")
+    ax.set_title("cost vs RefScore across sweep cells")
+    ax.grid(alpha=0.3)
+    return _save(fig, out / "cost_vs_refscore.png")
+
+
+def plot_run(scores: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Every plot that applies to one run, written into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    made = [
+        plot_rounds(scores, out_dir / "refscore_per_round.png"),
+        plot_error_types(scores, out_dir / "scenarios_by_error_type.png"),
+    ]
+    return [p for p in made if p is not None]

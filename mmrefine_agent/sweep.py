@@ -1,0 +1,182 @@
+"""Sweeps: a ``grid:`` of dotted keys x value lists becomes one run directory per cell.
+
+Cells run one after another into ``OUT/<cell>`` (``OUT`` defaults to ``run.out_dir/NAME``) and
+share the call cache, so work that overlaps between cells (e.g. round 1 of ``max_rounds: 1`` and
+``max_rounds: 3``) is paid once. A sweep that is run again resumes: every cell resumes its run
+directory, and finished cells are only re-scored. ``sweep.json`` lists the cells, their
+overrides and their headline figures; it is rewritten after every cell.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mmrefine_agent.config import RunConfig, apply_override, build_config
+from mmrefine_agent.errors import ConfigError
+from mmrefine_agent.rundir import write_json_atomic
+
+SWEEP_FILE = "sweep.json"
+
+
+@dataclass(slots=True)
+class Cell:
+    """One point of the grid: its directory name, the values it sets, and its config."""
+
+    name: str
+    values: dict[str, Any]
+    config: RunConfig
+
+
+@dataclass(slots=True)
+class CellOutcome:
+    """What one cell produced (or why it failed)."""
+
+    cell: Cell
+    run_dir: Path
+    status: str
+    scores: dict[str, Any] | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    error: str | None = None
+
+
+def _slug(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return re.sub(r"[^A-Za-z0-9_.+=-]+", "_", text).strip("_") or "_"
+
+
+def cell_name(values: dict[str, Any]) -> str:
+    """A readable, filesystem-safe directory name, e.g. ``max_rounds=3`` or ``name=self_critique``.
+
+    Keys are shortened to their last part unless two axes share it.
+    """
+    lasts = [key.rsplit(".", 1)[-1] for key in values]
+    parts = []
+    for key, last in zip(values, lasts, strict=True):
+        label = last if lasts.count(last) == 1 else key
+        parts.append(f"{label}={_slug(values[key])}")
+    return "__".join(parts) or "base"
+
+
+def expand_grid(raw: dict[str, Any], origin: str = "config") -> list[Cell]:
+    """Every cell of the raw config's ``grid`` (validated up front, before anything runs)."""
+    grid = raw.get("grid") or {}
+    if not isinstance(grid, dict) or not grid:
+        raise ConfigError(f"{origin}: a sweep needs a 'grid:' mapping of dotted keys to lists")
+    axes: list[tuple[str, list[Any]]] = []
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{origin}: grid.{key} must be a non-empty list (got {values!r})")
+        if key.split(".", 1)[0] == "grid":
+            raise ConfigError(f"{origin}: grid.{key}: a grid cannot set the grid")
+        axes.append((key, values))
+    base = {k: v for k, v in raw.items() if k != "grid"}
+    cells: list[Cell] = []
+    seen: set[str] = set()
+    for combination in itertools.product(*(values for _, values in axes)):
+        values = {key: value for (key, _), value in zip(axes, combination, strict=True)}
+        merged = copy.deepcopy(base)
+        for key, value in values.items():
+            apply_override(merged, key.split("."), copy.deepcopy(value))
+        name = cell_name(values)
+        if name in seen:
+            raise ConfigError(f"{origin}: two grid cells share the name {name!r}")
+        seen.add(name)
+        merged["name"] = f"{raw.get('name', 'sweep')}/{name}"
+        config = build_config(merged, origin=f"{origin} [cell {name}]")
+        cells.append(Cell(name=name, values=values, config=config))
+    return cells
+
+
+def summary_row(outcome: CellOutcome) -> dict[str, Any]:
+    """The headline figures of one cell (what ``sweep.json`` and the summary table show)."""
+    overall = (outcome.scores or {}).get("overall") or {}
+    rates = overall.get("rates") or {}
+    refine = outcome.usage.get("refine") or {}
+    judge = outcome.usage.get("judge") or {}
+    return {
+        "cell": outcome.cell.name,
+        "values": outcome.cell.values,
+        "run_dir": str(outcome.run_dir),
+        "status": outcome.status,
+        "error": outcome.error,
+        "n_judged": (outcome.scores or {}).get("n_judged", 0),
+        "rates": rates,
+        "ci95": overall.get("ci95") or {},
+        "calls": refine.get("calls", 0) + judge.get("calls", 0),
+        "cache_hits": refine.get("cache_hits", 0) + judge.get("cache_hits", 0),
+        "tokens": sum(
+            u.get("input_tokens", 0) + u.get("output_tokens", 0) for u in (refine, judge)
+        ),
+        "cost_usd": refine.get("cost_usd", 0.0) + judge.get("cost_usd", 0.0),
+        "elapsed_s": round(outcome.elapsed_s, 3),
+    }
+
+
+def write_summary(out: Path, name: str, grid: dict[str, Any], outcomes: list[CellOutcome]) -> None:
+    """``sweep.json``: the grid and one row per cell run so far."""
+    write_json_atomic(
+        out / SWEEP_FILE,
+        {
+            "version": 1,
+            "name": name,
+            "grid": grid,
+            "cells": [summary_row(o) for o in outcomes],
+        },
+    )
+
+
+RunCell = Callable[[Cell, Path], Any]
+
+
+def run_sweep(
+    raw: dict[str, Any],
+    out: Path,
+    run_cell: RunCell,
+    *,
+    origin: str = "config",
+    on_cell: Callable[[CellOutcome], None] | None = None,
+) -> list[CellOutcome]:
+    """Run every cell with ``run_cell(cell, run_dir)`` (which returns a RunOutcome).
+
+    A cell that raises is recorded as failed and the sweep goes on; the caller decides the
+    exit code. ``sweep.json`` is rewritten after every cell.
+    """
+    from mmrefine_agent.errors import MMRefineError
+
+    cells = expand_grid(raw, origin)
+    out.mkdir(parents=True, exist_ok=True)
+    outcomes: list[CellOutcome] = []
+    for cell in cells:
+        run_dir = out / cell.name
+        started = time.perf_counter()
+        try:
+            result = run_cell(cell, run_dir)
+            outcome = CellOutcome(
+                cell=cell,
+                run_dir=run_dir,
+                status="ok" if result.n_errors == 0 else f"{result.n_errors} failed items",
+                scores=result.scores,
+                usage=result.usage,
+                elapsed_s=time.perf_counter() - started,
+            )
+        except MMRefineError as exc:
+            outcome = CellOutcome(
+                cell=cell,
+                run_dir=run_dir,
+                status="failed",
+                error=str(exc),
+                elapsed_s=time.perf_counter() - started,
+            )
+        outcomes.append(outcome)
+        write_summary(out, str(raw.get("name", "sweep")), raw.get("grid") or {}, outcomes)
+        if on_cell is not None:
+            on_cell(outcome)
+    return outcomes
