@@ -18,6 +18,7 @@ from mmrefine_agent.results import RESULT_VERSION, item_fields
 from mmrefine_agent.rundir import RunDir
 from mmrefine_agent.runner import Runner, RunOutcome, finish_run, load_run_items, open_cache
 from mmrefine_agent.types import Item
+from mmrefine_agent.usage import RunUsage
 
 
 async def _judge_records(
@@ -60,6 +61,16 @@ async def _judge_records(
     rundir.rewrite_jsonl(run.file(rundir.RESULTS), records)
 
 
+def finish_session(
+    runner: Runner, run: RunDir, items: dict[str, Item], plugins: Plugins, started: float
+) -> RunOutcome:
+    """Add this judging session to usage.json, then write scores and submission."""
+    usage = RunUsage(run.file(rundir.USAGE), runner.refine_totals, runner.judge_totals).write()
+    outcome = finish_run(run, items, plugins, usage, started)
+    outcome.usage = runner.usage()
+    return outcome
+
+
 async def rejudge_run(
     path: Path, plugins: Plugins, *, overrides: list[str] | None = None, force: bool = False
 ) -> RunOutcome:
@@ -74,7 +85,7 @@ async def rejudge_run(
     runner = Runner(config, plugins, path)
     await _judge_records(runner, run, items, records, prompts, force=force)
     run.file(rundir.CONFIG).write_text(config.to_yaml(), encoding="utf-8")
-    return finish_run(run, items, plugins, runner.usage(), started)
+    return finish_session(runner, run, items, plugins, started)
 
 
 def submission_items(path: Path, known: dict[str, Item]) -> tuple[list[Item], dict[str, str]]:
@@ -172,4 +183,4 @@ async def score_submission(
     runner = Runner(config, plugins, out)
     by_key = {item.key: item for item in items}
     await _judge_records(runner, run, by_key, records, prompts, force=False)
-    return finish_run(run, by_key, plugins, runner.usage(), started)
+    return finish_session(runner, run, by_key, plugins, started)

@@ -35,6 +35,7 @@ from mmrefine_agent.rundir import RunDir
 from mmrefine_agent.strategy import Strategy
 from mmrefine_agent.tracing import StepRecord
 from mmrefine_agent.types import Item
+from mmrefine_agent.usage import RunUsage, by_node, item_usage
 
 ProgressHook = Callable[[str, dict[str, Any]], None]
 
@@ -216,6 +217,7 @@ class Runner:
         steps_out = rundir.JsonlAppender(run.file(rundir.STEPS))
         results_out = rundir.JsonlAppender(run.file(rundir.RESULTS))
         ledger = rundir.JsonlAppender(run.file(rundir.JUDGMENTS))
+        ledger_usage = RunUsage(run.file(rundir.USAGE), self.refine_totals, self.judge_totals)
         backend = self._backend or self._make_backend(config.model)
         settings = ClientSettings(
             timeout_s=config.model.timeout_s,
@@ -277,10 +279,15 @@ class Runner:
         async def refine(item: Item) -> None:
             async with item_slots:
                 item_started = time.perf_counter()
+                own_steps: list[StepRecord] = []
+
+                def emit_own(step: StepRecord) -> None:
+                    own_steps.append(step)
+                    emit_step(step)
+
                 context = GraphContext(
-                    item=item, client=client, prompts=prompts, emit_step=emit_step
+                    item=item, client=client, prompts=prompts, emit_step=emit_own
                 )
-                before = (self.refine_totals.calls, self.refine_totals.cache_hits)
                 try:
                     state = await graph.ainvoke(
                         strategy.initial_state(item),
@@ -298,11 +305,9 @@ class Runner:
                     results_out.write(record)
                     errors.append(f"{item.key}: {exc}")
                     self.on_event("item", {"key": item.key, "status": "error"})
+                    ledger_usage.write()
                     return
-                usage = {
-                    "calls": self.refine_totals.calls - before[0],
-                    "cache_hits": self.refine_totals.cache_hits - before[1],
-                }
+                usage = item_usage(own_steps)
                 record = ok_result(
                     item,
                     list(state.get("rounds", [])),
@@ -315,6 +320,7 @@ class Runner:
                 if judge is not None:
                     await judge_record(judge, item, record, per_round=config.judge.per_round)
                 results_out.write(record)
+                ledger_usage.write()
                 self.on_event("item", {"key": item.key, "status": "ok"})
 
         async def rejudge_one(record: dict[str, Any]) -> None:
@@ -324,6 +330,7 @@ class Runner:
                     judge, items[record["key"]], record, per_round=config.judge.per_round
                 )
                 results_out.write(record)
+                ledger_usage.write()
                 self.on_event("item", {"key": record["key"], "status": "ok"})
 
         try:
@@ -335,7 +342,9 @@ class Runner:
             await backend.aclose()
             if cache is not None:
                 cache.close()
-        outcome = finish_run(run, items, self.plugins, self.usage(), started)
+        run_usage = ledger_usage.write()
+        outcome = finish_run(run, items, self.plugins, run_usage, started)
+        outcome.usage = self.usage()  # what this session did (usage.json has the run totals)
         outcome.errors = errors
         return outcome
 
@@ -347,7 +356,7 @@ class Runner:
 def finish_run(
     run: RunDir, items: dict[str, Item], plugins: Plugins, usage: dict[str, Any], started: float
 ) -> RunOutcome:
-    """Write scores.json, submission.json and usage.json from results.jsonl."""
+    """Write scores.json and submission.json from results.jsonl (``usage``: the run totals)."""
     results = run.results()
     ok = [r for r in results if r.get("status") == "ok"]
     scores = compute_scores(results) if any(r.get("judgment") for r in ok) else None
@@ -358,6 +367,7 @@ def finish_run(
     )
     if scores is not None:
         scores["usage"] = usage
+        scores["usage_by_node"] = by_node(run.steps())
     rundir.write_json_atomic(run.file(rundir.SCORES), scores_payload)
     submission = {
         r["key"]: submission_entry(
@@ -367,7 +377,6 @@ def finish_run(
         if r["key"] in items
     }
     rundir.write_json_atomic(run.file(rundir.SUBMISSION), submission)
-    rundir.write_json_atomic(run.file(rundir.USAGE), usage)
     plugins.hook.mmrefine_run_finished(run_dir=str(run.path), scores=scores_payload)
     return RunOutcome(
         run_dir=run.path,

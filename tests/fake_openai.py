@@ -3,12 +3,20 @@
 It runs an aiohttp app in a background thread. ``answer(body) -> str`` decides the reply
 content; ``faults`` is a list consumed one per request (e.g. ``"429"``, ``"500"``,
 ``"html502"``, ``"stall"``, ``"truncated"``, ``"empty"``); every request body is kept.
+
+Run as a script it serves in its own process (for benchmarks, so the server does not share
+the client's CPU): ``python tests/fake_openai.py --latency 0.1`` prints ``PORT <n>`` and
+answers like a refiner and the official judge (``JudgeScript``). ``GET /v1/_requests`` returns
+the bodies received so far (``?reset=1`` clears them) and ``GET /v1/_stats`` their count.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
+import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -58,6 +66,8 @@ class FakeOpenAI:
         asyncio.set_event_loop(loop)
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/_requests", self._dump)
+        app.router.add_get("/v1/_stats", self._stats)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -68,6 +78,17 @@ class FakeOpenAI:
         self._ready.set()
         loop.run_forever()
         loop.close()
+
+    async def _dump(self, request: web.Request) -> web.Response:
+        with self._lock:
+            bodies = list(self.requests)
+            if request.query.get("reset"):
+                self.requests.clear()
+        return web.json_response(bodies)
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        with self._lock:
+            return web.json_response({"requests": len(self.requests)})
 
     def next_fault(self) -> str | None:
         with self._lock:
@@ -134,3 +155,69 @@ def image_parts(body: dict[str, Any]) -> list[str]:
         if isinstance(content, list):
             urls += [p["image_url"]["url"] for p in content if p.get("type") == "image_url"]
     return urls
+
+
+def official_answer(correct: bool, final: str = "42", step: int = 2) -> str:
+    """A refinement answer in the official format."""
+    if correct:
+        return (
+            "Review and Correction (if applicable):\nStep 1: fine.\nStep 2: fine.\n"
+            "Overall Assessment:\nCorrectness: Correct\nExplanation: all good.\n"
+            f"Final Answer: {final}"
+        )
+    return (
+        "Review and Correction (if applicable):\nStep 1: fine.\n"
+        f"Error found in step {step}: the sign is wrong.\nCorrected solution from step {step}:\n"
+        f"Step {step}: fixed.\nOverall Assessment:\nCorrectness: Incorrect\n"
+        f"Explanation: step {step} was wrong.\nFinal Answer: {final}"
+    )
+
+
+class JudgeScript:
+    """Answers refinement prompts and the three official judge prompts; can misbehave."""
+
+    def __init__(self) -> None:
+        self.garbage_for: set[str] = set()  # substrings of initial solutions to answer badly
+        self.calls: dict[str, int] = {}
+
+    def __call__(self, body: dict[str, Any]) -> str:
+        text = user_text(body)
+        if text.startswith("You are a mathematical expert"):
+            kind = "refine"
+            reply = official_answer(len(text) % 2 == 0, "8")
+        elif text.startswith("Given the model's response, output 1 if 'Correctness'"):
+            kind = "eval_correct"
+            reply = "1" if "Correctness: Correct" in text else "0"
+        elif text.startswith("You are an expert evaluator"):
+            kind = "eval_incorrect"
+            n = len(text)
+            reply = (
+                f"Error Detection: {n % 2}\nError Correction: {(n // 2) % 2}\n"
+                f"Effectiveness and Correctness of the Feedback: {(n // 4) % 2}"
+            )
+            if any(g in text for g in self.garbage_for):
+                reply = "I cannot evaluate this."
+        elif text.startswith("Given the model's response, parse"):
+            kind = "parsing"
+            target = re.search(r'parse "([^"]+)"', text)
+            found = target and re.search(re.escape(target.group(1)) + r": \[?([01])", text)
+            reply = found.group(1) if found else "N/A - not present"
+        else:
+            kind, reply = "other", "?"
+        self.calls[kind] = self.calls.get(kind, 0) + 1  # the server's one event-loop thread
+        return reply
+
+
+def main() -> None:
+    """Serve in the foreground (its own process) until stdin closes or the process is killed."""
+    parser = argparse.ArgumentParser(description="loopback OpenAI-compatible judge-like server")
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds per request")
+    args = parser.parse_args()
+    server = FakeOpenAI(JudgeScript(), latency_s=args.latency)
+    with server:
+        print(f"PORT {server.port}", flush=True)
+        sys.stdin.read()  # the parent closes stdin (or kills us) to stop
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fake_openai import official_answer
+
+__all__ = ["ROOT", "SCRIPT", "mmrefine", "official_answer", "scripted_run"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).resolve().parent / "data" / "script_single_pass.yaml"
 
@@ -43,19 +47,4 @@ def scripted_run(
         "--quiet",
         *extra,
         env=env,
-    )
-
-
-def official_answer(correct: bool, final: str = "42", step: int = 2) -> str:
-    if correct:
-        return (
-            "Review and Correction (if applicable):\nStep 1: fine.\nStep 2: fine.\n"
-            "Overall Assessment:\nCorrectness: Correct\nExplanation: all good.\n"
-            f"Final Answer: {final}"
-        )
-    return (
-        "Review and Correction (if applicable):\nStep 1: fine.\n"
-        f"Error found in step {step}: the sign is wrong.\nCorrected solution from step {step}:\n"
-        f"Step {step}: fixed.\nOverall Assessment:\nCorrectness: Incorrect\n"
-        f"Explanation: step {step} was wrong.\nFinal Answer: {final}"
     )

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from pathlib import Path
 from typing import Any
 
-from fake_openai import FakeOpenAI, user_text
-from helpers import official_answer
+from fake_openai import FakeOpenAI, JudgeScript
 from test_metrics import official_formula
 
 from mmrefine_agent.config import build_config
@@ -19,41 +17,6 @@ from mmrefine_agent.runner import Runner
 from mmrefine_agent.scenarios import OFFICIAL_NAMES
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "mmrefine_sample_submission.json"
-
-
-class JudgeScript:
-    """Answers refinement prompts and the three official judge prompts; can misbehave."""
-
-    def __init__(self) -> None:
-        self.garbage_for: set[str] = set()  # substrings of initial solutions to answer badly
-        self.calls: dict[str, int] = {}
-
-    def __call__(self, body: dict[str, Any]) -> str:
-        text = user_text(body)
-        if text.startswith("You are a mathematical expert"):
-            kind = "refine"
-            reply = official_answer(len(text) % 2 == 0, "8")
-        elif text.startswith("Given the model's response, output 1 if 'Correctness'"):
-            kind = "eval_correct"
-            reply = "1" if "Correctness: Correct" in text else "0"
-        elif text.startswith("You are an expert evaluator"):
-            kind = "eval_incorrect"
-            n = len(text)
-            reply = (
-                f"Error Detection: {n % 2}\nError Correction: {(n // 2) % 2}\n"
-                f"Effectiveness and Correctness of the Feedback: {(n // 4) % 2}"
-            )
-            if any(g in text for g in self.garbage_for):
-                reply = "I cannot evaluate this."
-        elif text.startswith("Given the model's response, parse"):
-            kind = "parsing"
-            target = re.search(r'parse "([^"]+)"', text).group(1)
-            found = re.search(re.escape(target) + r": \[?([01])", text)
-            reply = found.group(1) if found else "N/A - not present"
-        else:
-            kind, reply = "other", "?"
-        self.calls[kind] = self.calls.get(kind, 0) + 1
-        return reply
 
 
 def make_config(server: FakeOpenAI, limit: int, *extra: str) -> Any:

@@ -75,7 +75,13 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
     finish(killed)
     assert summary(killed) == summary(reference)
     usage = json.loads((killed / "usage.json").read_text())
-    assert usage["refine"]["calls"] == 10 - done_before  # finished items were not redone
+    resumed = usage["sessions"][-1]
+    assert resumed["refine"]["calls"] == 10 - done_before  # finished items were not redone
+    # the run's totals add up every session, the killed one included (it recorded at least the
+    # items finished before the one whose record was being written when it was killed)
+    assert len(usage["sessions"]) == 2
+    assert usage["refine"]["calls"] == sum(s["refine"]["calls"] for s in usage["sessions"])
+    assert usage["sessions"][0]["refine"]["calls"] >= done_before - 1
     steps = [json.loads(x) for x in (killed / "steps.jsonl").read_text().splitlines()]
     assert len(steps) == len((reference / "steps.jsonl").read_text().splitlines())
     assert {s["item_key"] for s in steps} == set(summary(reference))

@@ -54,7 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 + (" (PROXY)" if outcome.scores.get("is_proxy") else ""),
             )
         )
-    console.print(usage_table(outcome.usage))
+    console.print(usage_table(outcome.usage, "usage (this session)"))
     console.print(
         f"run directory: [bold]{outcome.run_dir}[/]  items {outcome.n_items}, "
         f"done {outcome.n_done}, failed {outcome.n_errors}, "
@@ -166,7 +166,12 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """``mmrefine report RUN_DIR``: scores, breakdowns, rounds, localisation, plots, HTML."""
-    from mmrefine_agent.cli.render import breakdown_table, scores_table, usage_table
+    from mmrefine_agent.cli.render import (
+        breakdown_table,
+        node_usage_table,
+        scores_table,
+        usage_table,
+    )
     from mmrefine_agent.rundir import RunDir
 
     run = RunDir(Path(args.run_dir)).require()
@@ -193,7 +198,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
             print_rounds(console, round_analysis(run.results(), scores))
     if scores.get("usage"):
-        console.print(usage_table(scores["usage"]))
+        sessions = len(scores["usage"].get("sessions") or []) or 1
+        console.print(usage_table(scores["usage"], f"usage (run total, {sessions} session(s))"))
+    if scores.get("usage_by_node"):
+        console.print(node_usage_table(scores["usage_by_node"]))
     if args.plots:
         from mmrefine_agent.plots import plot_run
 

@@ -81,9 +81,9 @@ def breakdown_table(scores: dict[str, Any], by: str) -> Table:
     return table
 
 
-def usage_table(usage: dict[str, Any]) -> Table:
+def usage_table(usage: dict[str, Any], title: str = "usage") -> Table:
     """Calls, cache hits, tokens and cost for refinement and judging."""
-    table = Table(title="usage")
+    table = Table(title=title)
     for column in (
         "",
         "calls",
@@ -119,3 +119,21 @@ def print_counts(console: Console, title: str, counts: dict[str, dict[str, int]]
         for name, count in values.items():
             table.add_row(name, str(count))
         console.print(table)
+
+
+def node_usage_table(per_node: dict[str, dict[str, Any]]) -> Table:
+    """Refinement calls, cache hits, tokens and cost per graph node."""
+    table = Table(title="refinement usage per node")
+    for column in ("node", "steps", "calls", "cache hits", "in tokens", "out tokens", "cost $"):
+        table.add_column(column, justify="left" if column == "node" else "right")
+    for node, block in per_node.items():
+        table.add_row(
+            node,
+            str(block.get("steps", 0)),
+            str(block.get("calls", 0)),
+            str(block.get("cache_hits", 0)),
+            str(block.get("input_tokens", 0)),
+            str(block.get("output_tokens", 0)),
+            f"{block.get('cost_usd', 0.0):.4f}",
+        )
+    return table

@@ -1,0 +1,263 @@
+"""The full paper-protocol run at scale, next to the same calls issued by simpler clients.
+
+A loopback OpenAI-compatible server (``tests/fake_openai.py``, in its own process, 100 ms per
+request, answering like a refiner and the official judge) stands in for the provider. Measured:
+
+1. ``mmrefine run configs/paper_single_pass.yaml`` on all 800 items with the official judge
+   (800 refinement + 2,399 judge calls), concurrency 64, a fresh call cache: wall time (whole
+   command, and the run itself), calls/s, CPU seconds per call, peak memory;
+2. the same command into a new run directory: the cached rerun (must make zero calls);
+3. ``mmrefine --help`` and ``mmrefine report RUN``;
+4. the very same 3,199 request bodies (a) one at a time with the OpenAI SDK, as the official
+   evaluator does (a sample, extrapolated, unless ``--sequential-all``), (b) by bare
+   ``litellm.acompletion`` under a semaphore of 64, (c) by a bare aiohttp client, 64 at a time.
+
+    python benchmarks/scale.py [--latency 0.1] [--concurrency 64] [--sequential-sample 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
+    """The loopback server in its own process; returns it and its /v1 URL."""
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "fake_openai.py"), "--latency", str(latency)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT / "tests",
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("PORT "):
+        raise RuntimeError(f"server did not start: {line!r}")
+    return process, f"http://127.0.0.1:{int(line.split()[1])}/v1"
+
+
+def get_json(url: str) -> Any:
+    """GET a JSON document."""
+    with urllib.request.urlopen(url, timeout=60) as reply:
+        return json.loads(reply.read())
+
+
+def timed_command(args: list[str], env: dict[str, str]) -> dict[str, float]:
+    """Run a command; wall seconds, CPU seconds (user+sys) and its peak RSS in MB."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    result = subprocess.run(args, env=env, capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[:3])} failed:\n{result.stderr[-3000:]}")
+    return {
+        "wall_s": wall,
+        "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        "peak_mb": after.ru_maxrss / 1024,  # max over children so far: run this first
+    }
+
+
+def run_args(url: str, out: Path, concurrency: int) -> list[str]:
+    """``mmrefine run`` of the paper protocol against the loopback server."""
+    return [
+        str(BIN / "mmrefine"), "run", "configs/paper_single_pass.yaml", "--out", str(out),
+        "--quiet",
+        "--set", "model.backend=litellm",
+        "--set", "model.name=openai/refiner",
+        "--set", f"model.api_base={url}",
+        "--set", "judge.model=openai/judge",
+        "--set", f"judge.api_base={url}",
+        "--set", f"run.concurrency={concurrency}",
+        "--set", f"judge.concurrency={concurrency}",
+    ]  # fmt: skip
+
+
+def run_elapsed(out: Path) -> float | None:
+    """The run's own elapsed seconds (after start-up), as recorded in usage.json."""
+    usage = json.loads((out / "usage.json").read_text())
+    value = usage.get("elapsed_s")
+    return float(value) if value is not None else None
+
+
+def total_calls(out: Path) -> int:
+    """Refinement + judge calls made by a run (cache hits excluded)."""
+    usage = json.loads((out / "usage.json").read_text())
+    return int(usage["refine"]["calls"]) + int(usage["judge"]["calls"])
+
+
+async def bare_litellm(url: str, bodies: list[dict[str, Any]], limit: int) -> float:
+    """Bare litellm.acompletion under a semaphore; returns wall seconds (import excluded)."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.suppress_debug_info = True
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(body: dict[str, Any]) -> None:
+        async with semaphore:
+            await litellm.acompletion(
+                model="openai/" + str(body.get("model", "x")),
+                messages=body["messages"],
+                api_base=url,
+                api_key="no-key",
+                num_retries=0,
+            )
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(b) for b in bodies))
+    return time.perf_counter() - started
+
+
+async def bare_aiohttp(url: str, bodies: list[dict[str, Any]], limit: int) -> float:
+    """A bare aiohttp client, ``limit`` connections; returns wall seconds."""
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=limit)
+    started = time.perf_counter()
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one(body: dict[str, Any]) -> None:
+            async with session.post(f"{url}/chat/completions", json=body) as reply:
+                await reply.json()
+
+        await asyncio.gather(*(one(b) for b in bodies))
+    return time.perf_counter() - started
+
+
+def sequential_openai(url: str, bodies: list[dict[str, Any]]) -> float:
+    """One call after another with the OpenAI SDK (the official evaluator's way)."""
+    from openai import OpenAI
+
+    client = OpenAI(base_url=url, api_key="no-key", max_retries=0)
+    started = time.perf_counter()
+    for body in bodies:
+        client.chat.completions.create(model=str(body.get("model", "x")), messages=body["messages"])
+    return time.perf_counter() - started
+
+
+def cpu_during(fn: Any) -> tuple[float, float]:
+    """(wall seconds returned by fn, CPU seconds of this process while it ran)."""
+    cpu_before = time.process_time()
+    wall = fn()
+    return wall, time.process_time() - cpu_before
+
+
+def main() -> None:
+    """Measure everything and print one table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--sequential-sample", type=int, default=200)
+    parser.add_argument("--sequential-all", action="store_true")
+    args = parser.parse_args()
+    console = Console()
+    server, url = start_server(args.latency)
+    rows: list[tuple[str, str, str, str, str, str]] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {
+                **os.environ,
+                "XDG_CACHE_HOME": str(Path(tmp) / "cache"),
+                "MMREFINE_DATA_DIR": os.environ.get(
+                    "MMREFINE_DATA_DIR", str(ROOT.parent / "shared" / "data")
+                ),
+            }
+            first = Path(tmp) / "run1"
+            console.print("full run (fresh cache) ...")
+            fresh = timed_command(run_args(url, first, args.concurrency), env)
+            calls = total_calls(first)
+            served = get_json(f"{url}/_stats")["requests"]
+            elapsed = run_elapsed(first)
+            console.print("cached rerun into a new run directory ...")
+            cached = timed_command(run_args(url, Path(tmp) / "run2", args.concurrency), env)
+            cached_calls = total_calls(Path(tmp) / "run2")
+            help_s = timed_command([str(BIN / "mmrefine"), "--help"], env)["wall_s"]
+            report_s = timed_command([str(BIN / "mmrefine"), "report", str(first)], env)["wall_s"]
+            import_s = timed_command([sys.executable, "-c", "import litellm"], env)["wall_s"]
+        bodies = get_json(f"{url}/_requests?reset=1")
+        console.print(f"replaying the same {len(bodies)} request bodies with bare clients ...")
+        aiohttp_s, aiohttp_cpu = cpu_during(
+            lambda: asyncio.run(bare_aiohttp(url, bodies, args.concurrency))
+        )
+        litellm_s, litellm_cpu = cpu_during(
+            lambda: asyncio.run(bare_litellm(url, bodies, args.concurrency))
+        )
+        sample = bodies if args.sequential_all else bodies[: args.sequential_sample]
+        sequential_sample_s = sequential_openai(url, sample)
+        sequential_s = sequential_sample_s * len(bodies) / len(sample)
+    finally:
+        if server.stdin:
+            server.stdin.close()
+        server.wait(10)
+
+    n = len(bodies)
+    floor = n / args.concurrency * args.latency
+    rows.append(
+        (
+            "mmrefine run (whole command)",
+            f"{fresh['wall_s']:.1f}",
+            f"{calls / fresh['wall_s']:.0f}",
+            f"{1000 * fresh['cpu_s'] / calls:.2f}",
+            f"{fresh['peak_mb']:.0f}",
+            f"{calls} calls ({served} served)",
+        )
+    )
+    if elapsed is not None:
+        rows.append(("mmrefine run (the run, after start-up)", f"{elapsed:.1f}",
+                     f"{calls / elapsed:.0f}", "", "", "start-up = imports, data"))  # fmt: skip
+    rows.append(("mmrefine cached rerun", f"{cached['wall_s']:.1f}", "", "", "",
+                 f"{cached_calls} calls"))  # fmt: skip
+    rows.append(("(a) sequential, OpenAI SDK", f"{sequential_s:.1f}", f"{n / sequential_s:.0f}",
+                 "", "", "all" if args.sequential_all else
+                 f"{len(sample)} calls in {sequential_sample_s:.1f}s, extrapolated"))  # fmt: skip
+    rows.append(("(b) bare litellm.acompletion", f"{litellm_s:.1f}", f"{n / litellm_s:.0f}",
+                 f"{1000 * litellm_cpu / n:.2f}", "", "import excluded"))  # fmt: skip
+    rows.append(("(c) bare aiohttp", f"{aiohttp_s:.1f}", f"{n / aiohttp_s:.0f}",
+                 f"{1000 * aiohttp_cpu / n:.2f}", "", f"latency floor {floor:.1f}s"))  # fmt: skip
+    table = Table(
+        title=f"{n} calls, {args.latency * 1000:.0f} ms latency, concurrency {args.concurrency}"
+    )
+    for column in ("path", "wall s", "calls/s", "CPU ms/call", "peak MB", "note"):
+        table.add_column(column, justify="left" if column in ("path", "note") else "right")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    run_s = elapsed if elapsed is not None else fresh["wall_s"]
+    console.print(
+        f"mmrefine run / (b) bare litellm: {fresh['wall_s'] / litellm_s:.2f}x whole command, "
+        f"{run_s / litellm_s:.2f}x the run (target <= 1.25x)"
+    )
+    console.print(
+        f"(a) sequential / mmrefine run: {sequential_s / fresh['wall_s']:.1f}x (target >= 15x)"
+    )
+    console.print(
+        f"mmrefine run / (c) bare aiohttp: {fresh['wall_s'] / aiohttp_s:.2f}x whole command, "
+        f"{run_s / aiohttp_s:.2f}x the run (stretch goal 2x)"
+    )
+    console.print(
+        f"cached rerun {cached['wall_s']:.1f}s (target < 10s, {cached_calls} calls); "
+        f"--help {help_s:.2f}s, report {report_s:.2f}s (target < 1s); "
+        f"peak memory {fresh['peak_mb']:.0f} MB (target < 1024); import litellm {import_s:.1f}s"
+    )
+
+
+if __name__ == "__main__":
+    main()
