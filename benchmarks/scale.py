@@ -4,9 +4,13 @@ A loopback OpenAI-compatible server (``tests/fake_openai.py``, in its own proces
 request, answering like a refiner and the official judge) stands in for the provider. Measured:
 
 1. ``mmrefine run configs/paper_single_pass.yaml`` on all 800 items with the official judge
-   (800 refinement + 2,399 judge calls), concurrency 64, a fresh call cache: wall time (whole
-   command, and the run itself), calls/s, CPU seconds per call, peak memory;
-2. the same command into a new run directory: the cached rerun (must make zero calls);
+   (800 refinement + 2,399 judge calls), concurrency 64, cache off (so every call is made):
+   wall time (whole command, and the run itself), calls/s, CPU seconds per call, peak memory;
+   through the ``litellm`` backend and through the direct ``openai_compat`` one, each in one
+   process and with ``run.workers: 2`` (both cores);
+2. the same command with the cache on, twice into new run directories: the first fills a
+   fresh cache (identical judge prompts are answered once), the second is the cached rerun
+   (it must make zero calls);
 3. ``mmrefine --help`` and ``mmrefine report RUN``;
 4. the very same 3,199 request bodies (a) one at a time with the OpenAI SDK, as the official
    evaluator does (a sample, extrapolated, unless ``--sequential-all``), (b) by bare
@@ -75,18 +79,30 @@ def timed_command(args: list[str], env: dict[str, str]) -> dict[str, float]:
     }
 
 
-def run_args(url: str, out: Path, concurrency: int) -> list[str]:
+def run_args(
+    url: str,
+    out: Path,
+    concurrency: int,
+    *,
+    backend: str = "litellm",
+    cache: bool = False,
+    workers: int = 1,
+) -> list[str]:
     """``mmrefine run`` of the paper protocol against the loopback server."""
     return [
         str(BIN / "mmrefine"), "run", "configs/paper_single_pass.yaml", "--out", str(out),
         "--quiet",
-        "--set", "model.backend=litellm",
+        "--set", f"model.backend={backend}",
         "--set", "model.name=openai/refiner",
         "--set", f"model.api_base={url}",
+        "--set", f"judge.backend={backend}",
         "--set", "judge.model=openai/judge",
         "--set", f"judge.api_base={url}",
-        "--set", f"run.concurrency={concurrency}",
-        "--set", f"judge.concurrency={concurrency}",
+        "--set", f"run.cache={str(cache).lower()}",
+        "--set", f"run.workers={workers}",
+        # each worker process gets the whole concurrency: keep the total in flight the same
+        "--set", f"run.concurrency={max(1, concurrency // workers)}",
+        "--set", f"judge.concurrency={max(1, concurrency // workers)}",
     ]  # fmt: skip
 
 
@@ -181,18 +197,42 @@ def main() -> None:
                 ),
             }
             first = Path(tmp) / "run1"
-            console.print("full run (fresh cache) ...")
+            console.print("full run through litellm, cache off ...")
             fresh = timed_command(run_args(url, first, args.concurrency), env)
             calls = total_calls(first)
             served = get_json(f"{url}/_stats")["requests"]
             elapsed = run_elapsed(first)
-            console.print("cached rerun into a new run directory ...")
-            cached = timed_command(run_args(url, Path(tmp) / "run2", args.concurrency), env)
-            cached_calls = total_calls(Path(tmp) / "run2")
+            bodies = get_json(f"{url}/_requests?reset=1")
+            console.print("full run through openai_compat, cache off ...")
+            direct_out = Path(tmp) / "run-direct"
+            direct = timed_command(
+                run_args(url, direct_out, args.concurrency, backend="openai_compat"), env
+            )
+            direct_calls = total_calls(direct_out)
+            direct_elapsed = run_elapsed(direct_out)
+            get_json(f"{url}/_requests?reset=1")
+            two: dict[str, dict[str, float]] = {}
+            for backend in ("litellm", "openai_compat"):
+                console.print(f"full run through {backend}, 2 worker processes, cache off ...")
+                out = Path(tmp) / f"run-2w-{backend}"
+                two[backend] = timed_command(
+                    run_args(url, out, args.concurrency, backend=backend, workers=2), env
+                )
+                two[backend]["calls"] = total_calls(out)
+            get_json(f"{url}/_requests?reset=1")
+            console.print("cache on: a run that fills a fresh cache, then the cached rerun ...")
+            filling = timed_command(
+                run_args(url, Path(tmp) / "run2", args.concurrency, cache=True), env
+            )
+            filling_calls = total_calls(Path(tmp) / "run2")
+            cached = timed_command(
+                run_args(url, Path(tmp) / "run3", args.concurrency, cache=True), env
+            )
+            cached_calls = total_calls(Path(tmp) / "run3")
             help_s = timed_command([str(BIN / "mmrefine"), "--help"], env)["wall_s"]
             report_s = timed_command([str(BIN / "mmrefine"), "report", str(first)], env)["wall_s"]
             import_s = timed_command([sys.executable, "-c", "import litellm"], env)["wall_s"]
-        bodies = get_json(f"{url}/_requests?reset=1")
+        get_json(f"{url}/_requests?reset=1")
         console.print(f"replaying the same {len(bodies)} request bodies with bare clients ...")
         aiohttp_s, aiohttp_cpu = cpu_during(
             lambda: asyncio.run(bare_aiohttp(url, bodies, args.concurrency))
@@ -212,7 +252,7 @@ def main() -> None:
     floor = n / args.concurrency * args.latency
     rows.append(
         (
-            "mmrefine run (whole command)",
+            "mmrefine run, litellm (whole command)",
             f"{fresh['wall_s']:.1f}",
             f"{calls / fresh['wall_s']:.0f}",
             f"{1000 * fresh['cpu_s'] / calls:.2f}",
@@ -221,8 +261,22 @@ def main() -> None:
         )
     )
     if elapsed is not None:
-        rows.append(("mmrefine run (the run, after start-up)", f"{elapsed:.1f}",
+        rows.append(("  the run itself (after start-up)", f"{elapsed:.1f}",
                      f"{calls / elapsed:.0f}", "", "", "start-up = imports, data"))  # fmt: skip
+    rows.append(("mmrefine run, openai_compat (whole)", f"{direct['wall_s']:.1f}",
+                 f"{direct_calls / direct['wall_s']:.0f}",
+                 f"{1000 * direct['cpu_s'] / direct_calls:.2f}", f"{direct['peak_mb']:.0f}",
+                 f"{direct_calls} calls"))  # fmt: skip
+    if direct_elapsed is not None:
+        rows.append(("  the run itself (after start-up)", f"{direct_elapsed:.1f}",
+                     f"{direct_calls / direct_elapsed:.0f}", "", "", ""))  # fmt: skip
+    for backend, measured in two.items():
+        rows.append((f"mmrefine run, {backend}, 2 workers", f"{measured['wall_s']:.1f}",
+                     f"{measured['calls'] / measured['wall_s']:.0f}",
+                     f"{1000 * measured['cpu_s'] / measured['calls']:.2f}", "",
+                     f"{measured['calls']:.0f} calls"))  # fmt: skip
+    rows.append(("mmrefine run, cache on, fresh cache", f"{filling['wall_s']:.1f}", "", "", "",
+                 f"{filling_calls} calls (identical prompts asked once)"))  # fmt: skip
     rows.append(("mmrefine cached rerun", f"{cached['wall_s']:.1f}", "", "", "",
                  f"{cached_calls} calls"))  # fmt: skip
     rows.append(("(a) sequential, OpenAI SDK", f"{sequential_s:.1f}", f"{n / sequential_s:.0f}",
@@ -243,14 +297,22 @@ def main() -> None:
     run_s = elapsed if elapsed is not None else fresh["wall_s"]
     console.print(
         f"mmrefine run / (b) bare litellm: {fresh['wall_s'] / litellm_s:.2f}x whole command, "
-        f"{run_s / litellm_s:.2f}x the run (target <= 1.25x)"
+        f"{run_s / litellm_s:.2f}x the run; with 2 workers "
+        f"{two['litellm']['wall_s'] / litellm_s:.2f}x whole command (target <= 1.25x)"
     )
     console.print(
         f"(a) sequential / mmrefine run: {sequential_s / fresh['wall_s']:.1f}x (target >= 15x)"
     )
+    direct_run_s = direct_elapsed if direct_elapsed is not None else direct["wall_s"]
     console.print(
-        f"mmrefine run / (c) bare aiohttp: {fresh['wall_s'] / aiohttp_s:.2f}x whole command, "
-        f"{run_s / aiohttp_s:.2f}x the run (stretch goal 2x)"
+        f"(a) sequential / mmrefine run (openai_compat): {sequential_s / direct['wall_s']:.1f}x"
+    )
+    console.print(
+        f"mmrefine run / (c) bare aiohttp: litellm {fresh['wall_s'] / aiohttp_s:.2f}x whole "
+        f"command, {run_s / aiohttp_s:.2f}x the run; openai_compat "
+        f"{direct['wall_s'] / aiohttp_s:.2f}x whole command, {direct_run_s / aiohttp_s:.2f}x "
+        f"the run; openai_compat with 2 workers {two['openai_compat']['wall_s'] / aiohttp_s:.2f}x "
+        "whole command (stretch goal 2x)"
     )
     console.print(
         f"cached rerun {cached['wall_s']:.1f}s (target < 10s, {cached_calls} calls); "

@@ -141,7 +141,6 @@ class ModelClient:
         response, attempts = await self._call_with_retries(request)
         response.notes = [*notes, *response.notes]
         self.totals.add(response)
-        self.budget.spent += response.cost_usd
         if self.cache is not None and key is not None:
             self.cache.put(key, response)
         record = CallRecord(summary, response.text, response.usage(), attempts=attempts)
@@ -151,9 +150,11 @@ class ModelClient:
         attempt = 0
         while True:
             attempt += 1
-            self.budget.check()
             try:
                 async with self.limiter:
+                    # checked and charged while holding a slot, so waiting calls see the cost
+                    # of the calls before them (in-flight calls can still overshoot a little)
+                    self.budget.check()
                     started = time.perf_counter()
                     if self._serial is not None:
                         async with self._serial:
@@ -166,6 +167,7 @@ class ModelClient:
                         )
                     if not response.latency_s:
                         response.latency_s = time.perf_counter() - started
+                    self.budget.spent += response.cost_usd
                 return response, attempt
             except PermanentModelError as exc:
                 self.totals.failures += 1

@@ -127,6 +127,7 @@ class RunSettings(Section):
     retries: int = Field(4, ge=0, le=20, description="retries on 429/5xx/timeouts")
     backoff_s: float = Field(1.0, ge=0, description="base backoff delay")
     max_cost_usd: float | None = Field(None, ge=0, description="stop issuing calls past this")
+    workers: int = Field(1, ge=1, le=64, description="worker processes (more cores)")
     seed: int = 0
 
 
@@ -148,7 +149,16 @@ class RunConfig(Section):
     def fingerprint_dict(self) -> dict[str, Any]:
         """The parts that determine refinement outputs (what a resumed run must share)."""
         data = self.model_dump(mode="json")
-        for volatile in ("concurrency", "out_dir", "cache", "cache_dir", "retries", "backoff_s"):
+        volatiles = (
+            "concurrency",
+            "out_dir",
+            "cache",
+            "cache_dir",
+            "retries",
+            "backoff_s",
+            "workers",
+        )
+        for volatile in volatiles:
             data["run"].pop(volatile, None)
         data.pop("judge", None)  # a different judge re-judges; it does not redo refinement
         data.pop("grid", None)

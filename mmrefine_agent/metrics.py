@@ -11,7 +11,6 @@ move together).
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -53,45 +52,83 @@ def count_scenarios(scenarios: Iterable[str]) -> dict[str, int]:
     return counts
 
 
-def _vector(scenario: str) -> tuple[int, ...]:
-    return tuple(1 if scenario == key else 0 for key in COUNT_KEYS)
+def _rates_matrix(totals: Any) -> dict[str, Any]:
+    """``rates_from_counts`` for many count vectors at once (rows of ``totals``; NaN: undefined)."""
+    import numpy as np
+
+    column = {key: totals[:, i].astype(float) for i, key in enumerate(COUNT_KEYS)}
+    n_inc = column[RF] + column[ED] + column[EC] + column[RS]
+    n_cor = column[VS] + column[FD]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inc = np.where(n_inc > 0, 1.0 / np.where(n_inc > 0, n_inc, 1.0), np.nan)
+        cor = np.where(n_cor > 0, 1.0 / np.where(n_cor > 0, n_cor, 1.0), np.nan)
+        out = {
+            "RF": column[RF] * inc,
+            "ED": (column[ED] + column[EC] + column[RS]) * inc,
+            "EC": (column[EC] + column[RS]) * inc,
+            "RS": column[RS] * inc,
+            "VS": column[VS] * cor,
+            "FD": column[FD] * cor,
+        }
+        out["RefScore"] = out["RS"] - out["FD"]
+        out["mRecall"] = (out["ED"] + out["VS"]) / 2
+        ed = np.where(out["ED"] > 0, out["ED"], np.nan)
+        out["RS/ED"] = out["RS"] / ed
+        out["EC/ED"] = out["EC"] / ed
+    return out
+
+
+def _percentile_interval(values: Any, resamples: int) -> list[float] | None:
+    """The 2.5% and 97.5% order statistics of the defined values (None if too few)."""
+    import numpy as np
+
+    defined = np.sort(values[~np.isnan(values)])
+    if len(defined) == 0 or len(defined) < resamples // 2:
+        return None
+    lo = float(defined[int(0.025 * (len(defined) - 1))])
+    hi = float(defined[round(0.975 * (len(defined) - 1))])
+    return [round(lo, 6), round(hi, 6)]
+
+
+def _problem_counts(problems: Sequence[str], scenario_lists: Sequence[Sequence[str]]) -> Any:
+    """Per problem and per scenario list: counts of each scenario (problems x lists x keys)."""
+    import numpy as np
+
+    index: dict[str, int] = {}
+    for problem in problems:
+        index.setdefault(problem, len(index))
+    counts = np.zeros((len(index), len(scenario_lists), len(COUNT_KEYS)), dtype=np.int64)
+    position = {key: i for i, key in enumerate(COUNT_KEYS)}
+    for side, scenarios in enumerate(scenario_lists):
+        for problem, scenario in zip(problems, scenarios, strict=True):
+            if scenario in position:
+                counts[index[problem], side, position[scenario]] += 1
+    return counts
+
+
+def _resample_totals(counts: Any, resamples: int, seed: int) -> Any:
+    """Scenario totals of ``resamples`` bootstrap samples of problems (resamples x lists x keys)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = counts.shape[0]
+    picks = rng.integers(0, n, size=(resamples, n))
+    # how often each problem was drawn, times its counts: one matrix product per list
+    drawn = np.zeros((resamples, n), dtype=np.int64)
+    np.add.at(drawn, (np.arange(resamples)[:, None], picks), 1)
+    return np.einsum("rp,psk->rsk", drawn, counts)
 
 
 def bootstrap_intervals(
     problems: Sequence[str], scenarios: Sequence[str], *, resamples: int = 1000, seed: int = 0
 ) -> dict[str, list[float] | None]:
     """95% percentile intervals for every metric, resampling problems with replacement."""
-    per_problem: dict[str, list[int]] = {}
-    for problem, scenario in zip(problems, scenarios, strict=True):
-        acc = per_problem.setdefault(problem, [0] * len(COUNT_KEYS))
-        for i, v in enumerate(_vector(scenario)):
-            acc[i] += v
-    groups = list(per_problem.values())
-    if len(groups) < 2 or resamples <= 0:
+    counts = _problem_counts(problems, [scenarios])
+    if counts.shape[0] < 2 or resamples <= 0:
         return dict.fromkeys(METRICS)
-    rng = random.Random(seed)
-    samples: dict[str, list[float]] = {m: [] for m in METRICS}
-    n = len(groups)
-    for _ in range(resamples):
-        totals = [0] * len(COUNT_KEYS)
-        for group in rng.choices(groups, k=n):
-            for i, v in enumerate(group):
-                if v:
-                    totals[i] += v
-        rates = rates_from_counts(dict(zip(COUNT_KEYS, totals, strict=True)))
-        for metric, value in rates.items():
-            if value is not None:
-                samples[metric].append(value)
-    out: dict[str, list[float] | None] = {}
-    for metric, values in samples.items():
-        if len(values) < resamples // 2:
-            out[metric] = None
-            continue
-        values.sort()
-        lo = values[int(0.025 * (len(values) - 1))]
-        hi = values[round(0.975 * (len(values) - 1))]
-        out[metric] = [round(lo, 6), round(hi, 6)]
-    return out
+    totals = _resample_totals(counts, resamples, seed)[:, 0, :]
+    rates = _rates_matrix(totals)
+    return {metric: _percentile_interval(rates[metric], resamples) for metric in METRICS}
 
 
 def paired_bootstrap(
@@ -105,49 +142,31 @@ def paired_bootstrap(
     """Differences B - A on the same items, with 95% intervals from one shared resampling.
 
     Problems are resampled with replacement and both runs are scored on the same resample, so
-    the interval reflects the paired design. Returns per metric: ``diff``, ``ci95`` (or None),
-    and ``p_le_0`` (the share of resamples where the difference is <= 0).
+    the interval reflects the paired design. Returns per metric: ``a``, ``b``, ``diff``,
+    ``ci95`` (or None), and ``p_le_0`` (the share of resamples where B - A <= 0).
     """
-    per_problem: dict[str, tuple[list[int], list[int]]] = {}
-    for problem, a, b in zip(problems, scenarios_a, scenarios_b, strict=True):
-        acc_a, acc_b = per_problem.setdefault(
-            problem, ([0] * len(COUNT_KEYS), [0] * len(COUNT_KEYS))
-        )
-        for i, (va, vb) in enumerate(zip(_vector(a), _vector(b), strict=True)):
-            acc_a[i] += va
-            acc_b[i] += vb
-    groups = list(per_problem.values())
+    import numpy as np
 
-    def rates(picked: Sequence[tuple[list[int], list[int]]], side: int) -> dict[str, Any]:
-        totals = [sum(g[side][i] for g in picked) for i in range(len(COUNT_KEYS))]
-        return rates_from_counts(dict(zip(COUNT_KEYS, totals, strict=True)))
-
-    full_a, full_b = rates(groups, 0), rates(groups, 1)
-    samples: dict[str, list[float]] = {m: [] for m in METRICS}
-    if len(groups) >= 2 and resamples > 0:
-        rng = random.Random(seed)
-        for _ in range(resamples):
-            picked = rng.choices(groups, k=len(groups))
-            ra, rb = rates(picked, 0), rates(picked, 1)
-            for metric in METRICS:
-                if ra[metric] is not None and rb[metric] is not None:
-                    samples[metric].append(rb[metric] - ra[metric])
+    counts = _problem_counts(problems, [scenarios_a, scenarios_b])
+    full = counts.sum(axis=0)
+    full_a = rates_from_counts(dict(zip(COUNT_KEYS, map(int, full[0]), strict=True)))
+    full_b = rates_from_counts(dict(zip(COUNT_KEYS, map(int, full[1]), strict=True)))
+    diffs: dict[str, Any] = {}
+    if counts.shape[0] >= 2 and resamples > 0:
+        totals = _resample_totals(counts, resamples, seed)
+        rates_a, rates_b = _rates_matrix(totals[:, 0, :]), _rates_matrix(totals[:, 1, :])
+        diffs = {metric: rates_b[metric] - rates_a[metric] for metric in METRICS}
     out: dict[str, dict[str, Any]] = {}
     for metric in METRICS:
         a, b = full_a[metric], full_b[metric]
-        values = sorted(samples[metric])
-        interval = None
-        if values and len(values) >= resamples // 2:
-            interval = [
-                round(values[int(0.025 * (len(values) - 1))], 6),
-                round(values[round(0.975 * (len(values) - 1))], 6),
-            ]
+        values = diffs.get(metric)
+        defined = values[~np.isnan(values)] if values is not None else np.array([])
         out[metric] = {
             "a": a,
             "b": b,
             "diff": None if a is None or b is None else round(b - a, 6),
-            "ci95": interval,
-            "p_le_0": round(sum(1 for v in values if v <= 0) / len(values), 4) if values else None,
+            "ci95": _percentile_interval(values, resamples) if values is not None else None,
+            "p_le_0": round(float(np.mean(defined <= 0)), 4) if len(defined) else None,
         }
     return out
 

@@ -77,6 +77,7 @@ class Plugins:
     backends: Registry[Any]
     strategies: Registry[Any]
     judges: Registry[Any]
+    modules: list[str] = field(default_factory=list)  # extra modules (--plugin), for workers
 
     @property
     def hook(self) -> Any:
@@ -144,7 +145,9 @@ def _collect(pm: pluggy.PluginManager, hook_name: str, registry: Registry[Any]) 
 def load_plugins(extra_modules: Iterable[str] = (), *, load_entry_points: bool = True) -> Plugins:
     """Load plugins and collect every backend, strategy and judge they register."""
     pm = get_plugin_manager(extra_modules, load_entry_points=load_entry_points)
-    plugins = Plugins(pm, Registry("backend"), Registry("strategy"), Registry("judge"))
+    plugins = Plugins(
+        pm, Registry("backend"), Registry("strategy"), Registry("judge"), list(extra_modules)
+    )
     _collect(pm, "mmrefine_register_backends", plugins.backends)
     _collect(pm, "mmrefine_register_strategies", plugins.strategies)
     _collect(pm, "mmrefine_register_judges", plugins.judges)

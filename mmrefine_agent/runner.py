@@ -36,6 +36,7 @@ from mmrefine_agent.strategy import Strategy
 from mmrefine_agent.tracing import StepRecord
 from mmrefine_agent.types import Item
 from mmrefine_agent.usage import RunUsage, by_node, item_usage
+from mmrefine_agent.workers import add_worker_usage, merge_shards, run_workers
 
 ProgressHook = Callable[[str, dict[str, Any]], None]
 
@@ -208,6 +209,8 @@ class Runner:
         cache = open_cache(config)
         budget = Budget(config.run.max_cost_usd)
 
+        # records of worker processes that a killed run left behind are the run's, too
+        recovered = merge_shards(run.path)
         previous = {r["key"]: r for r in run.results()}
         keep = {k: r for k, r in previous.items() if r.get("status") == "ok" and k in items}
         rundir.rewrite_jsonl(run.file(rundir.RESULTS), list(keep.values()))
@@ -218,6 +221,11 @@ class Runner:
         results_out = rundir.JsonlAppender(run.file(rundir.RESULTS))
         ledger = rundir.JsonlAppender(run.file(rundir.JUDGMENTS))
         ledger_usage = RunUsage(run.file(rundir.USAGE), self.refine_totals, self.judge_totals)
+        for usage in recovered:  # the accounting of an interrupted session's workers
+            ledger_usage.earlier.append(
+                {"recovered_from_workers": True, "refine": usage.get("refine") or {},
+                 "judge": usage.get("judge") or {}}
+            )  # fmt: skip
         backend = self._backend or self._make_backend(config.model)
         settings = ClientSettings(
             timeout_s=config.model.timeout_s,
@@ -333,6 +341,28 @@ class Runner:
                 ledger_usage.write()
                 self.on_event("item", {"key": record["key"], "status": "ok"})
 
+        if self._use_workers(len(todo)):
+            usages, problems = await run_workers(
+                run.path, config, todo, plugin_modules=self.plugins.modules, on_event=self.on_event
+            )
+            for usage in usages:
+                for purpose, totals in (
+                    ("refine", self.refine_totals),
+                    ("judge", self.judge_totals),
+                ):
+                    add_worker_usage(totals, usage.get(purpose) or {})
+            finished = {r.get("key") for r in run.results()}
+            for item in todo:  # a worker that died leaves its unfinished items as errors
+                if item.key not in finished:
+                    message = "; ".join(problems) or "worker ended without this item"
+                    results_out.write(
+                        error_result(
+                            item_fields(item), "error", message,
+                            strategy=strategy.name, model=model_name,
+                        )
+                    )  # fmt: skip
+                    errors.append(f"{item.key}: {message}")
+            todo = []
         try:
             await asyncio.gather(*(refine(i) for i in todo), *(rejudge_one(r) for r in rejudge))
         finally:
@@ -340,6 +370,8 @@ class Runner:
             results_out.close()
             ledger.close()
             await backend.aclose()
+            if judge is not None and judge.env.client is not None:
+                await judge.env.client.backend.aclose()
             if cache is not None:
                 cache.close()
         run_usage = ledger_usage.write()
@@ -347,6 +379,19 @@ class Runner:
         outcome.usage = self.usage()  # what this session did (usage.json has the run totals)
         outcome.errors = errors
         return outcome
+
+    def _use_workers(self, n_todo: int) -> bool:
+        """Worker processes only when asked, worth it, and every component can be rebuilt."""
+        if self.config.run.workers <= 1 or n_todo < 2:
+            return False
+        if self._backend is not None or self._judge_backend is not None:
+            return False  # objects handed to this process cannot cross into others
+        used = [
+            self.plugins.backends.entries.get(self.config.model.backend),
+            self.plugins.strategies.entries.get(self.config.strategy.name),
+            self.plugins.judges.entries.get(self.config.judge.name),
+        ]
+        return not any(e is not None and e.origin.startswith("object ") for e in used)
 
     def usage(self) -> dict[str, Any]:
         """Calls, tokens and cost so far, for refinement and judging."""

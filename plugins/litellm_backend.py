@@ -10,8 +10,6 @@ local server with a text-only model): images are dropped and image items are cou
 
 from __future__ import annotations
 
-import base64
-import io
 import os
 import time
 from typing import Any, ClassVar
@@ -19,7 +17,8 @@ from typing import Any, ClassVar
 from mmrefine_agent.backend import ModelBackend, PermanentModelError, TransientModelError
 from mmrefine_agent.config import ModelConfig
 from mmrefine_agent.hookspecs import RegisterBackend, hookimpl
-from mmrefine_agent.types import ChatMessage, Image, ModelRequest, ModelResponse
+from mmrefine_agent.image_urls import ContentBuilder
+from mmrefine_agent.types import ModelRequest, ModelResponse
 
 _litellm: Any = None
 
@@ -39,20 +38,6 @@ def import_litellm() -> Any:
     return _litellm
 
 
-def encode_image(image: Image, max_side: int | None) -> str:
-    """A data URL for the image, downscaled so its longer side is at most ``max_side``."""
-    data, mime = image.data, image.mime
-    if max_side and max(image.width, image.height) > max_side:
-        from PIL import Image as PILImage
-
-        with PILImage.open(io.BytesIO(image.data)) as img:
-            img.thumbnail((max_side, max_side))
-            buffer = io.BytesIO()
-            img.convert("RGB").save(buffer, format="JPEG", quality=90)
-        data, mime = buffer.getvalue(), "image/jpeg"
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
 def _retry_after(exc: BaseException) -> float | None:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None) or getattr(exc, "headers", None) or {}
@@ -70,7 +55,7 @@ class LitellmBackend(ModelBackend):
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
-        self._image_urls: dict[tuple[str, int | None], str] = {}
+        self._contents = ContentBuilder(config.max_image_side)
         self._router: Any = None
         # A text-only model behind a server (e.g. a small GGUF in llama.cpp server, a text
         # model in Ollama/vLLM): images are not sent, and the steps and reports say so.
@@ -84,26 +69,11 @@ class LitellmBackend(ModelBackend):
     def _api_key(self) -> str | None:
         if self.config.api_key_env:
             return os.environ.get(self.config.api_key_env)
-        if (
-            self.config.api_base
-            and self.config.name.startswith("openai/")
-            and not os.environ.get("OPENAI_API_KEY")
-        ):
-            return "no-key"  # local OpenAI-compatible servers need a placeholder
+        self_served = bool(self.config.api_base or self.config.endpoints)
+        if self_served and self.config.name.startswith("openai/"):
+            # local OpenAI-compatible servers need a placeholder key
+            return None if os.environ.get("OPENAI_API_KEY") else "no-key"
         return None
-
-    def _content(self, message: ChatMessage) -> Any:
-        if not message.images:
-            return message.text
-        parts: list[dict[str, Any]] = [{"type": "text", "text": message.text}]
-        for image in message.images:
-            key = (image.sha256, self.config.max_image_side)
-            url = self._image_urls.get(key)
-            if url is None:
-                url = encode_image(image, self.config.max_image_side)
-                self._image_urls[key] = url
-            parts.append({"type": "image_url", "image_url": {"url": url}})
-        return parts
 
     def _get_router(self, litellm: Any) -> Any:
         if self._router is None:
@@ -118,15 +88,21 @@ class LitellmBackend(ModelBackend):
                 if key:
                     params["api_key"] = key
                 model_list.append({"model_name": "mmrefine-target", "litellm_params": params})
+            # our client retries (with backoff and Retry-After); the Router only spreads calls
             self._router = litellm.Router(
-                model_list=model_list, num_retries=0, routing_strategy="simple-shuffle"
+                model_list=model_list,
+                num_retries=0,
+                routing_strategy="simple-shuffle",
+                disable_cooldowns=True,
             )
         return self._router
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
         """One chat completion; litellm exceptions are mapped to transient/permanent."""
         litellm = import_litellm()
-        messages = [{"role": m.role, "content": self._content(m)} for m in request.messages]
+        messages = [
+            {"role": m.role, "content": self._contents.content(m)} for m in request.messages
+        ]
         kwargs: dict[str, Any] = {
             **request.params,
             "timeout": self.config.timeout_s,

@@ -1,4 +1,7 @@
-"""The litellm path end-to-end against a real OpenAI-compatible server on 127.0.0.1."""
+"""The HTTP backends end-to-end against real OpenAI-compatible servers on 127.0.0.1.
+
+Every test runs through ``litellm`` and through the direct ``openai_compat`` backend.
+"""
 
 from __future__ import annotations
 
@@ -35,11 +38,17 @@ def refine_answer(body: dict[str, Any]) -> str:
     return "?"
 
 
-def via(server: FakeOpenAI, *extra: str) -> list[str]:
+@pytest.fixture(params=["litellm", "openai_compat"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The HTTP backend under test."""
+    return str(request.param)
+
+
+def via(server: FakeOpenAI, backend: str, *extra: str) -> list[str]:
     """Overrides for a single-pass run against ``server`` with the offline judge."""
     return [
         "strategy.name=single_pass",
-        "model.backend=litellm",
+        f"model.backend={backend}",
         "model.name=openai/fake",
         f"model.api_base={server.base_url}",
         "judge.name=offline",
@@ -57,13 +66,15 @@ def run(config_overrides: list[str], out: Path, *, limit: int = 4) -> Any:
     return asyncio.run(Runner(config, load_plugins(), out).run())
 
 
-def test_multi_round_over_http_sends_images_and_writes_all_nodes(tmp_path: Path) -> None:
+def test_multi_round_over_http_sends_images_and_writes_all_nodes(
+    tmp_path: Path, backend: str
+) -> None:
     with FakeOpenAI(refine_answer) as server:
         outcome = run(
             [
                 "strategy.name=multi_round",
                 "strategy.max_rounds=2",
-                "model.backend=litellm",
+                f"model.backend={backend}",
                 "model.name=openai/fake-vlm",
                 f"model.api_base={server.base_url}",
                 "data.filter.modality=image",
@@ -85,10 +96,16 @@ def test_multi_round_over_http_sends_images_and_writes_all_nodes(tmp_path: Path)
     assert all("authorization" not in json.dumps(s).lower() for s in steps)
 
 
-def test_max_image_side_downscales(tmp_path: Path) -> None:
+def test_max_image_side_downscales(tmp_path: Path, backend: str) -> None:
     with FakeOpenAI(refine_answer) as server:
         run(
-            via(server, "model.max_image_side=64", "data.filter.modality=image", "judge.name=none"),
+            via(
+                server,
+                backend,
+                "model.max_image_side=64",
+                "data.filter.modality=image",
+                "judge.name=none",
+            ),
             tmp_path / "r",
             limit=1,
         )
@@ -97,11 +114,11 @@ def test_max_image_side_downscales(tmp_path: Path) -> None:
         assert max(img.size) <= 64
 
 
-def test_transient_faults_are_retried(tmp_path: Path) -> None:
+def test_transient_faults_are_retried(tmp_path: Path, backend: str) -> None:
     with FakeOpenAI(refine_answer) as server:
         server.faults = ["429", "500", "html502", "truncated"]
         outcome = run(
-            via(server, "run.concurrency=1"),
+            via(server, backend, "run.concurrency=1"),
             tmp_path / "r",
             limit=2,
         )
@@ -110,11 +127,13 @@ def test_transient_faults_are_retried(tmp_path: Path) -> None:
     assert outcome.usage["refine"]["retries"] == 4
 
 
-def test_persistent_failure_becomes_an_error_item_and_is_redone(tmp_path: Path) -> None:
+def test_persistent_failure_becomes_an_error_item_and_is_redone(
+    tmp_path: Path, backend: str
+) -> None:
     with FakeOpenAI(refine_answer) as server:
         server.faults = ["500"] * 8  # two items x (1 try + 3 retries)
         outcome = run(
-            via(server, "run.concurrency=1", "run.retries=3"),
+            via(server, backend, "run.concurrency=1", "run.retries=3"),
             tmp_path / "r",
             limit=2,
         )
@@ -126,7 +145,7 @@ def test_persistent_failure_becomes_an_error_item_and_is_redone(tmp_path: Path) 
         assert [r["status"] for r in records] == ["error", "error"]
         assert "failed after 4 attempt(s)" in records[0]["error"]
         again = run(
-            via(server, "run.concurrency=1", "run.retries=3"),
+            via(server, backend, "run.concurrency=1", "run.retries=3"),
             tmp_path / "r",
             limit=2,
         )
@@ -134,22 +153,22 @@ def test_persistent_failure_becomes_an_error_item_and_is_redone(tmp_path: Path) 
     assert again.usage["refine"]["calls"] == 2  # the failed items were redone
 
 
-def test_timeout_is_retried(tmp_path: Path) -> None:
+def test_timeout_is_retried(tmp_path: Path, backend: str) -> None:
     with FakeOpenAI(refine_answer) as server:
         server.faults = ["stall"]
         outcome = run(
-            via(server, "model.timeout_s=1"),
+            via(server, backend, "model.timeout_s=1"),
             tmp_path / "r",
             limit=1,
         )
     assert outcome.n_done == 1 and outcome.usage["refine"]["retries"] == 1
 
 
-def test_empty_answer_does_not_crash(tmp_path: Path) -> None:
+def test_empty_answer_does_not_crash(tmp_path: Path, backend: str) -> None:
     with FakeOpenAI(refine_answer) as server:
         server.faults = ["empty"]
         outcome = run(
-            via(server),
+            via(server, backend),
             tmp_path / "r",
             limit=1,
         )
@@ -160,15 +179,59 @@ def test_empty_answer_does_not_crash(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("status", ["ok"])
 def test_api_key_from_env_is_sent_but_never_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: str, backend: str
 ) -> None:
     monkeypatch.setenv("MY_TEST_KEY", "sk-test-very-secret")
     with FakeOpenAI(refine_answer) as server:
         run(
-            via(server, "model.api_key_env=MY_TEST_KEY"),
+            via(server, backend, "model.api_key_env=MY_TEST_KEY"),
             tmp_path / "r",
             limit=1,
         )
     assert server.headers[0].get("Authorization") == "Bearer sk-test-very-secret"
     for path in (tmp_path / "r").iterdir():
         assert "sk-test-very-secret" not in path.read_text(), path
+
+
+def test_endpoints_spread_calls_over_two_servers(tmp_path: Path, backend: str) -> None:
+    with FakeOpenAI(refine_answer) as one, FakeOpenAI(refine_answer) as two:
+        endpoints = f"[{{api_base: {one.base_url}}}, {{api_base: {two.base_url}}}]"
+        outcome = run(
+            [
+                "strategy.name=single_pass",
+                f"model.backend={backend}",
+                "model.name=openai/fake",
+                f"model.endpoints={endpoints}",
+                "judge.name=offline",
+                "run.concurrency=4",
+            ],
+            tmp_path / "r",
+            limit=12,
+        )
+    assert outcome.n_done == 12 and outcome.n_errors == 0
+    assert len(one.requests) + len(two.requests) == 12
+    assert len(one.requests) >= 2 and len(two.requests) >= 2  # both servers took calls
+
+
+def test_max_cost_stops_new_calls_cleanly(tmp_path: Path) -> None:
+    # 10 prompt + 5 completion tokens per call at $1M/M tokens = $15 per call: the budget of
+    # $40 allows three calls; the rest of the items are recorded as budget errors, not lost
+    with FakeOpenAI(refine_answer) as server:
+        outcome = run(
+            via(
+                server,
+                "openai_compat",
+                "model.options={cost_per_million: {input: 1000000, output: 1000000}}",
+                "run.max_cost_usd=40",
+                "run.concurrency=1",
+            ),
+            tmp_path / "r",
+            limit=6,
+        )
+    assert len(server.requests) == 3
+    assert outcome.n_done == 3 and outcome.n_errors == 3
+    records = [json.loads(x) for x in (tmp_path / "r" / "results.jsonl").read_text().splitlines()]
+    assert sorted(r["status"] for r in records).count("ok") == 3
+    assert all("budget" in (r["error"] or "") for r in records if r["status"] != "ok")
+    usage = json.loads((tmp_path / "r" / "usage.json").read_text())
+    assert usage["refine"]["cost_usd"] == 45.0

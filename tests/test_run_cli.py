@@ -132,3 +132,30 @@ def test_data_info(action: str) -> None:
     result = mmrefine("data", action)
     assert result.returncode == 0, result.stderr
     assert "800 items" in result.stdout and "Perception Error" in result.stdout
+
+
+def test_a_corrupt_image_row_is_recorded_and_the_run_goes_on(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    import io
+
+    from PIL import Image
+    from test_dataset import _write_rows
+
+    from mmrefine_agent.dataset import read_rows
+
+    rows = read_rows(data_dir / "MMRefine_test.parquet")
+    good = [dict(r) for r in rows if r["image"]][:3]
+    bad = dict([r for r in rows if r["image"]][3])
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), "white").save(buffer, format="JPEG")
+    bad["image"] = {"bytes": buffer.getvalue()[:200], "path": "broken.jpg"}
+    parquet = _write_rows(tmp_path / "with_bad_image.parquet", [*good, bad])
+    result = scripted_run(tmp_path / "r", "--set", f"data.parquet={parquet}", limit=10)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(x) for x in (tmp_path / "r" / "results.jsonl").read_text().splitlines()]
+    assert sorted(r["status"] for r in records) == ["data_error", "ok", "ok", "ok"]
+    broken = next(r for r in records if r["status"] == "data_error")
+    assert str(parquet) in broken["error"] and "row 3" in broken["error"]  # 0-based
+    assert broken["field"] == "image" and bad["id"] in broken["error"]
+    assert "1 item(s) failed" in result.stdout or "failed 1" in result.stdout

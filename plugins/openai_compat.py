@@ -1,0 +1,147 @@
+"""``openai_compat``: a direct HTTP client for OpenAI-compatible servers (no litellm).
+
+For self-served models (llama.cpp server, vLLM, Ollama, SGLang) and OpenAI-compatible APIs,
+where litellm's provider layer adds only per-call CPU (several ms of it per call on this
+machine, which makes a 3,000-call run CPU-bound). It posts ``/chat/completions`` with one
+pooled aiohttp session and maps failures the same way as the litellm backend: 408/409/429/5xx,
+timeouts, connection errors and malformed JSON are transient (Retry-After honoured); other 4xx
+are permanent. ``model.name`` is sent as is (an ``openai/`` prefix is dropped), to
+``model.api_base`` or spread round-robin over ``model.endpoints`` (by weight). A key, if the
+server wants one, comes from the env var named by ``model.api_key_env``; it is sent as a
+header and never written anywhere. Options: ``text_only`` (images not sent, counted as not
+seen), ``cost_per_million: {input: USD, output: USD}`` (to count cost and honour
+``run.max_cost_usd``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from typing import Any, ClassVar
+
+from mmrefine_agent.backend import ModelBackend, PermanentModelError, TransientModelError
+from mmrefine_agent.config import ModelConfig
+from mmrefine_agent.hookspecs import RegisterBackend, hookimpl
+from mmrefine_agent.image_urls import ContentBuilder
+from mmrefine_agent.types import ModelRequest, ModelResponse
+
+TRANSIENT_STATUS = {408, 409, 425, 429}
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = headers.get("retry-after") if headers is not None else None
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class OpenAICompatBackend(ModelBackend):
+    """Chat completions over plain HTTP to one or several OpenAI-compatible servers."""
+
+    description: ClassVar[str] = "direct HTTP to OpenAI-compatible servers (lowest overhead)"
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        targets: list[tuple[str, str]] = []
+        for endpoint in config.endpoints:
+            name = endpoint.name or config.name
+            targets += [(endpoint.api_base, name)] * max(1, endpoint.weight)
+        if not targets:
+            if not config.api_base:
+                raise PermanentModelError(
+                    "backend 'openai_compat' needs model.api_base (or model.endpoints)"
+                )
+            targets = [(config.api_base, config.name)]
+        self.targets = [
+            (base.rstrip("/") + "/chat/completions", name.removeprefix("openai/"))
+            for base, name in targets
+        ]
+        self._next = itertools.cycle(range(len(self.targets)))
+        self._contents = ContentBuilder(config.max_image_side)
+        self.sees_images = not bool(config.options.get("text_only", False))
+        prices = config.options.get("cost_per_million") or {}
+        self.price_in = float(prices.get("input", 0.0)) / 1e6
+        self.price_out = float(prices.get("output", 0.0)) / 1e6
+        self._session: Any = None
+
+    def identity(self) -> dict[str, Any]:
+        """Backend, model and the server(s) determine the answer."""
+        return {**super().identity(), "targets": sorted({url for url, _ in self.targets})}
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        if self.config.api_key_env and os.environ.get(self.config.api_key_env):
+            headers["Authorization"] = f"Bearer {os.environ[self.config.api_key_env]}"
+        return headers
+
+    def _get_session(self) -> Any:
+        if self._session is None or self._session.closed:
+            import aiohttp
+
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+                headers=self._headers(),
+                json_serialize=json.dumps,
+            )
+        return self._session
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        """POST one chat completion; failures are mapped to transient/permanent errors."""
+        import aiohttp
+
+        url, model = self.targets[next(self._next)]
+        content = self._contents.content
+        body = {
+            "model": model,
+            "messages": [{"role": m.role, "content": content(m)} for m in request.messages],
+            **request.params,
+        }
+        started = time.perf_counter()
+        try:
+            async with self._get_session().post(
+                url, json=body, timeout=aiohttp.ClientTimeout(total=self.config.timeout_s)
+            ) as reply:
+                raw = await reply.read()
+                status, headers = reply.status, reply.headers
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise TransientModelError(f"{type(exc).__name__}: {exc or 'timed out'}") from exc
+        latency = time.perf_counter() - started
+        if status >= 400:
+            detail = raw[:300].decode("utf-8", "replace")
+            message = f"HTTP {status} from {url}: {detail}"
+            if status in TRANSIENT_STATUS or status >= 500:
+                raise TransientModelError(message, retry_after=_retry_after(headers))
+            raise PermanentModelError(message)
+        try:
+            data = json.loads(raw)
+            choice = data["choices"][0]
+            text = choice["message"].get("content") or ""
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise TransientModelError(f"malformed reply from {url}: {exc}") from exc
+        usage = data.get("usage") or {}
+        tokens_in = int(usage.get("prompt_tokens") or 0)
+        tokens_out = int(usage.get("completion_tokens") or 0)
+        return ModelResponse(
+            text=text,
+            model=str(data.get("model") or model),
+            input_tokens=tokens_in,
+            output_tokens=tokens_out,
+            cost_usd=tokens_in * self.price_in + tokens_out * self.price_out,
+            latency_s=latency,
+            finish_reason=choice.get("finish_reason"),
+            notes=[] if text else ["empty answer"],
+        )
+
+    async def aclose(self) -> None:
+        """Close the pooled HTTP session."""
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
+@hookimpl
+def mmrefine_register_backends(register: RegisterBackend) -> None:
+    """Register ``openai_compat``."""
+    register("openai_compat", OpenAICompatBackend)

@@ -1,0 +1,89 @@
+"""``run.workers``: items split over worker processes, merged into one run directory."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from helpers import ROOT, SCRIPT, mmrefine
+from test_resume import summary
+
+
+def command(out: Path, *extra: str) -> list[str]:
+    return [
+        "run", "configs/paper_single_pass.yaml", "--limit", "12", "--out", str(out), "--quiet",
+        "--set", "model.backend=scripted",
+        "--set", f"model.options.script={SCRIPT}",
+        "--set", "judge.name=offline",
+        "--set", "run.cache=false",
+        *extra,
+    ]  # fmt: skip
+
+
+def test_workers_give_the_same_run_as_one_process(tmp_path: Path) -> None:
+    single = mmrefine(*command(tmp_path / "one"))
+    assert single.returncode == 0, single.stderr
+    split = mmrefine(*command(tmp_path / "two", "--set", "run.workers=2"))
+    assert split.returncode == 0, split.stderr
+    assert summary(tmp_path / "two") == summary(tmp_path / "one")
+    assert not (tmp_path / "two" / "workers").exists()
+    steps = (tmp_path / "two" / "steps.jsonl").read_text().splitlines()
+    assert len(steps) == len((tmp_path / "one" / "steps.jsonl").read_text().splitlines())
+    usage = json.loads((tmp_path / "two" / "usage.json").read_text())
+    assert usage["refine"]["calls"] == 12  # the workers' calls are the run's
+    scores = json.loads((tmp_path / "two" / "scores.json").read_text())
+    assert (
+        scores["overall"] == json.loads((tmp_path / "one" / "scores.json").read_text())["overall"]
+    )
+
+
+def test_killed_run_with_workers_resumes_without_redoing_work(tmp_path: Path) -> None:
+    reference = tmp_path / "reference"
+    assert mmrefine(*command(reference)).returncode == 0
+    killed = tmp_path / "killed"
+    slow = ("--set", "run.workers=2", "--set", "model.options.latency_s=0.3",
+            "--set", "run.concurrency=1")  # fmt: skip
+    exe = shutil.which("mmrefine", path=str(Path(sys.executable).parent)) or "mmrefine"
+    process = subprocess.Popen(
+        [exe, *command(killed, *slow)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    shards = killed / "workers"
+    while time.time() < deadline:
+        done = sum(
+            len(p.read_text().splitlines()) for p in shards.glob("*/results.jsonl") if p.is_file()
+        )
+        if done >= 3:
+            break
+        time.sleep(0.05)
+    pids = [int(p.read_text()) for p in shards.glob("*.pid")]
+    process.send_signal(signal.SIGKILL)
+    process.wait(30)
+    time.sleep(1.0)
+    for pid in pids:  # the workers died with their parent
+        assert not Path(f"/proc/{pid}").exists() or b"zombie" in _state(pid)
+    finished = sum(len(p.read_text().splitlines()) for p in shards.glob("*/results.jsonl"))
+    assert 3 <= finished < 12
+    again = mmrefine(*command(killed, *slow))
+    assert again.returncode == 0, again.stderr
+    assert summary(killed) == summary(reference)
+    usage = json.loads((killed / "usage.json").read_text())
+    assert usage["sessions"][-1]["refine"]["calls"] == 12 - finished  # nothing finished redone
+    recovered = [s for s in usage["sessions"] if s.get("recovered_from_workers")]
+    assert recovered and sum(s["refine"]["calls"] for s in recovered) >= finished - 2
+    assert not shards.exists()
+
+
+def _state(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/status").read_bytes().lower()
+    except OSError:
+        return b"zombie"
