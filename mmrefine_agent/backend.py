@@ -11,6 +11,14 @@ if TYPE_CHECKING:
     from mmrefine_agent.config import ModelConfig
 
 
+def parse_retry_after(value: object) -> float | None:
+    """Seconds from a Retry-After header value (None when absent or not a number)."""
+    try:
+        return float(value) if value is not None else None  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
 class TransientModelError(Exception):
     """A failure worth retrying (429, 5xx, timeout, connection reset, malformed reply)."""
 

@@ -14,7 +14,12 @@ import os
 import time
 from typing import Any, ClassVar
 
-from mmrefine_agent.backend import ModelBackend, PermanentModelError, TransientModelError
+from mmrefine_agent.backend import (
+    ModelBackend,
+    PermanentModelError,
+    TransientModelError,
+    parse_retry_after,
+)
 from mmrefine_agent.config import ModelConfig
 from mmrefine_agent.hookspecs import RegisterBackend, hookimpl
 from mmrefine_agent.image_urls import ContentBuilder
@@ -41,11 +46,7 @@ def import_litellm() -> Any:
 def _retry_after(exc: BaseException) -> float | None:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None) or getattr(exc, "headers", None) or {}
-    value = headers.get("retry-after") if hasattr(headers, "get") else None
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
+    return parse_retry_after(headers.get("retry-after") if hasattr(headers, "get") else None)
 
 
 class LitellmBackend(ModelBackend):

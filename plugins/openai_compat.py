@@ -21,21 +21,18 @@ import os
 import time
 from typing import Any, ClassVar
 
-from mmrefine_agent.backend import ModelBackend, PermanentModelError, TransientModelError
+from mmrefine_agent.backend import (
+    ModelBackend,
+    PermanentModelError,
+    TransientModelError,
+    parse_retry_after,
+)
 from mmrefine_agent.config import ModelConfig
 from mmrefine_agent.hookspecs import RegisterBackend, hookimpl
 from mmrefine_agent.image_urls import ContentBuilder
 from mmrefine_agent.types import ModelRequest, ModelResponse
 
 TRANSIENT_STATUS = {408, 409, 425, 429}
-
-
-def _retry_after(headers: Any) -> float | None:
-    value = headers.get("retry-after") if headers is not None else None
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
 
 
 class OpenAICompatBackend(ModelBackend):
@@ -113,7 +110,9 @@ class OpenAICompatBackend(ModelBackend):
             detail = raw[:300].decode("utf-8", "replace")
             message = f"HTTP {status} from {url}: {detail}"
             if status in TRANSIENT_STATUS or status >= 500:
-                raise TransientModelError(message, retry_after=_retry_after(headers))
+                raise TransientModelError(
+                    message, retry_after=parse_retry_after(headers.get("retry-after"))
+                )
             raise PermanentModelError(message)
         try:
             data = json.loads(raw)

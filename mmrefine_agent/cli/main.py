@@ -11,6 +11,23 @@ import sys
 from collections.abc import Sequence
 
 
+def add_run_options(parser: argparse.ArgumentParser, *, set_help: str, restart_help: str) -> None:
+    """The options ``run`` and ``sweep`` share (limit, out, --set, data dir, restart, quiet)."""
+    parser.add_argument("--limit", type=int, default=None, help="at most N items (per run)")
+    parser.add_argument("--out", default=None, help="output directory (default: run.out_dir/NAME)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=set_help,
+    )
+    parser.add_argument("--data-dir", default=None, help="benchmark data directory")
+    parser.add_argument("--restart", action="store_true", help=restart_help)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -28,35 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="refine + judge; writes a run directory")
     run.add_argument("config", help="YAML run config")
-    run.add_argument("--limit", type=int, default=None, help="at most N items")
-    run.add_argument("--out", default=None, help="the run directory (default: run.out_dir/NAME)")
-    run.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. strategy.max_rounds=2",
+    add_run_options(
+        run,
+        set_help="override a config key, e.g. strategy.max_rounds=2",
+        restart_help="discard an existing run in --out",
     )
-    run.add_argument("--data-dir", default=None, help="benchmark data directory")
-    run.add_argument("--restart", action="store_true", help="discard an existing run in --out")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sweep = sub.add_parser("sweep", help="a grid of runs (the config's grid: section)")
     sweep.add_argument("config", help="YAML config with a grid: section")
-    sweep.add_argument("--limit", type=int, default=None, help="at most N items per cell")
-    sweep.add_argument("--out", default=None, help="sweep directory (default: run.out_dir/NAME)")
-    sweep.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key for every cell (grid.KEY=[...] sets an axis)",
+    add_run_options(
+        sweep,
+        set_help="override a config key for every cell (grid.KEY=[...] sets an axis)",
+        restart_help="discard existing cell runs",
     )
-    sweep.add_argument("--data-dir", default=None, help="benchmark data directory")
-    sweep.add_argument("--restart", action="store_true", help="discard existing cell runs")
-    sweep.add_argument("--quiet", action="store_true", help="no progress bars")
 
     compare = sub.add_parser("compare", help="runs side by side, with paired differences")
     compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="two or more run dirs")

@@ -97,17 +97,20 @@ def usage_table(usage: dict[str, Any], title: str = "usage") -> Table:
         table.add_column(column, justify="right" if column else "left")
     for name in ("refine", "judge"):
         u = usage.get(name) or {}
-        table.add_row(
-            name,
-            str(u.get("calls", 0)),
-            str(u.get("cache_hits", 0)),
-            str(u.get("retries", 0)),
-            str(u.get("failures", 0)),
-            str(u.get("input_tokens", 0)),
-            str(u.get("output_tokens", 0)),
-            f"{u.get('cost_usd', 0.0):.4f}",
-        )
+        calls, hits, *rest = usage_cells(u)
+        table.add_row(name, calls, hits, str(u.get("retries", 0)), str(u.get("failures", 0)), *rest)
     return table
+
+
+def usage_cells(block: dict[str, Any]) -> list[str]:
+    """calls, cache hits, input tokens, output tokens and cost of a usage block, as text."""
+    return [
+        str(block.get("calls", 0)),
+        str(block.get("cache_hits", 0)),
+        str(block.get("input_tokens", 0)),
+        str(block.get("output_tokens", 0)),
+        f"{block.get('cost_usd', 0.0):.4f}",
+    ]
 
 
 def print_counts(console: Console, title: str, counts: dict[str, dict[str, int]]) -> None:
@@ -127,13 +130,5 @@ def node_usage_table(per_node: dict[str, dict[str, Any]]) -> Table:
     for column in ("node", "steps", "calls", "cache hits", "in tokens", "out tokens", "cost $"):
         table.add_column(column, justify="left" if column == "node" else "right")
     for node, block in per_node.items():
-        table.add_row(
-            node,
-            str(block.get("steps", 0)),
-            str(block.get("calls", 0)),
-            str(block.get("cache_hits", 0)),
-            str(block.get("input_tokens", 0)),
-            str(block.get("output_tokens", 0)),
-            f"{block.get('cost_usd', 0.0):.4f}",
-        )
+        table.add_row(node, str(block.get("steps", 0)), *usage_cells(block))
     return table
