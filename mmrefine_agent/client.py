@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 from dataclasses import dataclass, field
@@ -102,6 +103,7 @@ class ModelClient:
         self.totals = totals or UsageTotals()
         self._serial = asyncio.Lock() if backend.serialised else None
         self._identity = backend.identity()
+        self._in_flight: dict[str, asyncio.Future[ModelResponse]] = {}
 
     def _prepare(
         self, messages: tuple[ChatMessage, ...]
@@ -134,11 +136,36 @@ class ModelClient:
         key = call_key(self._identity, merged, sent, cache_salt) if self.cache is not None else None
         if self.cache is not None and key is not None:
             hit = self.cache.get(key)
+            while hit is None and key in self._in_flight:
+                # the same call is already on its way: share its answer (a cache hit, no cost);
+                # if that call fails, look again (another waiter may have taken over) or go on
+                try:
+                    shared = await asyncio.shield(self._in_flight[key])
+                    hit = dataclasses.replace(shared, cache_hit=True, cost_usd=0.0)
+                except Exception:
+                    hit = self.cache.get(key)
             if hit is not None:
                 hit.notes = [*notes, *hit.notes]
                 self.totals.add(hit)
                 return hit, CallRecord(summary, hit.text, hit.usage())
-        response, attempts = await self._call_with_retries(request)
+        pending: asyncio.Future[ModelResponse] | None = None
+        if key is not None:
+            pending = asyncio.get_running_loop().create_future()
+            self._in_flight[key] = pending
+        try:
+            response, attempts = await self._call_with_retries(request)
+        except BaseException as exc:
+            if pending is not None:
+                pending.set_exception(
+                    exc if isinstance(exc, Exception) else RuntimeError("cancelled")
+                )
+                pending.exception()  # retrieved here, so no "never retrieved" warning
+            raise
+        finally:
+            if key is not None:
+                self._in_flight.pop(key, None)
+        if pending is not None:
+            pending.set_result(dataclasses.replace(response, notes=list(response.notes)))
         response.notes = [*notes, *response.notes]
         self.totals.add(response)
         if self.cache is not None and key is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from helpers import ROOT, SCRIPT
 
 
@@ -85,3 +87,22 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
     steps = [json.loads(x) for x in (killed / "steps.jsonl").read_text().splitlines()]
     assert len(steps) == len((reference / "steps.jsonl").read_text().splitlines())
     assert {s["item_key"] for s in steps} == set(summary(reference))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_killed_at_a_random_moment_resumes_to_the_same_run(tmp_path: Path, seed: int) -> None:
+    # anywhere from start-up (config and fingerprint being written) to the last items
+    delay = random.Random(seed).uniform(0.2, 4.5)
+    reference = tmp_path / "reference"
+    finish(reference)
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(
+        command(killed), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait(30)
+    finish(killed)
+    assert summary(killed) == summary(reference), f"killed after {delay:.2f}s"
+    steps = (killed / "steps.jsonl").read_text().splitlines()
+    assert len(steps) == len((reference / "steps.jsonl").read_text().splitlines())
