@@ -143,15 +143,24 @@ def run_sweep(
     *,
     origin: str = "config",
     on_cell: Callable[[CellOutcome], None] | None = None,
+    check_cell: Callable[[Cell], None] | None = None,
 ) -> list[CellOutcome]:
     """Run every cell with ``run_cell(cell, run_dir)`` (which returns a RunOutcome).
 
-    A cell that raises is recorded as failed and the sweep goes on; the caller decides the
-    exit code. ``sweep.json`` is rewritten after every cell.
+    ``check_cell`` runs on every cell before any cell runs (e.g. that its backend, strategy and
+    judge exist), so a typo in the last value of a grid fails at once, not hours later. A cell
+    that raises while running is recorded as failed and the sweep goes on; the caller decides
+    the exit code. ``sweep.json`` is rewritten after every cell.
     """
     from mmrefine_agent.errors import MMRefineError
 
     cells = expand_grid(raw, origin)
+    for cell in cells:
+        if check_cell is not None:
+            try:
+                check_cell(cell)
+            except MMRefineError as exc:
+                raise type(exc)(f"{origin} [cell {cell.name}]: {exc}") from exc
     out.mkdir(parents=True, exist_ok=True)
     outcomes: list[CellOutcome] = []
     for cell in cells:

@@ -217,3 +217,10 @@ def test_settled_round() -> None:
     assert settled_round({"round_judgments": [*judged, {"round": 3, "scenario": "FD"}]}) == 2
     assert settled_round({"round_judgments": [{"round": 1, "scenario": "RS"}]}) == 1
     assert settled_round({"round_judgments": []}) is None
+
+
+def test_a_grid_value_naming_no_plugin_fails_before_any_cell_runs(tmp_path: Path) -> None:
+    result = sweep(tmp_path / "s", "--set", "grid={strategy.name: [multi_round, multi_rnd]}")
+    assert result.returncode == 2
+    assert "cell name=multi_rnd" in result.stderr and "did you mean 'multi_round'" in result.stderr
+    assert not (tmp_path / "s" / "name=multi_round").exists()  # nothing ran

@@ -8,7 +8,7 @@ from helpers import mmrefine, scripted_run
 def test_help_is_fast_and_lists_commands() -> None:
     result = mmrefine("--help")
     assert result.returncode == 0
-    for command in ("run", "judge", "report", "trace", "plugins", "data"):
+    for command in ("run", "judge", "report", "trace", "plugins", "data", "sweep", "compare"):
         assert command in result.stdout
 
 

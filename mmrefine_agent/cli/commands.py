@@ -103,7 +103,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if outcome.error:
             console.print(f"[red]cell {outcome.cell.name} failed:[/] {outcome.error}")
 
-    outcomes = run_sweep(raw, out, run_cell, origin=args.config, on_cell=on_cell)
+    def check_cell(cell: Cell) -> None:
+        config = cell.config
+        plugins.backends.get(config.model.backend)
+        plugins.strategies.get(config.strategy.name)
+        if config.judge.name not in ("none", ""):
+            judge = plugins.judges.get(config.judge.name)
+            if getattr(judge, "needs_model", False):
+                plugins.backends.get(config.judge.backend)
+
+    outcomes = run_sweep(
+        raw, out, run_cell, origin=args.config, on_cell=on_cell, check_cell=check_cell
+    )
     console.print(sweep_table(name, outcomes))
     from mmrefine_agent.plots import plot_sweep
 
