@@ -6,11 +6,20 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from fake_openai import official_answer
 
-__all__ = ["ROOT", "SCRIPT", "mmrefine", "official_answer", "scripted_run"]
+__all__ = [
+    "ROOT",
+    "SCRIPT",
+    "mmrefine",
+    "official_answer",
+    "scripted_run",
+    "start_run",
+    "wait_for_results",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).resolve().parent / "data" / "script_single_pass.yaml"
@@ -48,3 +57,23 @@ def scripted_run(
         *extra,
         env=env,
     )
+
+
+def start_run(args: list[str]) -> subprocess.Popen[bytes]:
+    """``mmrefine ARGS`` in the background (to be killed by a test)."""
+    exe = shutil.which("mmrefine", path=str(Path(sys.executable).parent)) or "mmrefine"
+    return subprocess.Popen(
+        [exe, *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def wait_for_results(directory: Path, pattern: str, at_least: int, timeout_s: float = 120) -> int:
+    """Wait until the result files matching ``pattern`` hold ``at_least`` lines; the count."""
+    deadline = time.time() + timeout_s
+    done = 0
+    while time.time() < deadline:
+        done = sum(len(p.read_text().splitlines()) for p in directory.glob(pattern) if p.is_file())
+        if done >= at_least:
+            break
+        time.sleep(0.05)
+    return done

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SCRIPT
+from helpers import ROOT, SCRIPT, start_run, wait_for_results
 
 
 def command(out: Path) -> list[str]:
@@ -58,21 +58,12 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
     reference = tmp_path / "reference"
     finish(reference)
     killed = tmp_path / "killed"
-    process = subprocess.Popen(
-        command(killed),
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 120
+    process = start_run(command(killed)[1:])
+    wait_for_results(killed, "results.jsonl", 3)
     results = killed / "results.jsonl"
-    while time.time() < deadline:
-        if results.is_file() and len(results.read_text().splitlines()) >= 3:
-            break
-        time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait(30)
-    done_before = len(results.read_text().splitlines())
+    done_before = results.read_bytes().count(b"\n")  # complete lines only
     assert 3 <= done_before < 10
     finish(killed)
     assert summary(killed) == summary(reference)

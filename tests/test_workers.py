@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from helpers import ROOT, SCRIPT, mmrefine
+from helpers import SCRIPT, mmrefine, start_run, wait_for_results
 from test_resume import summary
 
 
@@ -48,29 +45,17 @@ def test_killed_run_with_workers_resumes_without_redoing_work(tmp_path: Path) ->
     killed = tmp_path / "killed"
     slow = ("--set", "run.workers=2", "--set", "model.options.latency_s=0.3",
             "--set", "run.concurrency=1")  # fmt: skip
-    exe = shutil.which("mmrefine", path=str(Path(sys.executable).parent)) or "mmrefine"
-    process = subprocess.Popen(
-        [exe, *command(killed, *slow)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 120
+    process = start_run(command(killed, *slow))
     shards = killed / "workers"
-    while time.time() < deadline:
-        done = sum(
-            len(p.read_text().splitlines()) for p in shards.glob("*/results.jsonl") if p.is_file()
-        )
-        if done >= 3:
-            break
-        time.sleep(0.05)
+    wait_for_results(shards, "*/results.jsonl", 3)
     pids = [int(p.read_text()) for p in shards.glob("*.pid")]
     process.send_signal(signal.SIGKILL)
     process.wait(30)
     time.sleep(1.0)
     for pid in pids:  # the workers died with their parent
         assert not Path(f"/proc/{pid}").exists() or b"zombie" in _state(pid)
-    finished = sum(len(p.read_text().splitlines()) for p in shards.glob("*/results.jsonl"))
+    # complete lines only: a worker killed mid-write leaves a partial line that does not count
+    finished = sum(p.read_bytes().count(b"\n") for p in shards.glob("*/results.jsonl"))
     assert 3 <= finished < 12
     again = mmrefine(*command(killed, *slow))
     assert again.returncode == 0, again.stderr
