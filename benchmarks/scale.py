@@ -7,7 +7,8 @@ request, answering like a refiner and the official judge) stands in for the prov
    (800 refinement + 2,399 judge calls), concurrency 64, cache off (so every call is made):
    wall time (whole command, and the run itself), calls/s, CPU seconds per call, peak memory;
    through the ``litellm`` backend and through the direct ``openai_compat`` one, each in one
-   process and with ``run.workers: 2`` (both cores);
+   process and with ``run.workers: 2`` (both cores; what ``workers: auto`` picks for litellm on
+   a 2-core machine);
 2. the same command with the cache on, twice into new run directories: the first fills a
    fresh cache (identical judge prompts are answered once), the second is the cached rerun
    (it must make zero calls);
@@ -252,7 +253,7 @@ def main() -> None:
     floor = n / args.concurrency * args.latency
     rows.append(
         (
-            "mmrefine run, litellm (whole command)",
+            "mmrefine run, litellm, 1 process (whole)",
             f"{fresh['wall_s']:.1f}",
             f"{calls / fresh['wall_s']:.0f}",
             f"{1000 * fresh['cpu_s'] / calls:.2f}",
@@ -263,7 +264,7 @@ def main() -> None:
     if elapsed is not None:
         rows.append(("  the run itself (after start-up)", f"{elapsed:.1f}",
                      f"{calls / elapsed:.0f}", "", "", "start-up = imports, data"))  # fmt: skip
-    rows.append(("mmrefine run, openai_compat (whole)", f"{direct['wall_s']:.1f}",
+    rows.append(("mmrefine run, openai_compat, 1 process (whole)", f"{direct['wall_s']:.1f}",
                  f"{direct_calls / direct['wall_s']:.0f}",
                  f"{1000 * direct['cpu_s'] / direct_calls:.2f}", f"{direct['peak_mb']:.0f}",
                  f"{direct_calls} calls"))  # fmt: skip

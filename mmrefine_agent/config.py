@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -127,7 +127,19 @@ class RunSettings(Section):
     retries: int = Field(4, ge=0, le=20, description="retries on 429/5xx/timeouts")
     backoff_s: float = Field(1.0, ge=0, description="base backoff delay")
     max_cost_usd: float | None = Field(None, ge=0, description="stop issuing calls past this")
-    workers: int = Field(1, ge=1, le=64, description="worker processes (more cores)")
+    workers: int | Literal["auto"] = Field(
+        "auto",
+        description="worker processes; 'auto': one per core (up to 4) for runs of 200+ items "
+        "whose model or judge goes through litellm (CPU-bound per call), else 1",
+    )
+
+    @field_validator("workers")
+    @classmethod
+    def _workers_range(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and not 1 <= value <= 64:
+            raise ValueError("workers must be 'auto' or 1..64")
+        return value
+
     seed: int = 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,9 @@ from mmrefine_agent.usage import RunUsage, by_node, item_usage
 from mmrefine_agent.workers import add_worker_usage, merge_shards, run_workers
 
 ProgressHook = Callable[[str, dict[str, Any]], None]
+
+
+AUTO_WORKERS_MIN_ITEMS = 200  # below this, a worker's start-up (imports) is not repaid
 
 
 @dataclass(slots=True)
@@ -341,9 +345,15 @@ class Runner:
                 ledger_usage.write()
                 self.on_event("item", {"key": record["key"], "status": "ok"})
 
-        if self._use_workers(len(todo)):
+        n_workers = self.worker_count(len(todo))
+        if n_workers > 1:
             usages, problems = await run_workers(
-                run.path, config, todo, plugin_modules=self.plugins.modules, on_event=self.on_event
+                run.path,
+                config,
+                todo,
+                n_workers,
+                plugin_modules=self.plugins.modules,
+                on_event=self.on_event,
             )
             for usage in usages:
                 for purpose, totals in (
@@ -380,18 +390,32 @@ class Runner:
         outcome.errors = errors
         return outcome
 
-    def _use_workers(self, n_todo: int) -> bool:
-        """Worker processes only when asked, worth it, and every component can be rebuilt."""
-        if self.config.run.workers <= 1 or n_todo < 2:
-            return False
-        if self._backend is not None or self._judge_backend is not None:
-            return False  # objects handed to this process cannot cross into others
+    def worker_count(self, n_todo: int) -> int:
+        """How many worker processes to use for ``n_todo`` items (1: this process alone)."""
+        run, config = self.config.run, self.config
+        if n_todo < 2 or self._backend is not None or self._judge_backend is not None:
+            return 1  # objects handed to this process cannot cross into others
         used = [
-            self.plugins.backends.entries.get(self.config.model.backend),
-            self.plugins.strategies.entries.get(self.config.strategy.name),
-            self.plugins.judges.entries.get(self.config.judge.name),
+            self.plugins.backends.entries.get(config.model.backend),
+            self.plugins.strategies.entries.get(config.strategy.name),
+            self.plugins.judges.entries.get(config.judge.name),
         ]
-        return not any(e is not None and e.origin.startswith("object ") for e in used)
+        if any(e is not None and e.origin.startswith("object ") for e in used):
+            return 1
+        if run.workers != "auto":
+            return min(int(run.workers), n_todo)
+        backend = used[0]
+        if backend is None or getattr(backend.component, "serialised", False):
+            return 1  # one in-process model: more processes would load more copies
+        judge = used[2]
+        judged_via = (
+            config.judge.backend
+            if judge is not None and getattr(judge.component, "needs_model", False)
+            else None
+        )
+        if n_todo < AUTO_WORKERS_MIN_ITEMS or "litellm" not in (config.model.backend, judged_via):
+            return 1
+        return max(1, min(os.cpu_count() or 1, 4))
 
     def usage(self) -> dict[str, Any]:
         """Calls, tokens and cost so far, for refinement and judging."""

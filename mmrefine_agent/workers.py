@@ -1,4 +1,4 @@
-"""Both cores: ``run.workers: N`` splits the items over N worker processes.
+"""Both cores: ``run.workers`` splits the items over worker processes.
 
 One Python process is CPU-bound at a few hundred calls per second (litellm alone spends
 several ms of CPU per call), so a large run can use every core: the parent keeps the run
@@ -108,7 +108,7 @@ def add_worker_usage(totals: UsageTotals, block: dict[str, Any]) -> None:
     totals.cost_usd += float(block.get("cost_usd", 0.0))
 
 
-def shard_config(config: RunConfig, keys: list[str]) -> dict[str, Any]:
+def shard_config(config: RunConfig, keys: list[str], n_workers: int) -> dict[str, Any]:
     """The config a worker runs: the same run, restricted to its item keys, one process."""
     data = config.model_dump(mode="json")
     data["data"]["limit"] = None
@@ -117,7 +117,7 @@ def shard_config(config: RunConfig, keys: list[str]) -> dict[str, Any]:
     data["run"]["workers"] = 1
     data["grid"] = {}
     if config.run.max_cost_usd is not None:  # each worker gets its share of the budget
-        data["run"]["max_cost_usd"] = config.run.max_cost_usd / max(1, config.run.workers)
+        data["run"]["max_cost_usd"] = config.run.max_cost_usd / n_workers
     return data
 
 
@@ -130,6 +130,7 @@ async def run_workers(
     run_path: Path,
     config: RunConfig,
     todo: list[Item],
+    n_workers: int,
     *,
     plugin_modules: list[str],
     on_event: EventHook,
@@ -144,12 +145,14 @@ async def run_workers(
             m for m in [env.get("MMREFINE_PLUGINS", ""), *plugin_modules] if m
         )
     processes: list[tuple[Path, asyncio.subprocess.Process]] = []
-    for index, share in enumerate(split(todo, config.run.workers)):
+    for index, share in enumerate(split(todo, n_workers)):
         shard = base / str(index)
         shard.mkdir()
         config_path = base / f"{index}.yaml"
         config_path.write_text(
-            yaml.safe_dump(shard_config(config, [i.key for i in share]), sort_keys=False),
+            yaml.safe_dump(
+                shard_config(config, [i.key for i in share], n_workers), sort_keys=False
+            ),
             encoding="utf-8",
         )
         process = await asyncio.create_subprocess_exec(

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 from pathlib import Path
 
+import pytest
 from helpers import SCRIPT, mmrefine, start_run, wait_for_results
 from test_resume import summary
+
+from mmrefine_agent.config import build_config
+from mmrefine_agent.errors import ConfigError
+from mmrefine_agent.plugins_manager import load_plugins
+from mmrefine_agent.runner import Runner
 
 
 def command(out: Path, *extra: str) -> list[str]:
@@ -72,3 +79,27 @@ def _state(pid: int) -> bytes:
         return Path(f"/proc/{pid}/status").read_bytes().lower()
     except OSError:
         return b"zombie"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "n_todo", "expected"),
+    [
+        (["model.backend=litellm"], 800, "cores"),  # CPU-bound per call: one per core
+        (["model.backend=litellm"], 150, 1),  # too small to repay the start-up
+        (["model.backend=scripted", "judge.name=mmrefine_official"], 800, "cores"),  # judge
+        (["model.backend=scripted", "judge.name=offline"], 800, 1),
+        (["model.backend=openai_compat", "judge.name=offline"], 800, 1),  # cheap per call
+        (["model.backend=llamacpp"], 800, 1),  # one in-process model: never copied
+        (["model.backend=scripted", "run.workers=3"], 800, 3),
+        (["model.backend=scripted", "run.workers=3"], 2, 2),
+    ],
+)
+def test_auto_workers(overrides: list[str], n_todo: int, expected: object, tmp_path: Path) -> None:
+    config = build_config({"name": "w"}, overrides)
+    count = Runner(config, load_plugins(), tmp_path).worker_count(n_todo)
+    assert count == (min(os.cpu_count() or 1, 4) if expected == "cores" else expected)
+
+
+def test_workers_setting_is_checked() -> None:
+    with pytest.raises(ConfigError, match=r"workers must be 'auto' or 1\.\.64"):
+        build_config({"name": "w"}, ["run.workers=0"])
