@@ -45,6 +45,16 @@ class UsageTotals:
         self.input_tokens += response.input_tokens
         self.output_tokens += response.output_tokens
 
+    def absorb(self, block: dict[str, Any]) -> None:
+        """Add a usage block counted elsewhere (e.g. by a worker process, from its usage.json)."""
+        self.calls += int(block.get("calls", 0))
+        self.cache_hits += int(block.get("cache_hits", 0))
+        self.failures += int(block.get("failures", 0))
+        self.retries += int(block.get("retries", 0))
+        self.input_tokens += int(block.get("input_tokens", 0))
+        self.output_tokens += int(block.get("output_tokens", 0))
+        self.cost_usd += float(block.get("cost_usd", 0.0))
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready totals."""
         return {

@@ -14,6 +14,7 @@ from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.metrics import final_scenario, paired_bootstrap
 from mmrefine_agent.rundir import USAGE, RunDir
 from mmrefine_agent.scenarios import JUDGE_ERROR, SCENARIOS
+from mmrefine_agent.usage import combined
 
 
 def run_label(path: Path, others: list[Path]) -> str:
@@ -39,17 +40,6 @@ def load_run(path: Path) -> dict[str, Any]:
         if scenario is not None:
             scenarios[record["key"]] = (str(record.get("id")), scenario)
     return {"path": str(path), "scores": scores, "usage": usage, "scenarios": scenarios}
-
-
-def usage_totals(usage: dict[str, Any]) -> dict[str, Any]:
-    """Calls, cache hits, tokens and cost summed over refinement and judging."""
-    parts = [usage.get("refine") or {}, usage.get("judge") or {}]
-    return {
-        "calls": sum(p.get("calls", 0) for p in parts),
-        "cache_hits": sum(p.get("cache_hits", 0) for p in parts),
-        "tokens": sum(p.get("input_tokens", 0) + p.get("output_tokens", 0) for p in parts),
-        "cost_usd": round(sum(p.get("cost_usd", 0.0) for p in parts), 6),
-    }
 
 
 def paired(base: dict[str, Any], other: dict[str, Any], changed_limit: int) -> dict[str, Any]:
@@ -100,7 +90,7 @@ def compare_runs(paths: list[Path], *, changed_limit: int = 20) -> dict[str, Any
                 "n_judged": scores.get("n_judged"),
                 "rates": overall.get("rates", {}),
                 "ci95": overall.get("ci95", {}),
-                "usage": usage_totals(run["usage"]),
+                "usage": combined(run["usage"]),
                 "by_error_type": {
                     name: block.get("rates", {})
                     for name, block in ((scores.get("by") or {}).get("error_type") or {}).items()

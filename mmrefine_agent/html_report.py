@@ -19,7 +19,7 @@ from typing import Any
 from mmrefine_agent.localisation import OUTCOME_LABELS, OUTCOMES, localisation, reference_steps
 from mmrefine_agent.metrics import final_scenario
 from mmrefine_agent.rounds import round_analysis
-from mmrefine_agent.rundir import CONFIG, SUBMISSION, RunDir
+from mmrefine_agent.rundir import CONFIG, RunDir
 from mmrefine_agent.scenarios import OFFICIAL_NAMES, SCENARIOS
 
 PROMPT_HEAD, PROMPT_TAIL = 700, 400
@@ -134,13 +134,10 @@ def plots_section(scores: dict[str, Any]) -> str:
     )
 
 
-def item_payload(run: RunDir) -> list[dict[str, Any]]:
+def item_payload(
+    run: RunDir, results: list[dict[str, Any]], context: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Per item: result fields, the question context, the judged scenarios and the steps."""
-    context: dict[str, dict[str, Any]] = {}
-    submission_path = run.file(SUBMISSION)
-    if submission_path.is_file():
-        submission = json.loads(submission_path.read_text(encoding="utf-8"))
-        context = submission if isinstance(submission, dict) else {}
     steps_by_item: dict[str, list[dict[str, Any]]] = {}
     for step in run.steps():
         calls = []
@@ -174,7 +171,7 @@ def item_payload(run: RunDir) -> list[dict[str, Any]]:
             }
         )
     items = []
-    for record in run.results():
+    for record in results:
         key = str(record.get("key"))
         entry = context.get(key) or {}
         usage = record.get("usage") or {}
@@ -207,6 +204,7 @@ def write_html_report(run: RunDir, out: Path) -> Path:
     """Write the self-contained report for one run directory; returns its path."""
     scores = run.scores()
     results = run.results()
+    submission = run.submission()
     config_text = run.file(CONFIG).read_text(encoding="utf-8")
     proxy = (
         '<p class="warn">PROXY scores: judged by the offline judge, not the official '
@@ -227,7 +225,7 @@ def write_html_report(run: RunDir, out: Path) -> Path:
         *(breakdown_section(scores, by) for by in ("error_type", "solution_source", "modality")),
         breakdown_section(scores, "round") if (scores.get("by") or {}).get("round") else "",
         rounds_section(round_analysis(results, scores)),
-        localisation_section(localisation(results, reference_steps(run.path))),
+        localisation_section(localisation(results, reference_steps(submission))),
         "<h2>Plots</h2>",
         plots_section(scores),
         "<h2>Items</h2>",
@@ -239,7 +237,10 @@ def write_html_report(run: RunDir, out: Path) -> Path:
         '<section id="trace" hidden></section>',
         f"<details><summary>config.yaml</summary><pre>{html.escape(config_text)}</pre></details>",
     ]
-    data = json.dumps({"items": item_payload(run), "names": OFFICIAL_NAMES}, ensure_ascii=False)
+    data = json.dumps(
+        {"items": item_payload(run, results, submission), "names": OFFICIAL_NAMES},
+        ensure_ascii=False,
+    )
     data = data.replace("</", "<\\/")  # a model answer cannot close the script element
     css = (ASSETS / "report.css").read_text(encoding="utf-8")
     script = (ASSETS / "report.js").read_text(encoding="utf-8")

@@ -9,13 +9,10 @@ The reference step comes from the run's ``submission.json`` (written when a run 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from mmrefine_agent.parsing import first_step_number
-from mmrefine_agent.rundir import SUBMISSION
 
 OUTCOMES = ("right_step", "other_step", "no_step", "missed")
 OUTCOME_LABELS = {
@@ -26,19 +23,18 @@ OUTCOME_LABELS = {
 }
 
 
-def reference_steps(run_path: Path) -> dict[tuple[str, str], int | None]:
-    """(id, solution source) -> the step the reference feedback names first (or None)."""
-    path = run_path / SUBMISSION
-    if not path.is_file():
-        return {}
-    submission = json.loads(path.read_text(encoding="utf-8"))
-    entries = submission.values() if isinstance(submission, dict) else submission
+def reference_steps(
+    submission: dict[str, dict[str, Any]],
+) -> dict[tuple[str, str], int | None]:
+    """(id, solution source) -> the step the reference feedback names first (or None).
+
+    ``submission``: the run's submission.json entries (``RunDir.submission()``).
+    """
     return {
         (str(e.get("id")), str(e.get("solution_source"))): first_step_number(
             e.get("reference_feedback")
         )
-        for e in entries
-        if isinstance(e, dict)
+        for e in submission.values()
     }
 
 

@@ -201,6 +201,13 @@ def final_scenario(record: dict[str, Any]) -> str | None:
     return scenario if isinstance(scenario, str) else None
 
 
+def max_judged_round(results: Sequence[dict[str, Any]]) -> int:
+    """The last round any item has a judgment for (0: no per-round judgments)."""
+    return max(
+        (e.get("round", 0) for r in results for e in r.get("round_judgments") or []), default=0
+    )
+
+
 def round_scenario(record: dict[str, Any], round_number: int) -> str | None:
     """The scenario after ``round_number`` (an item settled earlier keeps its last one)."""
     per_round = record.get("round_judgments") or []
@@ -240,11 +247,8 @@ def compute_scores(
             key: score_block(group, final_scenario, resamples=resamples // 2, seed=seed)
             for key, group in sorted(groups.items())
         }
-    max_round = max(
-        (e.get("round", 0) for r in judged for e in r.get("round_judgments") or []), default=0
-    )
     by["round"] = {}
-    for number in range(1, max_round + 1):
+    for number in range(1, max_judged_round(judged) + 1):
 
         def after_round(record: dict[str, Any], n: int = number) -> str | None:
             return round_scenario(record, n)

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from mmrefine_agent.metrics import final_scenario, round_scenario
+from mmrefine_agent.metrics import final_scenario, max_judged_round, round_scenario
 from mmrefine_agent.scenarios import JUDGE_ERROR, SCENARIOS
 
 # Transitions worth naming when they appear (from, to) -> what they mean.
@@ -24,13 +24,6 @@ NAMED_TRANSITIONS: dict[tuple[str, str], str] = {
     ("RS", "EC"): "a fixed solution broken again",
     ("RS", "ED"): "a fixed solution broken again",
 }
-
-
-def max_judged_round(results: Sequence[dict[str, Any]]) -> int:
-    """The last round any item has a judgment for (0: no per-round judgments)."""
-    return max(
-        (e.get("round", 0) for r in results for e in r.get("round_judgments") or []), default=0
-    )
 
 
 def judged_items(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -121,6 +121,23 @@ class RunDir:
             records if item_key is None else [r for r in records if r.get("item_key") == item_key]
         )
 
+    def submission(self) -> dict[str, dict[str, Any]]:
+        """submission.json as item key -> entry (empty until a run has finished once).
+
+        A list-form file (official submissions) is keyed by ``{id}_{solution_source}``.
+        """
+        path = self.file(SUBMISSION)
+        if not path.is_file():
+            return {}
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, list):
+            data = {
+                f"{e.get('id')}_{e.get('solution_source')}": e for e in data if isinstance(e, dict)
+            }
+        if not isinstance(data, dict):
+            return {}
+        return {str(k): v for k, v in data.items() if isinstance(v, dict)}
+
     def scores(self) -> dict[str, Any]:
         """The content of scores.json."""
         path = self.file(SCORES)

@@ -37,7 +37,7 @@ from mmrefine_agent.strategy import Strategy
 from mmrefine_agent.tracing import StepRecord
 from mmrefine_agent.types import Item
 from mmrefine_agent.usage import RunUsage, by_node, item_usage
-from mmrefine_agent.workers import add_worker_usage, merge_shards, run_workers
+from mmrefine_agent.workers import merge_shards, run_workers
 
 ProgressHook = Callable[[str, dict[str, Any]], None]
 
@@ -360,7 +360,7 @@ class Runner:
                     ("refine", self.refine_totals),
                     ("judge", self.judge_totals),
                 ):
-                    add_worker_usage(totals, usage.get(purpose) or {})
+                    totals.absorb(usage.get(purpose) or {})
             finished = {r.get("key") for r in run.results()}
             for item in todo:  # a worker that died leaves its unfinished items as errors
                 if item.key not in finished:

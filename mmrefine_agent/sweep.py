@@ -21,6 +21,7 @@ from typing import Any
 from mmrefine_agent.config import RunConfig, apply_override, build_config
 from mmrefine_agent.errors import ConfigError
 from mmrefine_agent.rundir import write_json_atomic
+from mmrefine_agent.usage import combined
 
 SWEEP_FILE = "sweep.json"
 
@@ -99,8 +100,6 @@ def summary_row(outcome: CellOutcome) -> dict[str, Any]:
     """The headline figures of one cell (what ``sweep.json`` and the summary table show)."""
     overall = (outcome.scores or {}).get("overall") or {}
     rates = overall.get("rates") or {}
-    refine = outcome.usage.get("refine") or {}
-    judge = outcome.usage.get("judge") or {}
     return {
         "cell": outcome.cell.name,
         "values": outcome.cell.values,
@@ -110,12 +109,7 @@ def summary_row(outcome: CellOutcome) -> dict[str, Any]:
         "n_judged": (outcome.scores or {}).get("n_judged", 0),
         "rates": rates,
         "ci95": overall.get("ci95") or {},
-        "calls": refine.get("calls", 0) + judge.get("calls", 0),
-        "cache_hits": refine.get("cache_hits", 0) + judge.get("cache_hits", 0),
-        "tokens": sum(
-            u.get("input_tokens", 0) + u.get("output_tokens", 0) for u in (refine, judge)
-        ),
-        "cost_usd": refine.get("cost_usd", 0.0) + judge.get("cost_usd", 0.0),
+        **combined(outcome.usage),
         "elapsed_s": round(outcome.elapsed_s, 3),
     }
 

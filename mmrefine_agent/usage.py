@@ -21,8 +21,11 @@ PURPOSES = ("refine", "judge")
 FIELDS = ("calls", "cache_hits", "failures", "retries", "input_tokens", "output_tokens")
 
 
-def item_usage(steps: Iterable[StepRecord]) -> dict[str, Any]:
-    """Calls, cache hits, tokens and cost of one item's own steps."""
+def sum_calls(usages: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Calls, cache hits, tokens and cost of a set of calls (their ``usage`` dicts).
+
+    A cache hit counts its tokens (the answer used them) but no call and no cost.
+    """
     out: dict[str, Any] = {
         "calls": 0,
         "cache_hits": 0,
@@ -30,18 +33,21 @@ def item_usage(steps: Iterable[StepRecord]) -> dict[str, Any]:
         "output_tokens": 0,
         "cost_usd": 0.0,
     }
-    for step in steps:
-        for call in step.calls:
-            usage = call.usage
-            if usage.get("cache_hit"):
-                out["cache_hits"] += 1
-            else:
-                out["calls"] += 1
-                out["cost_usd"] += float(usage.get("cost_usd") or 0.0)
-            out["input_tokens"] += int(usage.get("input_tokens") or 0)
-            out["output_tokens"] += int(usage.get("output_tokens") or 0)
+    for usage in usages:
+        if usage.get("cache_hit"):
+            out["cache_hits"] += 1
+        else:
+            out["calls"] += 1
+            out["cost_usd"] += float(usage.get("cost_usd") or 0.0)
+        out["input_tokens"] += int(usage.get("input_tokens") or 0)
+        out["output_tokens"] += int(usage.get("output_tokens") or 0)
     out["cost_usd"] = round(out["cost_usd"], 6)
     return out
+
+
+def item_usage(steps: Iterable[StepRecord]) -> dict[str, Any]:
+    """Calls, cache hits, tokens and cost of one item's own steps."""
+    return sum_calls(call.usage for step in steps for call in step.calls)
 
 
 def add_usage(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -52,25 +58,30 @@ def add_usage(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 def by_node(steps: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Calls, cache hits, tokens and cost per graph node, from ``steps.jsonl`` records."""
-    out: dict[str, dict[str, Any]] = {}
+    """Steps, calls, cache hits, tokens and cost per graph node, from ``steps.jsonl`` records."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
     for step in steps:
-        block = out.setdefault(
-            str(step.get("node")),
-            {"steps": 0, "calls": 0, "cache_hits": 0, "input_tokens": 0, "output_tokens": 0,
-             "cost_usd": 0.0},
-        )  # fmt: skip
-        block["steps"] += 1
-        for call in step.get("calls") or []:
-            usage = call.get("usage") or {}
-            block["cache_hits" if usage.get("cache_hit") else "calls"] += 1
-            block["input_tokens"] += int(usage.get("input_tokens") or 0)
-            block["output_tokens"] += int(usage.get("output_tokens") or 0)
-            if not usage.get("cache_hit"):
-                block["cost_usd"] += float(usage.get("cost_usd") or 0.0)
-    for block in out.values():
-        block["cost_usd"] = round(block["cost_usd"], 6)
-    return out
+        grouped.setdefault(str(step.get("node")), []).append(step)
+    return {
+        node: {
+            "steps": len(group),
+            **sum_calls(
+                call.get("usage") or {} for step in group for call in step.get("calls") or []
+            ),
+        }
+        for node, group in grouped.items()
+    }
+
+
+def combined(usage: dict[str, Any]) -> dict[str, Any]:
+    """Calls, cache hits, tokens and cost summed over refinement and judging."""
+    parts = [usage.get("refine") or {}, usage.get("judge") or {}]
+    return {
+        "calls": sum(p.get("calls", 0) for p in parts),
+        "cache_hits": sum(p.get("cache_hits", 0) for p in parts),
+        "tokens": sum(p.get("input_tokens", 0) + p.get("output_tokens", 0) for p in parts),
+        "cost_usd": round(sum(p.get("cost_usd", 0.0) for p in parts), 6),
+    }
 
 
 class RunUsage:

@@ -24,7 +24,6 @@ from typing import Any
 import yaml
 
 from mmrefine_agent import rundir
-from mmrefine_agent.client import UsageTotals
 from mmrefine_agent.config import RunConfig
 from mmrefine_agent.types import Item
 
@@ -95,17 +94,6 @@ def merge_shards(run_path: Path) -> list[dict[str, Any]]:
             appender.close()
     shutil.rmtree(run_path / WORKERS_DIR, ignore_errors=True)
     return usages
-
-
-def add_worker_usage(totals: UsageTotals, block: dict[str, Any]) -> None:
-    """Add one worker's refine or judge usage to the parent's totals."""
-    totals.calls += int(block.get("calls", 0))
-    totals.cache_hits += int(block.get("cache_hits", 0))
-    totals.failures += int(block.get("failures", 0))
-    totals.retries += int(block.get("retries", 0))
-    totals.input_tokens += int(block.get("input_tokens", 0))
-    totals.output_tokens += int(block.get("output_tokens", 0))
-    totals.cost_usd += float(block.get("cost_usd", 0.0))
 
 
 def shard_config(config: RunConfig, keys: list[str], n_workers: int) -> dict[str, Any]:

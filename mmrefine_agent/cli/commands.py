@@ -199,7 +199,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             from mmrefine_agent.cli.render_research import localisation_table
             from mmrefine_agent.localisation import localisation, reference_steps
 
-            result = localisation(run.results(), reference_steps(run.path))
+            result = localisation(run.results(), reference_steps(run.submission()))
             console.print(localisation_table(result))
             continue
         console.print(breakdown_table(scores, by))

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mmrefine_agent.errors import RunDirError
-from mmrefine_agent.rundir import SUBMISSION, RunDir
+from mmrefine_agent.rundir import RunDir
 from mmrefine_agent.scenarios import OFFICIAL_NAMES
 
 
@@ -32,16 +32,6 @@ def _scenario(judgment: dict[str, Any] | None) -> str:
     proxy = " (proxy)" if judgment.get("is_proxy") else ""
     error = f" - {judgment['error']}" if judgment.get("error") else ""
     return f"{code} {name}{proxy}{error}"
-
-
-def item_context(run: RunDir, result: dict[str, Any]) -> dict[str, Any]:
-    """The item's question, initial solution and reference feedback, from submission.json."""
-    path = run.file(SUBMISSION)
-    if not path.is_file():
-        return {}
-    submission = json.loads(path.read_text(encoding="utf-8"))
-    entry = submission.get(result.get("key")) if isinstance(submission, dict) else None
-    return entry if isinstance(entry, dict) else {}
 
 
 def render_trace(console: Console, run_path: Path, item_key: str, *, full: bool = False) -> None:
@@ -71,7 +61,7 @@ def render_trace(console: Console, run_path: Path, item_key: str, *, full: bool 
         if result.get("error"):
             header.add_row("error", Text(str(result["error"]), style="red"))
         console.print(Panel(header, title=f"trace {item_key}"))
-        context = item_context(run, result)
+        context = run.submission().get(str(result.get("key"))) or {}
         for label, field in (
             ("question", "question"),
             ("initial solution", "initial_solution"),
