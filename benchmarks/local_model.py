@@ -24,8 +24,8 @@ from rich.console import Console
 from rich.table import Table
 
 from mmrefine_agent.config import build_config, load_config_dict
+from mmrefine_agent.engine.runner import Runner
 from mmrefine_agent.plugins_manager import load_plugins
-from mmrefine_agent.runner import Runner
 
 ROOT = Path(__file__).resolve().parent.parent
 

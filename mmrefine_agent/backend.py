@@ -1,58 +1,13 @@
-"""The model-backend interface that backend plugins implement."""
+"""The v1 import path of the model-backend interface (kept so v1 plugins keep working).
 
-from __future__ import annotations
+New code imports these names from :mod:`mmrefine_agent` itself.
+"""
 
-from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar
+from mmrefine_agent.engine.backend import (
+    ModelBackend,
+    PermanentModelError,
+    TransientModelError,
+    parse_retry_after,
+)
 
-from mmrefine_agent.types import ModelRequest, ModelResponse
-
-if TYPE_CHECKING:
-    from mmrefine_agent.config import ModelConfig
-
-
-def parse_retry_after(value: object) -> float | None:
-    """Seconds from a Retry-After header value (None when absent or not a number)."""
-    try:
-        return float(value) if value is not None else None  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-
-
-class TransientModelError(Exception):
-    """A failure worth retrying (429, 5xx, timeout, connection reset, malformed reply)."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class PermanentModelError(Exception):
-    """A failure that retrying will not fix (bad request, auth, unknown model)."""
-
-
-class ModelBackend(ABC):
-    """A way to get chat completions.
-
-    Subclasses set ``sees_images`` (False: images are dropped and the step says so; a backend
-    may also decide it per instance, e.g. a text-only model behind a server) and ``serialised``
-    (True: calls to it never overlap, e.g. one in-process model).
-    """
-
-    sees_images: bool = True
-    serialised: ClassVar[bool] = False
-    description: ClassVar[str] = ""
-
-    def __init__(self, config: ModelConfig) -> None:
-        self.config = config
-
-    @abstractmethod
-    async def complete(self, request: ModelRequest) -> ModelResponse:
-        """Answer one request. Raise TransientModelError or PermanentModelError on failure."""
-
-    def identity(self) -> dict[str, Any]:
-        """What, besides the request, determines the answer (part of the cache key)."""
-        return {"backend": self.config.backend, "model": self.config.name}
-
-    async def aclose(self) -> None:  # noqa: B027 - optional hook, no-op by default
-        """Release connections or models. Called once at the end of a run."""
+__all__ = ["ModelBackend", "PermanentModelError", "TransientModelError", "parse_retry_after"]

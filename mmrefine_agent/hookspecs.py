@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from mmrefine_agent.backend import ModelBackend
+    from mmrefine_agent.engine.backend import ModelBackend
+    from mmrefine_agent.graph.strategy import Strategy
     from mmrefine_agent.judging.base import Judge
-    from mmrefine_agent.strategy import Strategy
-    from mmrefine_agent.tracing import StepRecord
+    from mmrefine_agent.records.steps import StepRecord
 
 PROJECT = "mmrefine_agent"
 
@@ -34,7 +34,7 @@ def mmrefine_register_backends(register: RegisterBackend) -> None:
 
     Args:
         register: call ``register(name, BackendClass)`` once per backend; the class subclasses
-            :class:`mmrefine_agent.backend.ModelBackend`. A name registered twice is an error.
+            :class:`mmrefine_agent.ModelBackend`. A name registered twice is an error.
 
     Returns:
         Nothing. Every implementation is called (results are not collected).
@@ -47,7 +47,7 @@ def mmrefine_register_strategies(register: RegisterStrategy) -> None:
 
     Args:
         register: call ``register(name, StrategyClass)``; the class subclasses
-            :class:`mmrefine_agent.strategy.Strategy` and supplies the four node behaviours
+            :class:`mmrefine_agent.Strategy` and supplies the four node behaviours
             (detect, locate, correct, verify) and the routing.
 
     Returns:

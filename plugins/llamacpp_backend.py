@@ -18,8 +18,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mmrefine_agent.backend import ModelBackend, PermanentModelError
 from mmrefine_agent.config import ModelConfig
+from mmrefine_agent.engine.backend import ModelBackend, PermanentModelError
 from mmrefine_agent.hookspecs import RegisterBackend, hookimpl
 from mmrefine_agent.types import ModelRequest, ModelResponse
 

@@ -22,8 +22,8 @@ from typing import Any, ClassVar
 
 import yaml
 
-from mmrefine_agent.backend import ModelBackend, PermanentModelError
 from mmrefine_agent.config import ModelConfig
+from mmrefine_agent.engine.backend import ModelBackend, PermanentModelError
 from mmrefine_agent.errors import ConfigError
 from mmrefine_agent.hookspecs import RegisterBackend, hookimpl
 from mmrefine_agent.types import ModelRequest, ModelResponse

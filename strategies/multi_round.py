@@ -14,15 +14,15 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from mmrefine_agent.graph.state import RefineState
-from mmrefine_agent.hookspecs import RegisterStrategy, hookimpl
-from mmrefine_agent.parsing import (
+from mmrefine_agent.graph.parsing import (
     parse_error_step,
     parse_final_answer,
     parse_labelled,
     parse_verdict,
 )
-from mmrefine_agent.strategy import NodeContext, Strategy
+from mmrefine_agent.graph.state import RefineState
+from mmrefine_agent.graph.strategy import NodeContext, Strategy
+from mmrefine_agent.hookspecs import RegisterStrategy, hookimpl
 
 SYSTEM = "You are a mathematical expert who reviews solutions step by step with great care."
 

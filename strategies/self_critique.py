@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
+from mmrefine_agent.graph.parsing import parse_labelled
 from mmrefine_agent.graph.state import RefineState
+from mmrefine_agent.graph.strategy import NodeContext
 from mmrefine_agent.hookspecs import RegisterStrategy, hookimpl
-from mmrefine_agent.parsing import parse_labelled
-from mmrefine_agent.strategy import NodeContext
 
 from .single_pass import SinglePass, official_refinement_prompt, parsed_of
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from mmrefine_agent.errors import DataError
+from mmrefine_agent.graph.parsing import ParsedRefinement, parse_refinement
 from mmrefine_agent.graph.state import RefineState
+from mmrefine_agent.graph.strategy import NodeContext, Strategy
 from mmrefine_agent.hookspecs import RegisterStrategy, hookimpl
-from mmrefine_agent.parsing import ParsedRefinement, parse_refinement
-from mmrefine_agent.strategy import NodeContext, Strategy
 
 
 def official_refinement_prompt(ctx: NodeContext, solution: str) -> str:

@@ -6,8 +6,8 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from mmrefine_agent.datadir import resolve_data_dir
-from mmrefine_agent.dataset import load_items, read_rows
+from mmrefine_agent.data.datadir import resolve_data_dir
+from mmrefine_agent.data.mmrefine import load_items, read_rows
 from mmrefine_agent.errors import DataError
 
 

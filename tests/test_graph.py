@@ -5,13 +5,13 @@ from typing import Any
 import pytest
 from helpers import official_answer
 
-from mmrefine_agent.client import ClientSettings, ModelClient
 from mmrefine_agent.config import ModelConfig, StrategyConfig
-from mmrefine_agent.dataset import load_items
+from mmrefine_agent.data.mmrefine import load_items
+from mmrefine_agent.data.prompts import load_official_prompts
+from mmrefine_agent.engine.client import ClientSettings, ModelClient
 from mmrefine_agent.graph.builder import build_graph
 from mmrefine_agent.graph.context import GraphContext
-from mmrefine_agent.prompts import load_official_prompts
-from mmrefine_agent.tracing import StepRecord
+from mmrefine_agent.records.steps import StepRecord
 from mmrefine_agent.types import Item, ModelRequest
 
 

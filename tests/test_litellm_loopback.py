@@ -18,7 +18,7 @@ from helpers import official_answer
 from PIL import Image
 
 from mmrefine_agent.config import build_config
-from mmrefine_agent.runner import Runner
+from mmrefine_agent.engine.runner import Runner
 
 
 def refine_answer(body: dict[str, Any]) -> str:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from mmrefine_agent.config import build_config
+from mmrefine_agent.engine.runner import Runner
 from mmrefine_agent.plugins_manager import load_plugins
-from mmrefine_agent.runner import Runner
 
 pytest.importorskip("llama_cpp", reason="the 'local' extra is not installed")
 pytestmark = pytest.mark.local_model

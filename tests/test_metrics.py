@@ -1,7 +1,7 @@
 import pytest
 
-from mmrefine_agent.metrics import compute_scores, rates_from_counts
-from mmrefine_agent.scenarios import cascade
+from mmrefine_agent.analysis.metrics import compute_scores, rates_from_counts
+from mmrefine_agent.judging.scenarios import cascade
 
 
 @pytest.mark.parametrize(
@@ -52,7 +52,7 @@ def _records(codes: list[str]) -> list[dict]:
 
 
 def test_rates_equal_the_official_formula() -> None:
-    from mmrefine_agent.scenarios import OFFICIAL_NAMES
+    from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
 
     codes = ["VS", "FD", "VS", "RF", "ED", "EC", "RS", "RS", "ED", "VS", "FD", "RF"]
     labels = ["correct" if c in ("VS", "FD") else "incorrect" for c in codes]

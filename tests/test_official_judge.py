@@ -11,10 +11,10 @@ from fake_openai import FakeOpenAI, JudgeScript
 from test_metrics import official_formula
 
 from mmrefine_agent.config import build_config
+from mmrefine_agent.engine.runner import Runner
+from mmrefine_agent.judging.rejudge import rejudge_run, score_submission
+from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
 from mmrefine_agent.plugins_manager import load_plugins
-from mmrefine_agent.rejudge import rejudge_run, score_submission
-from mmrefine_agent.runner import Runner
-from mmrefine_agent.scenarios import OFFICIAL_NAMES
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "mmrefine_sample_submission.json"
 
@@ -79,8 +79,8 @@ def test_garbage_judge_replies_become_judge_error_and_rejudge_fixes_them(tmp_pat
     script = JudgeScript()
     with FakeOpenAI(script) as server:
         config = make_config(server, 8)
-        from mmrefine_agent.datadir import resolve_data_dir
-        from mmrefine_agent.dataset import load_items
+        from mmrefine_agent.data.datadir import resolve_data_dir
+        from mmrefine_agent.data.mmrefine import load_items
 
         items = load_items(resolve_data_dir(), limit=8, balanced=True).items
         bad = next(i for i in items if i.label == "incorrect")

@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from mmrefine_agent.parsing import parse_refinement, parse_verdict
+from mmrefine_agent.graph.parsing import parse_refinement, parse_verdict
 
 SAMPLE = (
     Path(__file__).resolve().parent.parent.parent

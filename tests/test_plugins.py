@@ -54,7 +54,7 @@ def test_observe_step_hook_sees_every_step(tmp_path: Path, monkeypatch: pytest.M
     import asyncio
 
     from mmrefine_agent.config import build_config
-    from mmrefine_agent.runner import Runner
+    from mmrefine_agent.engine.runner import Runner
 
     plugins = load_plugins(["step_counter"])
     config = build_config(

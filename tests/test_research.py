@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from helpers import ROOT, mmrefine
 
+from mmrefine_agent.analysis.metrics import paired_bootstrap
+from mmrefine_agent.analysis.rounds import settled_round
 from mmrefine_agent.config import load_config_dict
+from mmrefine_agent.engine.sweep import cell_name, expand_grid
 from mmrefine_agent.errors import ConfigError
-from mmrefine_agent.metrics import paired_bootstrap
-from mmrefine_agent.rounds import settled_round
-from mmrefine_agent.sweep import cell_name, expand_grid
 
 MULTI_SCRIPT = Path(__file__).resolve().parent / "data" / "script_multi_round.yaml"
 SWEEP_ARGS = (

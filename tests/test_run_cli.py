@@ -142,7 +142,7 @@ def test_a_corrupt_image_row_is_recorded_and_the_run_goes_on(
     from PIL import Image
     from test_dataset import _write_rows
 
-    from mmrefine_agent.dataset import read_rows
+    from mmrefine_agent.data.mmrefine import read_rows
 
     rows = read_rows(data_dir / "MMRefine_test.parquet")
     good = [dict(r) for r in rows if r["image"]][:3]

@@ -13,9 +13,9 @@ from helpers import SCRIPT, mmrefine, start_run, wait_for_results
 from test_resume import summary
 
 from mmrefine_agent.config import build_config
+from mmrefine_agent.engine.runner import Runner
 from mmrefine_agent.errors import ConfigError
 from mmrefine_agent.plugins_manager import load_plugins
-from mmrefine_agent.runner import Runner
 
 
 def command(out: Path, *extra: str) -> list[str]:

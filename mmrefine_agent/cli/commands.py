@@ -35,7 +35,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mmrefine_agent.cli.progress import RunProgress
     from mmrefine_agent.cli.render import scores_table, usage_table
     from mmrefine_agent.config import load_config
-    from mmrefine_agent.runner import Runner
+    from mmrefine_agent.engine.runner import Runner
 
     config = load_config(Path(args.config), _overrides(args))
     out = Path(args.out) if args.out else Path(config.run.out_dir) / config.name
@@ -76,8 +76,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from mmrefine_agent.cli.progress import RunProgress
     from mmrefine_agent.cli.render_research import sweep_table
     from mmrefine_agent.config import apply_override, load_config_dict, parse_override
-    from mmrefine_agent.runner import Runner
-    from mmrefine_agent.sweep import Cell, CellOutcome, run_sweep
+    from mmrefine_agent.engine.runner import Runner
+    from mmrefine_agent.engine.sweep import Cell, CellOutcome, run_sweep
 
     raw = load_config_dict(Path(args.config))
     for text in _overrides(args):
@@ -116,7 +116,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raw, out, run_cell, origin=args.config, on_cell=on_cell, check_cell=check_cell
     )
     console.print(sweep_table(name, outcomes))
-    from mmrefine_agent.plots import plot_sweep
+    from mmrefine_agent.analysis.plots import plot_sweep
 
     plot = plot_sweep(out, [o for o in outcomes if o.scores])
     console.print(
@@ -130,8 +130,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """``mmrefine compare RUN_DIR RUN_DIR ...``: side by side, with paired differences."""
+    from mmrefine_agent.analysis.compare import compare_runs
     from mmrefine_agent.cli.render_research import print_comparison
-    from mmrefine_agent.compare import compare_runs
 
     comparison = compare_runs([Path(p) for p in args.run_dirs], changed_limit=args.changed)
     if args.json:
@@ -144,7 +144,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_judge(args: argparse.Namespace) -> int:
     """``mmrefine judge RUN_DIR``: re-judge without refinement calls."""
     from mmrefine_agent.cli.render import scores_table, usage_table
-    from mmrefine_agent.rejudge import rejudge_run, score_submission
+    from mmrefine_agent.judging.rejudge import rejudge_run, score_submission
 
     plugins = _plugins(args)
     if args.submission:
@@ -183,7 +183,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         scores_table,
         usage_table,
     )
-    from mmrefine_agent.rundir import RunDir
+    from mmrefine_agent.records.rundir import RunDir
 
     run = RunDir(Path(args.run_dir)).require()
     scores = run.scores()
@@ -196,16 +196,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     console.print(scores_table(scores))
     for by in args.by:
         if by == "localisation":
+            from mmrefine_agent.analysis.localisation import localisation, reference_steps
             from mmrefine_agent.cli.render_research import localisation_table
-            from mmrefine_agent.localisation import localisation, reference_steps
 
             result = localisation(run.results(), reference_steps(run.submission()))
             console.print(localisation_table(result))
             continue
         console.print(breakdown_table(scores, by))
         if by == "round":
+            from mmrefine_agent.analysis.rounds import round_analysis
             from mmrefine_agent.cli.render_research import print_rounds
-            from mmrefine_agent.rounds import round_analysis
 
             print_rounds(console, round_analysis(run.results(), scores))
     if scores.get("usage"):
@@ -214,12 +214,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     if scores.get("usage_by_node"):
         console.print(node_usage_table(scores["usage_by_node"]))
     if args.plots:
-        from mmrefine_agent.plots import plot_run
+        from mmrefine_agent.analysis.plots import plot_run
 
         for path in plot_run(scores, Path(args.plots)):
             console.print(f"plot: [bold]{path}[/]", highlight=False)
     if args.html:
-        from mmrefine_agent.html_report import write_html_report
+        from mmrefine_agent.analysis.html_report import write_html_report
 
         path = write_html_report(run, Path(args.html))
         console.print(f"HTML report: [bold]{path}[/]", highlight=False)
@@ -260,11 +260,11 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 def cmd_data(args: argparse.Namespace) -> int:
     """``mmrefine data info|download``."""
     from mmrefine_agent.cli.render import print_counts
-    from mmrefine_agent.datadir import resolve_data_dir
-    from mmrefine_agent.dataset import count_by, load_items
+    from mmrefine_agent.data.datadir import resolve_data_dir
+    from mmrefine_agent.data.mmrefine import count_by, load_items
 
     if args.action == "download":
-        from mmrefine_agent.download import download_data
+        from mmrefine_agent.data.download import download_data
 
         path = download_data(args.data_dir)
         console.print(f"benchmark data in [bold]{path}[/]", highlight=False)

@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from mmrefine_agent.scenarios import OFFICIAL_NAMES
+from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
 
 RATE_COLUMNS = ("RS", "EC", "ED", "RF", "VS", "FD", "RefScore", "mRecall", "RS/ED")
 

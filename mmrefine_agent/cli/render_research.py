@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from mmrefine_agent.scenarios import SCENARIOS
+from mmrefine_agent.judging.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
-    from mmrefine_agent.sweep import CellOutcome
+    from mmrefine_agent.engine.sweep import CellOutcome
 
 HEADLINE = ("RefScore", "mRecall", "RS", "EC", "ED", "RF", "VS", "FD", "RS/ED")
 
@@ -25,7 +25,7 @@ def pct(value: float | None, digits: int = 1, signed: bool = False) -> str:
 
 def sweep_table(name: str, outcomes: Sequence[CellOutcome]) -> Table:
     """One row per cell: headline rates, calls, cache hits, tokens, cost, time."""
-    from mmrefine_agent.sweep import summary_row
+    from mmrefine_agent.engine.sweep import summary_row
 
     table = Table(title=f"sweep {name}: {len(outcomes)} cells")
     table.add_column("cell")
@@ -183,7 +183,7 @@ def print_rounds(console: Console, analysis: dict[str, Any]) -> None:
 
 def localisation_table(result: dict[str, Any]) -> Table:
     """Right step found vs something else flagged, overall and per error type."""
-    from mmrefine_agent.localisation import OUTCOME_LABELS, OUTCOMES
+    from mmrefine_agent.analysis.localisation import OUTCOME_LABELS, OUTCOMES
 
     table = Table(title="localisation: the flagged step vs the step the reference feedback names")
     table.add_column("error type")

@@ -12,8 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 from mmrefine_agent.errors import RunDirError
-from mmrefine_agent.rundir import RunDir
-from mmrefine_agent.scenarios import OFFICIAL_NAMES
+from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
+from mmrefine_agent.records.rundir import RunDir
 
 
 def _clip(text: str | None, full: bool, limit: int = 600) -> str:

@@ -10,7 +10,7 @@ from mmrefine_agent.graph.context import GraphContext
 from mmrefine_agent.graph.nodes import make_node
 from mmrefine_agent.graph.routing import after_detect, after_verify
 from mmrefine_agent.graph.state import RefineState
-from mmrefine_agent.strategy import NODES, Strategy
+from mmrefine_agent.graph.strategy import NODES, Strategy
 
 
 def build_graph(strategy: Strategy) -> StateGraph[Any, Any, Any, Any]:

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from mmrefine_agent.types import Item
 
 if TYPE_CHECKING:
-    from mmrefine_agent.client import ModelClient
-    from mmrefine_agent.prompts import OfficialPrompts
-    from mmrefine_agent.tracing import StepRecord
+    from mmrefine_agent.data.prompts import OfficialPrompts
+    from mmrefine_agent.engine.client import ModelClient
+    from mmrefine_agent.records.steps import StepRecord
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from langgraph.runtime import Runtime
 
 from mmrefine_agent.graph.context import GraphContext
 from mmrefine_agent.graph.state import RefineState, RoundRecord
-from mmrefine_agent.strategy import NodeContext, NodeName, Strategy, compose_response
-from mmrefine_agent.tracing import StepRecord
+from mmrefine_agent.graph.strategy import NodeContext, NodeName, Strategy, compose_response
+from mmrefine_agent.records.steps import StepRecord
 
 NodeFn = Callable[[RefineState, Runtime[GraphContext]], Awaitable[dict[str, Any]]]
 

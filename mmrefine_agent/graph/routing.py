@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from mmrefine_agent.graph.state import RefineState
-from mmrefine_agent.strategy import Strategy
+from mmrefine_agent.graph.strategy import Strategy
 
 AfterDetect = Literal["locate", "verify"]
 AfterVerify = Literal["detect", "__end__"]

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from mmrefine_agent.types import Item
 
 if TYPE_CHECKING:
-    from mmrefine_agent.client import ModelClient
     from mmrefine_agent.config import JudgeConfig
-    from mmrefine_agent.prompts import OfficialPrompts
+    from mmrefine_agent.data.prompts import OfficialPrompts
+    from mmrefine_agent.engine.client import ModelClient
 
 
 @dataclass(slots=True)

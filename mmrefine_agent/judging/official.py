@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from mmrefine_agent.errors import DataError, ModelCallError
 from mmrefine_agent.judging.base import Judge, Judgment, parse_binary
-from mmrefine_agent.scenarios import FD, JUDGE_ERROR, VS, cascade
+from mmrefine_agent.judging.scenarios import FD, JUDGE_ERROR, VS, cascade
 from mmrefine_agent.types import CallTags, ChatMessage, Item
 
 FIELD_OF_TARGET = {

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from mmrefine_agent.answers import answers_match
-from mmrefine_agent.judging.base import Judge, Judgment
-from mmrefine_agent.parsing import (
+from mmrefine_agent.graph.parsing import (
     first_step_number,
     parse_error_step,
     parse_final_answer,
     parse_verdict,
 )
-from mmrefine_agent.scenarios import EC, ED, FD, RF, RS, VS
+from mmrefine_agent.judging.answers import answers_match
+from mmrefine_agent.judging.base import Judge, Judgment
+from mmrefine_agent.judging.scenarios import EC, ED, FD, RF, RS, VS
 from mmrefine_agent.types import Item
 
 

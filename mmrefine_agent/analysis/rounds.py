@@ -10,8 +10,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from mmrefine_agent.metrics import final_scenario, max_judged_round, round_scenario
-from mmrefine_agent.scenarios import JUDGE_ERROR, SCENARIOS
+from mmrefine_agent.analysis.metrics import final_scenario, max_judged_round, round_scenario
+from mmrefine_agent.judging.scenarios import JUDGE_ERROR, SCENARIOS
 
 # Transitions worth naming when they appear (from, to) -> what they mean.
 NAMED_TRANSITIONS: dict[tuple[str, str], str] = {

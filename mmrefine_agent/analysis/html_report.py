@@ -16,11 +16,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mmrefine_agent.localisation import OUTCOME_LABELS, OUTCOMES, localisation, reference_steps
-from mmrefine_agent.metrics import final_scenario
-from mmrefine_agent.rounds import round_analysis
-from mmrefine_agent.rundir import CONFIG, RunDir
-from mmrefine_agent.scenarios import OFFICIAL_NAMES, SCENARIOS
+from mmrefine_agent.analysis.localisation import (
+    OUTCOME_LABELS,
+    OUTCOMES,
+    localisation,
+    reference_steps,
+)
+from mmrefine_agent.analysis.metrics import final_scenario
+from mmrefine_agent.analysis.rounds import round_analysis
+from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES, SCENARIOS
+from mmrefine_agent.records.rundir import CONFIG, RunDir
 
 PROMPT_HEAD, PROMPT_TAIL = 700, 400
 ASSETS = Path(__file__).resolve().parent / "report_assets"
@@ -120,7 +125,7 @@ def localisation_section(result: dict[str, Any]) -> str:
 
 def plots_section(scores: dict[str, Any]) -> str:
     """Every applicable plot, inlined as base64 PNG."""
-    from mmrefine_agent.plots import plot_run
+    from mmrefine_agent.analysis.plots import plot_run
 
     with tempfile.TemporaryDirectory() as tmp:
         images = [

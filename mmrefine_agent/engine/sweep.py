@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from mmrefine_agent.config import RunConfig, apply_override, build_config
+from mmrefine_agent.engine.usage import combined
 from mmrefine_agent.errors import ConfigError
-from mmrefine_agent.rundir import write_json_atomic
-from mmrefine_agent.usage import combined
+from mmrefine_agent.records.rundir import write_json_atomic
 
 SWEEP_FILE = "sweep.json"
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import yaml
 
-from mmrefine_agent import rundir
 from mmrefine_agent.config import RunConfig
+from mmrefine_agent.records import rundir
 from mmrefine_agent.types import Item
 
 WORKERS_DIR = "workers"

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mmrefine_agent.scenarios import SCENARIOS
+from mmrefine_agent.judging.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
-    from mmrefine_agent.sweep import CellOutcome
+    from mmrefine_agent.engine.sweep import CellOutcome
 
 SCENARIO_COLOURS = {
     "FD": "#d62728",
@@ -93,7 +93,7 @@ def plot_error_types(scores: dict[str, Any], path: Path) -> Path | None:
 
 def plot_sweep(out: Path, outcomes: Sequence[CellOutcome]) -> Path | None:
     """Cost (or tokens) vs RefScore, one labelled point per cell; None with no scored cell."""
-    from mmrefine_agent.sweep import summary_row
+    from mmrefine_agent.engine.sweep import summary_row
 
     rows = [summary_row(o) for o in outcomes]
     rows = [r for r in rows if r["rates"].get("RefScore") is not None]

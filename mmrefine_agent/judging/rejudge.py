@@ -8,17 +8,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mmrefine_agent import rundir
-from mmrefine_agent.client import Budget
 from mmrefine_agent.config import RunConfig, build_config, load_config_dict
+from mmrefine_agent.engine.client import Budget
+from mmrefine_agent.engine.runner import Runner, RunOutcome, finish_run, load_run_items, open_cache
+from mmrefine_agent.engine.usage import RunUsage
 from mmrefine_agent.errors import DataError, RunDirError
-from mmrefine_agent.judging.runner import judge_record, needs_judging
+from mmrefine_agent.judging.item_judging import judge_record, needs_judging
 from mmrefine_agent.plugins_manager import Plugins
-from mmrefine_agent.results import RESULT_VERSION, item_fields
-from mmrefine_agent.rundir import RunDir
-from mmrefine_agent.runner import Runner, RunOutcome, finish_run, load_run_items, open_cache
+from mmrefine_agent.records import rundir
+from mmrefine_agent.records.results import RESULT_VERSION, item_fields
+from mmrefine_agent.records.rundir import RunDir
 from mmrefine_agent.types import Item
-from mmrefine_agent.usage import RunUsage
 
 
 async def _judge_records(

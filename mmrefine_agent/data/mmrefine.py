@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmrefine_agent.datadir import PARQUET_NAME
+from mmrefine_agent.data.datadir import PARQUET_NAME
 from mmrefine_agent.errors import DataError
 from mmrefine_agent.types import Image, Item
 

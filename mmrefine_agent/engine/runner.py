@@ -16,28 +16,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmrefine_agent import rundir
-from mmrefine_agent.backend import ModelBackend
-from mmrefine_agent.cache import CallCache
-from mmrefine_agent.client import Budget, ClientSettings, ModelClient, UsageTotals
+from mmrefine_agent.analysis.metrics import compute_scores
 from mmrefine_agent.config import ModelConfig, RunConfig
-from mmrefine_agent.datadir import PROMPTS_NAME, resolve_data_dir
-from mmrefine_agent.dataset import LoadedData, load_items
+from mmrefine_agent.data.datadir import PROMPTS_NAME, resolve_data_dir
+from mmrefine_agent.data.mmrefine import LoadedData, load_items
+from mmrefine_agent.data.prompts import OfficialPrompts, load_official_prompts
+from mmrefine_agent.engine.backend import ModelBackend
+from mmrefine_agent.engine.cache import CallCache
+from mmrefine_agent.engine.client import Budget, ClientSettings, ModelClient, UsageTotals
+from mmrefine_agent.engine.usage import RunUsage, by_node, item_usage
+from mmrefine_agent.engine.workers import merge_shards, run_workers
 from mmrefine_agent.errors import ModelCallError, RunDirError
 from mmrefine_agent.graph.builder import compile_graph
 from mmrefine_agent.graph.context import GraphContext
+from mmrefine_agent.graph.strategy import Strategy
 from mmrefine_agent.judging.base import Judge, JudgeEnv
-from mmrefine_agent.judging.runner import judge_record, needs_judging
-from mmrefine_agent.metrics import compute_scores
+from mmrefine_agent.judging.item_judging import judge_record, needs_judging
 from mmrefine_agent.plugins_manager import Plugins
-from mmrefine_agent.prompts import OfficialPrompts, load_official_prompts
-from mmrefine_agent.results import error_result, item_fields, ok_result, submission_entry
-from mmrefine_agent.rundir import RunDir
-from mmrefine_agent.strategy import Strategy
-from mmrefine_agent.tracing import StepRecord
+from mmrefine_agent.records import rundir
+from mmrefine_agent.records.results import error_result, item_fields, ok_result, submission_entry
+from mmrefine_agent.records.rundir import RunDir
+from mmrefine_agent.records.steps import StepRecord
 from mmrefine_agent.types import Item
-from mmrefine_agent.usage import RunUsage, by_node, item_usage
-from mmrefine_agent.workers import merge_shards, run_workers
 
 ProgressHook = Callable[[str, dict[str, Any]], None]
 

@@ -6,7 +6,7 @@ import hashlib
 import urllib.request
 from pathlib import Path
 
-from mmrefine_agent.datadir import PARQUET_NAME, PROMPTS_NAME, user_cache_root
+from mmrefine_agent.data.datadir import PARQUET_NAME, PROMPTS_NAME, user_cache_root
 from mmrefine_agent.errors import DataError
 
 PARQUET_URL = "https://raw.githubusercontent.com/naver-ai/MMRefine/main/data/MMRefine_test.parquet"

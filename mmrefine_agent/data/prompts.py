@@ -7,7 +7,7 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmrefine_agent.datadir import PROMPTS_NAME
+from mmrefine_agent.data.datadir import PROMPTS_NAME
 from mmrefine_agent.errors import DataError
 
 REQUIRED = ("refinement", "eval_correct", "eval_incorrect", "parsing")

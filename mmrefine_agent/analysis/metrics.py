@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from mmrefine_agent.scenarios import EC, ED, FD, JUDGE_ERROR, RF, RS, SCENARIOS, VS
+from mmrefine_agent.judging.scenarios import EC, ED, FD, JUDGE_ERROR, RF, RS, SCENARIOS, VS
 
 COUNT_KEYS = (*SCENARIOS, JUDGE_ERROR)
 BREAKDOWNS = {"error_type": "error_type", "solution_source": "source", "modality": "modality"}

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mmrefine_agent.client import UsageTotals
-from mmrefine_agent.rundir import write_json_atomic
-from mmrefine_agent.tracing import StepRecord
+from mmrefine_agent.engine.client import UsageTotals
+from mmrefine_agent.records.rundir import write_json_atomic
+from mmrefine_agent.records.steps import StepRecord
 
 PURPOSES = ("refine", "judge")
 FIELDS = ("calls", "cache_hits", "failures", "retries", "input_tokens", "output_tokens")

@@ -10,11 +10,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mmrefine_agent.analysis.metrics import final_scenario, paired_bootstrap
+from mmrefine_agent.engine.usage import combined
 from mmrefine_agent.errors import RunDirError
-from mmrefine_agent.metrics import final_scenario, paired_bootstrap
-from mmrefine_agent.rundir import USAGE, RunDir
-from mmrefine_agent.scenarios import JUDGE_ERROR, SCENARIOS
-from mmrefine_agent.usage import combined
+from mmrefine_agent.judging.scenarios import JUDGE_ERROR, SCENARIOS
+from mmrefine_agent.records.rundir import USAGE, RunDir
 
 
 def run_label(path: Path, others: list[Path]) -> str:

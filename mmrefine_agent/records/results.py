@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mmrefine_agent.graph.state import RoundRecord
-from mmrefine_agent.scenarios import OFFICIAL_NAMES
+from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
 from mmrefine_agent.types import Item
 
 RESULT_VERSION = 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mmrefine_agent.judging.base import Judge
-from mmrefine_agent.scenarios import JUDGE_ERROR
+from mmrefine_agent.judging.scenarios import JUDGE_ERROR
 from mmrefine_agent.types import Item
 
 

@@ -36,7 +36,7 @@ def candidate_dirs(explicit: str | os.PathLike[str] | None = None) -> list[tuple
     env = os.environ.get(ENV_VAR)
     if env:
         out.append((ENV_VAR, Path(env).expanduser()))
-    checkout = Path(__file__).resolve().parent.parent
+    checkout = Path(__file__).resolve().parents[2]
     out.append(("source checkout", checkout.parent / "shared" / "data"))
     out.append(("current directory", Path.cwd().parent / "shared" / "data"))
     out.append(("user cache", user_cache_root() / "data"))

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mmrefine_agent.datadir import user_cache_root
+from mmrefine_agent.data.datadir import user_cache_root
 from mmrefine_agent.types import ChatMessage, ModelResponse
 
 SCHEMA = """

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mmrefine_agent.parsing import first_step_number
+from mmrefine_agent.graph.parsing import first_step_number
 
 OUTCOMES = ("right_step", "other_step", "no_step", "missed")
 OUTCOME_LABELS = {

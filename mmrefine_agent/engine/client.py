@@ -9,10 +9,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from mmrefine_agent.backend import ModelBackend, PermanentModelError, TransientModelError
-from mmrefine_agent.cache import CallCache, call_key
+from mmrefine_agent.engine.backend import ModelBackend, PermanentModelError, TransientModelError
+from mmrefine_agent.engine.cache import CallCache, call_key
 from mmrefine_agent.errors import ModelCallError
-from mmrefine_agent.tracing import CallRecord
+from mmrefine_agent.records.steps import CallRecord
 from mmrefine_agent.types import CallTags, ChatMessage, ModelRequest, ModelResponse
 
 

@@ -1,0 +1,1 @@
+"""mmrefine-agent: research on how (multimodal) language models refine solutions."""

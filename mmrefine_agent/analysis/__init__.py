@@ -1,0 +1,1 @@
+"""Reading runs: scores, per-round trajectories, localisation, comparisons, plots, reports."""

@@ -1,0 +1,1 @@
+"""Benchmark data: dataset loaders, the data directory, the official prompts."""

@@ -1,0 +1,1 @@
+"""The refinement state machine: typed state, nodes, routing, the builder, the Strategy base."""

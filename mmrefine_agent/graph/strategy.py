@@ -1,0 +1,159 @@
+"""The refinement-strategy interface and the context its nodes receive.
+
+A strategy decides what each of the four fixed nodes does (which prompt, whether it calls the
+model or only parses an earlier answer) and the routing between them. The framework owns the
+graph, the tracing and the call path; a strategy only returns partial state updates.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from mmrefine_agent.graph.state import RefineState, RoundRecord
+from mmrefine_agent.types import CallTags, ChatMessage, Item
+
+if TYPE_CHECKING:
+    from mmrefine_agent.config import StrategyConfig
+    from mmrefine_agent.data.prompts import OfficialPrompts
+    from mmrefine_agent.engine.client import ModelClient
+    from mmrefine_agent.records.steps import StepRecord
+
+NodeName = Literal["detect", "locate", "correct", "verify"]
+NODES: tuple[NodeName, ...] = ("detect", "locate", "correct", "verify")
+
+
+@dataclass(slots=True)
+class NodeContext:
+    """What a node may use: the item, the model, the official prompts, and its step record."""
+
+    item: Item
+    node: NodeName
+    round: int
+    client: ModelClient
+    prompts: OfficialPrompts | None
+    step: StepRecord
+    options: dict[str, Any] = field(default_factory=dict)
+
+    async def ask(
+        self,
+        text: str,
+        *,
+        system: str | None = None,
+        with_image: bool = True,
+        params: dict[str, Any] | None = None,
+        history: tuple[ChatMessage, ...] = (),
+    ) -> str:
+        """Send one user message (with the item's image unless told not to) and return the text.
+
+        The call, its prompt summary, raw answer and usage are added to this step's record.
+        """
+        images = (self.item.image,) if (with_image and self.item.image is not None) else ()
+        messages: list[ChatMessage] = []
+        if system:
+            messages.append(ChatMessage("system", system))
+        messages.extend(history)
+        messages.append(ChatMessage("user", text, images))
+        tags = CallTags(item_key=self.item.key, node=self.node, round=self.round)
+        response, record = await self.client.call(tuple(messages), tags, params)
+        self.step.calls.append(record)
+        self.step.notes.extend(n for n in response.notes if n not in self.step.notes)
+        return response.text
+
+    def parsed(self, **values: Any) -> None:
+        """Record parsed fields on this step."""
+        self.step.parsed.update(values)
+
+    def problem(self, message: str) -> None:
+        """Record a parse problem on this step (it is also appended to the state)."""
+        self.step.parse_errors.append(message)
+
+
+Route = Literal["locate", "verify", "detect", "end"]
+
+
+class Strategy(ABC):
+    """Base class for refinement strategies. One instance serves every item of a run."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    default_max_rounds: ClassVar[int] = 1
+
+    def __init__(self, config: StrategyConfig) -> None:
+        self.config = config
+        self.options = dict(config.options)
+
+    @property
+    def max_rounds(self) -> int:
+        """How many rounds this run may take."""
+        return self.config.max_rounds
+
+    @abstractmethod
+    async def detect(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
+        """Decide whether ``state['solution']`` has an error; return a partial update."""
+
+    @abstractmethod
+    async def locate(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
+        """Find the first erroneous step; return ``error_step``/``error_explanation``."""
+
+    @abstractmethod
+    async def correct(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
+        """Rewrite the solution from the erroneous step; return ``corrected_solution`` etc."""
+
+    @abstractmethod
+    async def verify(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
+        """Check the round's outcome; return ``verified`` and the round's ``response``."""
+
+    def route_after_detect(self, state: RefineState) -> Literal["locate", "verify"]:
+        """Default: an error found goes to locate, otherwise straight to verify."""
+        return "locate" if state.get("verdict") == "incorrect" else "verify"
+
+    def route_after_verify(self, state: RefineState) -> Literal["detect", "end"]:
+        """Default: loop while verification fails and rounds are left."""
+        if state.get("verified") is True or state.get("round", 1) >= self.max_rounds:
+            return "end"
+        return "detect"
+
+    def next_round_solution(self, state: RefineState) -> str:
+        """The solution the next round reviews (default: the last correction, if any)."""
+        return state.get("corrected_solution") or state.get("solution", "")
+
+    def initial_state(self, item: Item) -> RefineState:
+        """The state an item starts from."""
+        return RefineState(
+            item_key=item.key,
+            round=0,
+            solution=item.initial_solution,
+            parse_errors=[],
+            rounds=[],
+            scratch={},
+        )
+
+
+def compose_response(rounds: list[RoundRecord], current: RoundRecord) -> str:
+    """An official-format text that summarises the refinement of the *initial* solution.
+
+    The verdict is about the initial solution (Incorrect once any round corrected it); the
+    review names the first error found; the corrected solution and answer are the latest.
+    """
+    history = [*rounds, current]
+    first_error = next((r for r in history if r.get("verdict") == "incorrect"), None)
+    latest_fix = next((r for r in reversed(history) if r.get("corrected_solution")), None)
+    final_answer = current.get("final_answer") or (latest_fix or {}).get("final_answer") or ""
+    lines = ["Review and Correction (if applicable):"]
+    if first_error is None:
+        lines.append("No error found in the solution.")
+        lines += ["Overall Assessment:", "Correctness: Correct"]
+    else:
+        step = first_error.get("error_step")
+        lines.append(
+            f"Error found in step {step if step is not None else '?'}: "
+            f"{first_error.get('error_explanation') or ''}".rstrip()
+        )
+        if latest_fix is not None:
+            lines.append(f"Corrected solution from step {step if step is not None else '?'}:")
+            lines.append(str(latest_fix.get("corrected_solution", "")).strip())
+        lines += ["Overall Assessment:", "Correctness: Incorrect"]
+    lines.append(f"Final Answer: {final_answer}")
+    return "\n".join(lines)

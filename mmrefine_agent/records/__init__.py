@@ -1,0 +1,1 @@
+"""What a run writes and reads back: typed, versioned records and the run directory."""
