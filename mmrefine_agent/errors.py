@@ -29,3 +29,20 @@ class ModelCallError(MMRefineError):
 
 class RunDirError(MMRefineError):
     """A run directory is missing, unreadable, or belongs to a different config."""
+
+
+class NodeFailed(Exception):
+    """Plugin code raised inside one item's graph (a node or a router).
+
+    The engine turns it into a failed item (``strategy_error``) naming the node and the
+    exception; the traceback is kept in the step record, never shown on the terminal.
+    """
+
+    def __init__(self, node: str, error: BaseException) -> None:
+        super().__init__(f"{node}: {type(error).__name__}: {error}")
+        self.node = node
+        self.error = error
+
+
+class RouteError(MMRefineError):
+    """A router returned a destination that is not one of its declared edges."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -36,6 +37,16 @@ class StepRecord:
     parse_errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    error: dict[str, str] | None = None
+
+    def fail(self, exc: BaseException) -> None:
+        """Record an exception raised in this step (type, message, traceback)."""
+        self.error = {
+            "type": type(exc).__name__,
+            "message": str(exc),
+            "traceback": "".join(traceback.format_exception(exc)),
+        }
+        self.notes.append(f"error: {type(exc).__name__}: {exc}")
 
     @property
     def raw_answer(self) -> str | None:
