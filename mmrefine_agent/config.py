@@ -129,8 +129,8 @@ class RunSettings(Section):
     max_cost_usd: float | None = Field(None, ge=0, description="stop issuing calls past this")
     workers: int | Literal["auto"] = Field(
         "auto",
-        description="worker processes; 'auto': one per core (up to 4) for runs of 200+ items "
-        "whose model or judge goes through litellm (CPU-bound per call), else 1",
+        description="deprecated and ignored (v1 worker processes); kept so v1 run directories "
+        "and configs still load",
     )
 
     @field_validator("workers")

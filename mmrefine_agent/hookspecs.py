@@ -8,15 +8,16 @@ third-party plugins, so an external package is a peer of the built-ins.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
     from mmrefine_agent.engine.backend import ModelBackend
+    from mmrefine_agent.events import RunInfo
     from mmrefine_agent.graph.strategy import Strategy
     from mmrefine_agent.judging.base import Judge
-    from mmrefine_agent.records.steps import StepRecord
+    from mmrefine_agent.records.models import ItemResult, JudgeCallRecord, Scores, StepEvent
 
 PROJECT = "mmrefine_agent"
 
@@ -69,24 +70,11 @@ def mmrefine_register_judges(register: RegisterJudge) -> None:
 
 
 @hookspec
-def mmrefine_observe_step(step: StepRecord) -> None:
-    """Observe one finished graph step (a trace sink).
+def mmrefine_run_started(run: RunInfo) -> None:
+    """Called once when a session (a run, or a judging session) starts.
 
     Args:
-        step: the record also written to ``steps.jsonl`` (item key, round, node, prompt
-            summary, raw answer, parsed fields, usage). Treat it as read-only.
-
-    Returns:
-        Nothing. Every implementation is called, in the event loop: keep it quick.
-    """
-
-
-@hookspec
-def mmrefine_observe_judgment(record: dict[str, Any]) -> None:
-    """Observe one judge decision as it is written to ``judgments.jsonl``.
-
-    Args:
-        record: item key, round, judge name, scenario, parsed fields and the judge calls.
+        run: the run directory, the resolved config and, in a sweep, the cell's values.
 
     Returns:
         Nothing. Every implementation is called (results are not collected).
@@ -94,12 +82,55 @@ def mmrefine_observe_judgment(record: dict[str, Any]) -> None:
 
 
 @hookspec
-def mmrefine_run_finished(run_dir: str, scores: dict[str, Any]) -> None:
+def mmrefine_observe_step(step: StepEvent, run: RunInfo) -> None:
+    """Observe one finished graph step (a trace sink).
+
+    Args:
+        step: the typed record also written to ``steps.jsonl`` (item key, round, node, calls
+            with prompt summaries and answers, parsed fields, usage, any error). Read-only.
+        run: the run it belongs to (directory, config, sweep cell). A v1 observer that takes
+            only ``step`` keeps working.
+
+    Returns:
+        Nothing. Every implementation is called, in the event loop: keep it quick. An
+        exception is reported once as a warning and does not stop the run.
+    """
+
+
+@hookspec
+def mmrefine_observe_judgment(record: JudgeCallRecord, run: RunInfo) -> None:
+    """Observe one judge call or decision as it is written to ``judgments.jsonl``.
+
+    Args:
+        record: item key, round, judge name, call, prompt, raw reply, parsed value, usage.
+        run: the run it belongs to.
+
+    Returns:
+        Nothing. Every implementation is called (results are not collected).
+    """
+
+
+@hookspec
+def mmrefine_observe_item(result: ItemResult, run: RunInfo) -> None:
+    """Observe one item's result as it is written to ``results.jsonl``.
+
+    Args:
+        result: the typed result (status, rounds, judgment, usage; a failure's kind).
+        run: the run it belongs to.
+
+    Returns:
+        Nothing. Every implementation is called (results are not collected).
+    """
+
+
+@hookspec
+def mmrefine_run_finished(run_dir: str, scores: Scores, run: RunInfo) -> None:
     """Called once when a run (or a re-judge) has written its ``scores.json``.
 
     Args:
         run_dir: the run directory.
-        scores: the content of ``scores.json``.
+        scores: the typed content of ``scores.json``.
+        run: the run (directory, config, sweep cell).
 
     Returns:
         Nothing. Every implementation is called (results are not collected).

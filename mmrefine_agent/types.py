@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from mmrefine_agent.records.models import CallUsage, ImageSummary, MessageSummary
 
 Label = Literal["correct", "incorrect"]
 Modality = Literal["text", "image"]
@@ -23,21 +26,24 @@ class Image:
     mime: str
     width: int
     height: int
+    sha256: str = field(default="", compare=False)
+    """Hex digest of the encoded bytes (what traces and cache keys record); computed once."""
 
-    @property
-    def sha256(self) -> str:
-        """Hex digest of the encoded bytes (what traces and cache keys record)."""
-        return hashlib.sha256(self.data).hexdigest()
+    def __post_init__(self) -> None:
+        if not self.sha256:
+            object.__setattr__(self, "sha256", hashlib.sha256(self.data).hexdigest())
 
-    def summary(self) -> dict[str, Any]:
-        """A JSON-ready description of the image without its bytes."""
-        return {
-            "sha256": self.sha256,
-            "bytes": len(self.data),
-            "mime": self.mime,
-            "width": self.width,
-            "height": self.height,
-        }
+    def summary(self) -> ImageSummary:
+        """A description of the image without its bytes (what traces record)."""
+        from mmrefine_agent.records.models import ImageSummary
+
+        return ImageSummary(
+            sha256=self.sha256,
+            bytes=len(self.data),
+            mime=self.mime,
+            width=self.width,
+            height=self.height,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +82,13 @@ class ChatMessage:
     text: str
     images: tuple[Image, ...] = ()
 
-    def summary(self) -> dict[str, Any]:
-        """A JSON-ready form for traces: the full text, images as hash and size only."""
-        out: dict[str, Any] = {"role": self.role, "text": self.text}
-        if self.images:
-            out["images"] = [img.summary() for img in self.images]
-        return out
+    def summary(self) -> MessageSummary:
+        """The form traces record: the full text, images as hash and size only."""
+        from mmrefine_agent.records.models import MessageSummary
+
+        return MessageSummary(
+            role=self.role, text=self.text, images=[img.summary() for img in self.images]
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +124,16 @@ class ModelResponse:
     finish_reason: str | None = None
     notes: list[str] = field(default_factory=list)
 
-    def usage(self) -> dict[str, Any]:
-        """The accounting fields as a JSON-ready dict."""
-        return {
-            "model": self.model,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cost_usd": self.cost_usd,
-            "latency_s": round(self.latency_s, 4),
-            "cache_hit": self.cache_hit,
-            "finish_reason": self.finish_reason,
-        }
+    def usage(self) -> CallUsage:
+        """The accounting of this call as a record."""
+        from mmrefine_agent.records.models import CallUsage
+
+        return CallUsage(
+            model=self.model,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cost_usd=self.cost_usd,
+            latency_s=round(self.latency_s, 4),
+            cache_hit=self.cache_hit,
+            finish_reason=self.finish_reason,
+        )

@@ -190,8 +190,8 @@ def test_image_reaches_the_backend(plugins: Any, data_dir: Path) -> None:
     assert (
         request.messages[-1].images and request.messages[-1].images[0].sha256 == item.image.sha256
     )
-    summary = steps[0].calls[0].messages[-1]["images"][0]
-    assert summary["sha256"] == item.image.sha256 and "data" not in summary
+    summary = steps[0].calls[0].messages[-1].images[0]
+    assert summary.sha256 == item.image.sha256 and "data" not in summary.model_dump()
 
 
 @pytest.mark.parametrize("strategy_name", ["single_pass", "self_critique", "multi_round"])

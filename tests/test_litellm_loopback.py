@@ -18,7 +18,7 @@ from helpers import official_answer
 from PIL import Image
 
 from mmrefine_agent.config import build_config
-from mmrefine_agent.engine.runner import Runner
+from mmrefine_agent.engine.run import arun
 
 
 def refine_answer(body: dict[str, Any]) -> str:
@@ -63,7 +63,7 @@ def run(config_overrides: list[str], out: Path, *, limit: int = 4) -> Any:
         {"name": "t"},
         [f"data.limit={limit}", "run.retries=3", "run.backoff_s=0.01", *config_overrides],
     )
-    return asyncio.run(Runner(config, load_plugins(), out).run())
+    return asyncio.run(arun(config, out, plugins=load_plugins()))
 
 
 def test_multi_round_over_http_sends_images_and_writes_all_nodes(
@@ -124,7 +124,7 @@ def test_transient_faults_are_retried(tmp_path: Path, backend: str) -> None:
         )
     assert outcome.n_done == 2 and outcome.n_errors == 0
     assert len(server.requests) == 2 + 4
-    assert outcome.usage["refine"]["retries"] == 4
+    assert outcome.usage["refine"].retries == 4
 
 
 def test_persistent_failure_becomes_an_error_item_and_is_redone(
@@ -142,7 +142,8 @@ def test_persistent_failure_becomes_an_error_item_and_is_redone(
         records = [
             json.loads(x) for x in (tmp_path / "r" / "results.jsonl").read_text().splitlines()
         ]
-        assert [r["status"] for r in records] == ["error", "error"]
+        assert [r["status"] for r in records] == ["backend_error", "backend_error"]
+        assert records[0]["failure"]["kind"] == "backend_error"
         assert "failed after 4 attempt(s)" in records[0]["error"]
         again = run(
             via(server, backend, "run.concurrency=1", "run.retries=3"),
@@ -150,7 +151,7 @@ def test_persistent_failure_becomes_an_error_item_and_is_redone(
             limit=2,
         )
     assert again.n_done == 2 and again.n_errors == 0
-    assert again.usage["refine"]["calls"] == 2  # the failed items were redone
+    assert again.usage["refine"].calls == 2  # the failed items were redone
 
 
 def test_timeout_is_retried(tmp_path: Path, backend: str) -> None:
@@ -161,7 +162,7 @@ def test_timeout_is_retried(tmp_path: Path, backend: str) -> None:
             tmp_path / "r",
             limit=1,
         )
-    assert outcome.n_done == 1 and outcome.usage["refine"]["retries"] == 1
+    assert outcome.n_done == 1 and outcome.usage["refine"].retries == 1
 
 
 def test_empty_answer_does_not_crash(tmp_path: Path, backend: str) -> None:
@@ -235,3 +236,4 @@ def test_max_cost_stops_new_calls_cleanly(tmp_path: Path) -> None:
     assert all("budget" in (r["error"] or "") for r in records if r["status"] != "ok")
     usage = json.loads((tmp_path / "r" / "usage.json").read_text())
     assert usage["refine"]["cost_usd"] == 45.0
+    assert sorted(r["status"] for r in records).count("budget") == 3

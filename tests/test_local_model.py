@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mmrefine_agent.config import build_config
-from mmrefine_agent.engine.runner import Runner
+from mmrefine_agent.engine.run import arun
 from mmrefine_agent.plugins_manager import load_plugins
 
 pytest.importorskip("llama_cpp", reason="the 'local' extra is not installed")
@@ -30,7 +30,7 @@ def test_quickstart_slice_with_the_real_model(tmp_path: Path) -> None:
 
     raw = load_config_dict(CONFIGS / "quickstart.yaml")
     config = build_config(raw, ["data.limit=4", "model.params.max_tokens=48", "run.concurrency=4"])
-    outcome = asyncio.run(Runner(config, load_plugins(), tmp_path / "q").run())
+    outcome = asyncio.run(arun(config, tmp_path / "q", plugins=load_plugins()))
     assert outcome.n_done == 4 and outcome.scores is not None
     steps = [json.loads(x) for x in (tmp_path / "q" / "steps.jsonl").read_text().splitlines()]
     detects = [s for s in steps if s["node"] == "detect"]
@@ -41,5 +41,5 @@ def test_quickstart_slice_with_the_real_model(tmp_path: Path) -> None:
     assert len(image_steps) == 2  # the balanced slice has two image items
     assert outcome.scores["not_seen_images"] == 2
     # the same slice again is answered from the call cache
-    again = asyncio.run(Runner(config, load_plugins(), tmp_path / "q2").run())
+    again = asyncio.run(arun(config, tmp_path / "q2", plugins=load_plugins()))
     assert again.usage["refine"]["calls"] == 0 and again.usage["refine"]["cache_hits"] == 4

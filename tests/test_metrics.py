@@ -2,6 +2,7 @@ import pytest
 
 from mmrefine_agent.analysis.metrics import compute_scores, rates_from_counts
 from mmrefine_agent.judging.scenarios import cascade
+from mmrefine_agent.records.models import ItemResult
 
 
 @pytest.mark.parametrize(
@@ -35,18 +36,21 @@ def official_formula(judges: list[str], labels: list[str]) -> dict[str, float]:
     return scores
 
 
-def _records(codes: list[str]) -> list[dict]:
+def _records(codes: list[str]) -> list[ItemResult]:
     return [
-        {
-            "id": f"p{i // 4}",
-            "key": f"k{i}",
-            "status": "ok",
-            "error_type": "E",
-            "source": "s",
-            "modality": "text",
-            "judgment": {"scenario": code, "judge": "j", "is_proxy": False},
-            "round_judgments": [{"round": 1, "scenario": code}],
-        }
+        ItemResult.model_validate(
+            {
+                "id": f"p{i // 4}",
+                "key": f"k{i}",
+                "status": "ok",
+                "error_type": "E",
+                "source": "s",
+                "modality": "text",
+                "rounds": [{"round": 1, "response": "r"}],
+                "judgment": {"scenario": code, "judge": "j", "is_proxy": False},
+                "round_judgments": [{"round": 1, "scenario": code, "judge": "j"}],
+            }
+        )
         for i, code in enumerate(codes)
     ]
 

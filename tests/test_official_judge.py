@@ -11,7 +11,7 @@ from fake_openai import FakeOpenAI, JudgeScript
 from test_metrics import official_formula
 
 from mmrefine_agent.config import build_config
-from mmrefine_agent.engine.runner import Runner
+from mmrefine_agent.engine.run import arun
 from mmrefine_agent.judging.rejudge import rejudge_run, score_submission
 from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
 from mmrefine_agent.plugins_manager import load_plugins
@@ -42,7 +42,7 @@ def make_config(server: FakeOpenAI, limit: int, *extra: str) -> Any:
 def test_official_protocol_calls_cascade_and_formula(tmp_path: Path) -> None:
     script = JudgeScript()
     with FakeOpenAI(script) as server:
-        outcome = asyncio.run(Runner(make_config(server, 16), load_plugins(), tmp_path / "r").run())
+        outcome = asyncio.run(arun(make_config(server, 16), tmp_path / "r", plugins=load_plugins()))
     results = [json.loads(x) for x in (tmp_path / "r" / "results.jsonl").read_text().splitlines()]
     n_correct = sum(r["label"] == "correct" for r in results)
     n_incorrect = len(results) - n_correct
@@ -85,7 +85,7 @@ def test_garbage_judge_replies_become_judge_error_and_rejudge_fixes_them(tmp_pat
         items = load_items(resolve_data_dir(), limit=8, balanced=True).items
         bad = next(i for i in items if i.label == "incorrect")
         script.garbage_for = {bad.initial_solution[:200]}
-        outcome = asyncio.run(Runner(config, load_plugins(), tmp_path / "r").run())
+        outcome = asyncio.run(arun(config, tmp_path / "r", plugins=load_plugins()))
         assert outcome.scores["judge_errors"] == 1
         record = next(
             json.loads(x)
@@ -110,14 +110,19 @@ def test_garbage_judge_replies_become_judge_error_and_rejudge_fixes_them(tmp_pat
 def test_rejudge_with_another_judge_makes_no_model_call(tmp_path: Path) -> None:
     script = JudgeScript()
     with FakeOpenAI(script) as server:
-        asyncio.run(Runner(make_config(server, 6), load_plugins(), tmp_path / "r").run())
+        asyncio.run(arun(make_config(server, 6), tmp_path / "r", plugins=load_plugins()))
         before = len(server.requests)
         outcome = asyncio.run(
             rejudge_run(tmp_path / "r", load_plugins(), overrides=["judge.name=offline"])
         )
         assert len(server.requests) == before
     assert outcome.scores["is_proxy"] is True and outcome.scores["n_judged"] == 6
-    assert "offline" in (tmp_path / "r" / "config.yaml").read_text()
+    # config.yaml keeps describing how the outputs were made; the judging session is recorded
+    assert "mmrefine_official" in (tmp_path / "r" / "config.yaml").read_text()
+    scores = json.loads((tmp_path / "r" / "scores.json").read_text())
+    assert scores["judge_settings"]["name"] == "offline"
+    usage = json.loads((tmp_path / "r" / "usage.json").read_text())
+    assert usage["sessions"][-1]["kind"] == "judge"
 
 
 def test_score_the_official_sample_submission(tmp_path: Path) -> None:

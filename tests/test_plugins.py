@@ -54,7 +54,7 @@ def test_observe_step_hook_sees_every_step(tmp_path: Path, monkeypatch: pytest.M
     import asyncio
 
     from mmrefine_agent.config import build_config
-    from mmrefine_agent.engine.runner import Runner
+    from mmrefine_agent.engine.run import arun
 
     plugins = load_plugins(["step_counter"])
     config = build_config(
@@ -66,7 +66,7 @@ def test_observe_step_hook_sees_every_step(tmp_path: Path, monkeypatch: pytest.M
             "judge.name=offline",
         ],
     )
-    asyncio.run(Runner(config, plugins, tmp_path / "run").run())
+    asyncio.run(arun(config, tmp_path / "run", plugins=plugins))
     import step_counter  # type: ignore[import-not-found]
 
     steps = (tmp_path / "run" / "steps.jsonl").read_text().splitlines()

@@ -71,8 +71,13 @@ def test_an_interrupted_sweep_resumes(swept: Path, tmp_path: Path) -> None:
     result = sweep(out, "--set", "run.cache=false")
     assert result.returncode == 0, result.stderr
     cells = load(out / "sweep.json")["cells"]
-    assert cells[0]["calls"] == 0  # the finished cell is not redone
-    assert 0 < cells[1]["calls"] < 55 and cells[1]["n_judged"] == 8  # only the missing five
+    before = load(swept / "sweep.json")["cells"]
+    # usage is each cell's run total over its sessions: the finished cell made no new call
+    assert cells[0]["calls"] == before[0]["calls"] == 16
+    sessions = load(out / "max_rounds=1" / "usage.json")["sessions"]
+    assert sessions[-1]["refine"]["calls"] == 0  # the finished cell is not redone
+    new_calls = load(out / "max_rounds=3" / "usage.json")["sessions"][-1]["refine"]["calls"]
+    assert 0 < new_calls < 55 and cells[1]["n_judged"] == 8  # only the missing five
     assert len(lines(results)) == 8
 
 
@@ -213,10 +218,16 @@ def test_paired_bootstrap_of_identical_runs_is_zero() -> None:
 
 
 def test_settled_round() -> None:
+    from mmrefine_agent.records.models import ItemResult
+
+    def result(judged: list[dict]) -> ItemResult:
+        rounds = [{**j, "judge": "offline"} for j in judged]
+        return ItemResult(key="k", status="ok", round_judgments=rounds)
+
     judged = [{"round": 1, "scenario": "VS"}, {"round": 2, "scenario": "FD"}]
-    assert settled_round({"round_judgments": [*judged, {"round": 3, "scenario": "FD"}]}) == 2
-    assert settled_round({"round_judgments": [{"round": 1, "scenario": "RS"}]}) == 1
-    assert settled_round({"round_judgments": []}) is None
+    assert settled_round(result([*judged, {"round": 3, "scenario": "FD"}])) == 2
+    assert settled_round(result([{"round": 1, "scenario": "RS"}])) == 1
+    assert settled_round(result([])) is None
 
 
 def test_a_grid_value_naming_no_plugin_fails_before_any_cell_runs(tmp_path: Path) -> None:

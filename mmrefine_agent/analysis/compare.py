@@ -6,15 +6,14 @@ item key), with one shared bootstrap over problems, so "B - A" intervals are pai
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from mmrefine_agent.analysis.metrics import final_scenario, paired_bootstrap
-from mmrefine_agent.engine.usage import combined
 from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.judging.scenarios import JUDGE_ERROR, SCENARIOS
-from mmrefine_agent.records.rundir import USAGE, RunDir
+from mmrefine_agent.records.models import ScoreBlock, Scores, UsageDoc
+from mmrefine_agent.records.rundir import RunDir
 
 
 def run_label(path: Path, others: list[Path]) -> str:
@@ -28,17 +27,14 @@ def load_run(path: Path) -> dict[str, Any]:
     """Scores, usage and judged scenarios of one run directory."""
     run = RunDir(path).require()
     scores = run.scores()
-    if not scores.get("overall"):
+    if not scores.judged:
         raise RunDirError(f"{path}: not judged yet (run `mmrefine judge {path}`)")
-    usage_path = run.file(USAGE)
-    usage = scores.get("usage") or (
-        json.loads(usage_path.read_text(encoding="utf-8")) if usage_path.is_file() else {}
-    )
+    usage = run.usage() or scores.usage or UsageDoc()
     scenarios: dict[str, tuple[str, str]] = {}
     for record in run.results():
-        scenario = final_scenario(record) if record.get("status") == "ok" else None
+        scenario = final_scenario(record) if record.refined else None
         if scenario is not None:
-            scenarios[record["key"]] = (str(record.get("id")), scenario)
+            scenarios[record.key] = (record.id, scenario)
     return {"path": str(path), "scores": scores, "usage": usage, "scenarios": scenarios}
 
 
@@ -79,21 +75,26 @@ def compare_runs(paths: list[Path], *, changed_limit: int = 20) -> dict[str, Any
     labels = [run_label(path, paths) for path in paths]
     out: dict[str, Any] = {"version": 1, "baseline": labels[0], "runs": []}
     for label, run in zip(labels, runs, strict=True):
-        scores = run["scores"]
-        overall = scores["overall"]
+        scores: Scores = run["scores"]
+        overall = scores.overall or ScoreBlock()
+        usage = run["usage"].combined()
         out["runs"].append(
             {
                 "label": label,
                 "path": run["path"],
-                "judge": scores.get("judge"),
-                "is_proxy": scores.get("is_proxy", False),
-                "n_judged": scores.get("n_judged"),
-                "rates": overall.get("rates", {}),
-                "ci95": overall.get("ci95", {}),
-                "usage": combined(run["usage"]),
+                "judge": scores.judge,
+                "is_proxy": scores.is_proxy,
+                "n_judged": scores.n_judged,
+                "rates": overall.rates,
+                "ci95": overall.ci95,
+                "usage": {
+                    "calls": usage.calls,
+                    "cache_hits": usage.cache_hits,
+                    "tokens": usage.tokens,
+                    "cost_usd": usage.cost_usd,
+                },
                 "by_error_type": {
-                    name: block.get("rates", {})
-                    for name, block in ((scores.get("by") or {}).get("error_type") or {}).items()
+                    name: block.rates for name, block in (scores.by.get("error_type") or {}).items()
                 },
             }
         )

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from mmrefine_agent.analysis.legend import LEGEND
 from mmrefine_agent.analysis.localisation import (
     OUTCOME_LABELS,
     OUTCOMES,
@@ -25,7 +26,9 @@ from mmrefine_agent.analysis.localisation import (
 from mmrefine_agent.analysis.metrics import final_scenario
 from mmrefine_agent.analysis.rounds import round_analysis
 from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES, SCENARIOS
+from mmrefine_agent.records.models import CallRecord, ScoreBlock, Scores
 from mmrefine_agent.records.rundir import CONFIG, RunDir
+from mmrefine_agent.run_view import RunView, open_run
 
 PROMPT_HEAD, PROMPT_TAIL = 700, 400
 ASSETS = Path(__file__).resolve().parent / "report_assets"
@@ -49,33 +52,31 @@ def summarise(text: str | None) -> str:
     return f"{text[:PROMPT_HEAD]}\n[... {omitted} characters omitted ...]\n{text[-PROMPT_TAIL:]}"
 
 
-def scores_section(scores: dict[str, Any]) -> str:
+def scores_section(scores: Scores) -> str:
     """The overall rates with 95% intervals and counts."""
-    overall = scores["overall"]
-    rates, counts, ci = overall["rates"], overall["counts"], overall.get("ci95") or {}
+    overall = scores.overall or ScoreBlock()
     rows = []
     for code in (*("RS", "EC", "ED", "RF", "VS", "FD"), "RefScore", "mRecall", "RS/ED"):
-        interval = ci.get(code)
+        interval = overall.ci95.get(code)
         name = f"{code} {OFFICIAL_NAMES[code]}" if code in OFFICIAL_NAMES else code
         rows.append(
             [
                 html.escape(name),
                 f'<span class="metric" data-metric="{html.escape(code)}">'
-                f"{_pct(rates.get(code))}</span>",
+                f"{_pct(overall.rates.get(code))}</span>",
                 "" if not interval else f"[{_pct(interval[0])}, {_pct(interval[1])}]",
-                str(counts.get(code, "")),
+                str(overall.counts.get(code, "")),
             ]
         )
     return _table(["metric", "value (%)", "95% CI", "count"], rows, "scores")
 
 
-def breakdown_section(scores: dict[str, Any], by: str) -> str:
+def breakdown_section(scores: Scores, by: str) -> str:
     """One breakdown (error type, solution source, modality or round) as a table."""
-    groups = (scores.get("by") or {}).get(by) or {}
+    groups = scores.by.get(by) or {}
     columns = ["RS", "EC", "ED", "RF", "VS", "FD", "RefScore", "mRecall"]
     rows = [
-        [html.escape(name), str(block.get("n", 0))]
-        + [_pct((block.get("rates") or {}).get(c)) for c in columns]
+        [html.escape(name), str(block.n)] + [_pct(block.rates.get(c)) for c in columns]
         for name, block in groups.items()
     ]
     return f"<h3>by {html.escape(by)}</h3>" + _table([by, "n", *columns], rows)
@@ -123,7 +124,7 @@ def localisation_section(result: dict[str, Any]) -> str:
     )
 
 
-def plots_section(scores: dict[str, Any]) -> str:
+def plots_section(scores: Scores) -> str:
     """Every applicable plot, inlined as base64 PNG."""
     from mmrefine_agent.analysis.plots import plot_run
 
@@ -139,67 +140,80 @@ def plots_section(scores: dict[str, Any]) -> str:
     )
 
 
-def item_payload(
-    run: RunDir, results: list[dict[str, Any]], context: dict[str, dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Per item: result fields, the question context, the judged scenarios and the steps."""
+def _call_payload(call: CallRecord) -> dict[str, Any]:
+    return {
+        "messages": [
+            {"role": m.role, "text": summarise(m.text), "images": len(m.images)}
+            for m in call.messages
+        ],
+        "answer": call.answer,
+        "tokens": [call.usage.input_tokens, call.usage.output_tokens],
+        "latency_s": call.usage.latency_s,
+        "cache_hit": call.usage.cache_hit,
+        "error": call.error,
+    }
+
+
+def item_payload(view: RunView) -> list[dict[str, Any]]:
+    """Per item: result fields, the question context, judged rounds, judge calls and steps."""
     steps_by_item: dict[str, list[dict[str, Any]]] = {}
-    for step in run.steps():
-        calls = []
-        for call in step.get("calls") or []:
-            usage = call.get("usage") or {}
-            calls.append(
-                {
-                    "messages": [
-                        {
-                            "role": m.get("role"),
-                            "text": summarise(m.get("text")),
-                            "images": len(m.get("images") or []),
-                        }
-                        for m in call.get("messages") or []
-                    ],
-                    "answer": call.get("answer"),
-                    "tokens": [usage.get("input_tokens", 0), usage.get("output_tokens", 0)],
-                    "latency_s": usage.get("latency_s"),
-                    "cache_hit": bool(usage.get("cache_hit")),
-                    "error": call.get("error"),
-                }
-            )
-        steps_by_item.setdefault(str(step.get("item_key")), []).append(
+    for step in view.steps:
+        steps_by_item.setdefault(step.item_key, []).append(
             {
-                "round": step.get("round"),
-                "node": step.get("node"),
-                "calls": calls,
-                "parsed": step.get("parsed"),
-                "parse_errors": step.get("parse_errors") or [],
-                "notes": step.get("notes") or [],
+                "round": step.round,
+                "node": step.node,
+                "calls": [_call_payload(c) for c in step.calls],
+                "parsed": step.parsed,
+                "parse_errors": step.parse_errors,
+                "notes": step.notes,
+                "error": step.error.message if step.error else None,
+            }
+        )
+    calls_by_item: dict[str, list[dict[str, Any]]] = {}
+    for call in view.judgments:
+        calls_by_item.setdefault(call.item_key, []).append(
+            {
+                "round": call.round,
+                "call": call.call,
+                "attempt": call.attempt,
+                "prompt": summarise(call.prompt),
+                "reply": call.reply,
+                "parsed": call.parsed,
+                "error": call.error,
             }
         )
     items = []
-    for record in results:
-        key = str(record.get("key"))
-        entry = context.get(key) or {}
-        usage = record.get("usage") or {}
+    facts = view.items
+    for record in view.results:
+        item = facts.get(record.key)
+        responses = {r.round: r.response for r in record.rounds}
         items.append(
             {
-                "key": key,
-                "label": record.get("label"),
-                "error_type": record.get("error_type"),
-                "source": record.get("source"),
-                "modality": record.get("modality"),
-                "status": record.get("status"),
-                "error": record.get("error"),
+                "key": record.key,
+                "label": record.label,
+                "error_type": record.error_type,
+                "source": record.source,
+                "modality": record.modality,
+                "status": record.status,
+                "error": record.error,
                 "scenario": final_scenario(record) or "",
                 "rounds": [
-                    {"round": j.get("round"), "scenario": j.get("scenario")}
-                    for j in record.get("round_judgments") or []
+                    {
+                        "round": j.round,
+                        "scenario": j.scenario,
+                        "rule": j.rule,
+                        "error": j.error,
+                        "response": responses.get(j.round, ""),
+                    }
+                    for j in record.round_judgments
                 ],
-                "n_rounds": record.get("n_rounds"),
-                "tokens": usage.get("input_tokens", 0) + usage.get("output_tokens", 0),
-                "question": entry.get("question"),
-                "initial_solution": entry.get("initial_solution"),
-                "reference_feedback": entry.get("reference_feedback"),
-                "steps": steps_by_item.get(key, []),
+                "judge_calls": calls_by_item.get(record.key, []),
+                "n_rounds": record.n_rounds,
+                "tokens": record.usage.tokens,
+                "question": item.question if item else None,
+                "initial_solution": item.initial_solution if item else None,
+                "reference_feedback": item.reference_feedback if item else None,
+                "steps": steps_by_item.get(record.key, []),
             }
         )
     return items
@@ -207,30 +221,31 @@ def item_payload(
 
 def write_html_report(run: RunDir, out: Path) -> Path:
     """Write the self-contained report for one run directory; returns its path."""
+    view = open_run(run.path)
     scores = run.scores()
-    results = run.results()
-    submission = run.submission()
+    results = view.results
     config_text = run.file(CONFIG).read_text(encoding="utf-8")
     proxy = (
         '<p class="warn">PROXY scores: judged by the offline judge, not the official '
         "GPT-4o judge.</p>"
-        if scores.get("is_proxy")
+        if scores.is_proxy
         else ""
     )
     body = [
         f"<h1>MMRefine report: {html.escape(run.path.name)}</h1>",
         proxy,
-        f'<p class="meta">judge {html.escape(str(scores.get("judge")))} - items '
-        f"{scores.get('n_items')}, judged {scores.get('n_judged')}, judge errors "
-        f"{scores.get('judge_errors')}, failed items {scores.get('n_failed_items')}, images not "
-        f"seen {scores.get('not_seen_images', 0)}</p>",
+        f'<p class="meta">judge {html.escape(str(scores.judge))} - items '
+        f"{scores.n_items}, judged {scores.n_judged}, judge errors "
+        f"{scores.judge_errors}, failed items {scores.n_failed_items}, images not "
+        f"seen {scores.not_seen_images}</p>",
         "<h2>Scores</h2>",
         scores_section(scores),
+        f'<p class="legend">{html.escape(LEGEND)}</p>',
         "<h2>Breakdowns</h2>",
         *(breakdown_section(scores, by) for by in ("error_type", "solution_source", "modality")),
-        breakdown_section(scores, "round") if (scores.get("by") or {}).get("round") else "",
+        breakdown_section(scores, "round") if scores.by.get("round") else "",
         rounds_section(round_analysis(results, scores)),
-        localisation_section(localisation(results, reference_steps(submission))),
+        localisation_section(localisation(results, reference_steps(view.items))),
         "<h2>Plots</h2>",
         plots_section(scores),
         "<h2>Items</h2>",
@@ -242,10 +257,7 @@ def write_html_report(run: RunDir, out: Path) -> Path:
         '<section id="trace" hidden></section>',
         f"<details><summary>config.yaml</summary><pre>{html.escape(config_text)}</pre></details>",
     ]
-    data = json.dumps(
-        {"items": item_payload(run, results, submission), "names": OFFICIAL_NAMES},
-        ensure_ascii=False,
-    )
+    data = json.dumps({"items": item_payload(view), "names": OFFICIAL_NAMES}, ensure_ascii=False)
     data = data.replace("</", "<\\/")  # a model answer cannot close the script element
     css = (ASSETS / "report.css").read_text(encoding="utf-8")
     script = (ASSETS / "report.js").read_text(encoding="utf-8")

@@ -4,15 +4,18 @@ For each incorrect item whose reference feedback names a step ("... in step 3 ..
 model's first flagged step (the first round that says Incorrect) is classed as
 ``right_step``, ``other_step``, ``no_step`` (said Incorrect without naming a step) or
 ``missed`` (never said Incorrect). Items whose feedback names no step are counted apart.
-The reference step comes from the run's ``submission.json`` (written when a run finishes).
+The reference step comes from the dataset's item facts (the first "step N" of the reference
+feedback, or the dataset's labelled first wrong step where it has one).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mmrefine_agent.graph.parsing import first_step_number
+from mmrefine_agent.records.models import ItemResult
+from mmrefine_agent.types import Item
 
 OUTCOMES = ("right_step", "other_step", "no_step", "missed")
 OUTCOME_LABELS = {
@@ -23,31 +26,26 @@ OUTCOME_LABELS = {
 }
 
 
-def reference_steps(
-    submission: dict[str, dict[str, Any]],
-) -> dict[tuple[str, str], int | None]:
-    """(id, solution source) -> the step the reference feedback names first (or None).
-
-    ``submission``: the run's submission.json entries (``RunDir.submission()``).
-    """
-    return {
-        (str(e.get("id")), str(e.get("solution_source"))): first_step_number(
-            e.get("reference_feedback")
+def reference_steps(items: Mapping[str, Item]) -> dict[str, int | None]:
+    """Item key -> the step the reference names first (None: it names no step)."""
+    out: dict[str, int | None] = {}
+    for key, item in items.items():
+        labelled = getattr(item, "first_wrong_step", None)
+        out[key] = (
+            labelled if isinstance(labelled, int) else first_step_number(item.reference_feedback)
         )
-        for e in submission.values()
-    }
+    return out
 
 
-def flagged_step(record: dict[str, Any]) -> tuple[bool, int | None]:
+def flagged_step(record: ItemResult) -> tuple[bool, int | None]:
     """(said Incorrect at some round, the step flagged at the first such round)."""
-    for entry in record.get("rounds") or []:
-        if entry.get("verdict") == "incorrect":
-            step = entry.get("error_step")
-            return True, int(step) if isinstance(step, int) else None
+    for entry in record.rounds:
+        if entry.verdict == "incorrect":
+            return True, entry.error_step
     return False, None
 
 
-def classify(record: dict[str, Any], reference: int) -> str:
+def classify(record: ItemResult, reference: int) -> str:
     """One of OUTCOMES for an incorrect item whose reference names ``reference``."""
     detected, step = flagged_step(record)
     if not detected:
@@ -58,7 +56,7 @@ def classify(record: dict[str, Any], reference: int) -> str:
 
 
 def localisation(
-    results: Sequence[dict[str, Any]], references: dict[tuple[str, str], int | None]
+    results: Sequence[ItemResult], references: Mapping[str, int | None]
 ) -> dict[str, Any]:
     """Counts and shares of OUTCOMES, overall and per error type."""
 
@@ -70,15 +68,15 @@ def localisation(
     no_reference = 0
     per_item: dict[str, str] = {}
     for record in results:
-        if record.get("status") != "ok" or record.get("label") != "incorrect":
+        if not record.refined or record.label != "incorrect":
             continue
-        reference = references.get((str(record.get("id")), str(record.get("source"))))
+        reference = references.get(record.key)
         if reference is None:
             no_reference += 1
             continue
         outcome = classify(record, reference)
-        per_item[str(record["key"])] = outcome
-        group = by_type.setdefault(str(record.get("error_type") or "-"), empty())
+        per_item[record.key] = outcome
+        group = by_type.setdefault(record.error_type or "-", empty())
         for block in (overall, group):
             block["n"] += 1
             block[outcome] += 1

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from mmrefine_agent.judging.scenarios import EC, ED, FD, JUDGE_ERROR, RF, RS, SCENARIOS, VS
+from mmrefine_agent.records.models import ItemResult, ScoreBlock, Scores
 
 COUNT_KEYS = (*SCENARIOS, JUDGE_ERROR)
 BREAKDOWNS = {"error_type": "error_type", "solution_source": "source", "modality": "modality"}
@@ -172,77 +173,70 @@ def paired_bootstrap(
 
 
 def score_block(
-    records: Sequence[dict[str, Any]],
-    scenario_of: Callable[[dict[str, Any]], str | None],
+    records: Sequence[ItemResult],
+    scenario_of: Callable[[ItemResult], str | None],
     *,
     resamples: int,
     seed: int,
-) -> dict[str, Any]:
+) -> ScoreBlock:
     """Counts, rates and intervals for a set of result records."""
-    pairs = [(r["id"], s) for r in records if (s := scenario_of(r)) is not None]
+    pairs = [(r.id, s) for r in records if (s := scenario_of(r)) is not None]
     counts = count_scenarios(s for _, s in pairs)
     counts["n_correct"] = counts[VS] + counts[FD]
     counts["n_incorrect"] = counts[RF] + counts[ED] + counts[EC] + counts[RS]
     scored = [(p, s) for p, s in pairs if s != JUDGE_ERROR]
-    return {
-        "n": len(pairs),
-        "counts": counts,
-        "rates": rates_from_counts(counts),
-        "ci95": bootstrap_intervals(
+    return ScoreBlock(
+        n=len(pairs),
+        counts=counts,
+        rates=rates_from_counts(counts),
+        ci95=bootstrap_intervals(
             [p for p, _ in scored], [s for _, s in scored], resamples=resamples, seed=seed
         ),
-    }
-
-
-def final_scenario(record: dict[str, Any]) -> str | None:
-    """The judged scenario of an item's final output (None: not judged / failed item)."""
-    judgment = record.get("judgment") or {}
-    scenario = judgment.get("scenario")
-    return scenario if isinstance(scenario, str) else None
-
-
-def max_judged_round(results: Sequence[dict[str, Any]]) -> int:
-    """The last round any item has a judgment for (0: no per-round judgments)."""
-    return max(
-        (e.get("round", 0) for r in results for e in r.get("round_judgments") or []), default=0
     )
 
 
-def round_scenario(record: dict[str, Any], round_number: int) -> str | None:
+def final_scenario(record: ItemResult) -> str | None:
+    """The judged scenario of an item's final output (None: not judged / failed item)."""
+    return record.judgment.scenario if record.judgment is not None else None
+
+
+def max_judged_round(results: Sequence[ItemResult]) -> int:
+    """The last round any item has a judgment for (0: no per-round judgments)."""
+    return max((e.round for r in results for e in r.round_judgments), default=0)
+
+
+def round_scenario(record: ItemResult, round_number: int) -> str | None:
     """The scenario after ``round_number`` (an item settled earlier keeps its last one)."""
-    per_round = record.get("round_judgments") or []
     chosen = None
-    for entry in per_round:
-        if entry.get("round", 0) <= round_number:
-            chosen = entry.get("scenario")
+    for entry in record.round_judgments:
+        if entry.round <= round_number:
+            chosen = entry.scenario
     return chosen
 
 
 def compute_scores(
-    results: Sequence[dict[str, Any]], *, resamples: int = 1000, seed: int = 0
-) -> dict[str, Any]:
+    results: Sequence[ItemResult], *, resamples: int = 1000, seed: int = 0
+) -> Scores:
     """``scores.json``: overall, by error type, solution source, modality and round."""
-    ok = [r for r in results if r.get("status") == "ok"]
-    judged = [r for r in ok if final_scenario(r) is not None]
-    judges = sorted({(r.get("judgment") or {}).get("judge", "?") for r in judged})
-    proxy = any((r.get("judgment") or {}).get("is_proxy") for r in judged)
-    scores: dict[str, Any] = {
-        "version": 1,
-        "judge": judges[0] if len(judges) == 1 else judges,
-        "is_proxy": proxy,
-        "n_items": len(results),
-        "n_judged": len(judged),
-        "n_failed_items": len(results) - len(ok),
-        "judge_errors": sum(1 for r in judged if final_scenario(r) == JUDGE_ERROR),
-        "not_seen_images": sum(1 for r in ok if r.get("image_not_seen")),
-        "note": "judge_error items are excluded from rate denominators and counted here",
-    }
-    scores["overall"] = score_block(judged, final_scenario, resamples=resamples, seed=seed)
-    by: dict[str, dict[str, Any]] = {}
+    refined = [r for r in results if r.refined]
+    judged = [r for r in refined if final_scenario(r) is not None]
+    judges = sorted({r.judgment.judge for r in judged if r.judgment is not None})
+    scores = Scores(
+        judge=judges[0] if len(judges) == 1 else judges,
+        is_proxy=any(r.judgment is not None and r.judgment.is_proxy for r in judged),
+        n_items=len(results),
+        n_judged=len(judged),
+        n_failed_items=len(results) - len(refined),
+        judge_errors=sum(1 for r in judged if final_scenario(r) == JUDGE_ERROR),
+        not_seen_images=sum(1 for r in refined if r.image_not_seen),
+        note="judge_error items are excluded from rate denominators and counted here",
+    )
+    scores.overall = score_block(judged, final_scenario, resamples=resamples, seed=seed)
+    by: dict[str, dict[str, ScoreBlock]] = {}
     for name, attribute in BREAKDOWNS.items():
-        groups: dict[str, list[dict[str, Any]]] = {}
+        groups: dict[str, list[ItemResult]] = {}
         for record in judged:
-            groups.setdefault(str(record.get(attribute) or "-"), []).append(record)
+            groups.setdefault(str(getattr(record, attribute) or "-"), []).append(record)
         by[name] = {
             key: score_block(group, final_scenario, resamples=resamples // 2, seed=seed)
             for key, group in sorted(groups.items())
@@ -250,11 +244,11 @@ def compute_scores(
     by["round"] = {}
     for number in range(1, max_judged_round(judged) + 1):
 
-        def after_round(record: dict[str, Any], n: int = number) -> str | None:
+        def after_round(record: ItemResult, n: int = number) -> str | None:
             return round_scenario(record, n)
 
         by["round"][str(number)] = score_block(
             judged, after_round, resamples=resamples // 2, seed=seed
         )
-    scores["by"] = by
+    scores.by = by
     return scores

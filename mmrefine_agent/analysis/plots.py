@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmrefine_agent.judging.scenarios import SCENARIOS
+from mmrefine_agent.records.models import Scores
 
 if TYPE_CHECKING:
     from mmrefine_agent.engine.sweep import CellOutcome
@@ -43,16 +44,16 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
-def plot_rounds(scores: dict[str, Any], path: Path) -> Path | None:
+def plot_rounds(scores: Scores, path: Path) -> Path | None:
     """RefScore and mRecall after each round; None when the run has no per-round judgments."""
-    per_round = (scores.get("by") or {}).get("round") or {}
+    per_round = scores.by.get("round") or {}
     if not per_round:
         return None
     plt = _pyplot()
     rounds = [int(n) for n in per_round]
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     for metric, marker in (("RefScore", "o"), ("mRecall", "s")):
-        values = [(per_round[str(n)].get("rates") or {}).get(metric) for n in rounds]
+        values = [per_round[str(n)].rates.get(metric) for n in rounds]
         points = [(n, 100 * v) for n, v in zip(rounds, values, strict=True) if v is not None]
         if points:
             ax.plot([p[0] for p in points], [p[1] for p in points], marker=marker, label=metric)
@@ -65,20 +66,20 @@ def plot_rounds(scores: dict[str, Any], path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def plot_error_types(scores: dict[str, Any], path: Path) -> Path | None:
-    """Stacked scenario shares per error type (horizontal bars)."""
-    groups = (scores.get("by") or {}).get("error_type") or {}
+def plot_error_types(scores: Scores, path: Path) -> Path | None:
+    """Stacked scenario shares per error type (horizontal bars), n on each bar."""
+    groups = scores.by.get("error_type") or {}
     if not groups:
         return None
     plt = _pyplot()
     names = list(groups)
-    labels = ["(correct solutions)" if n == "-" else n for n in names]
+    labels = [f"{'(correct solutions)' if n == '-' else n} (n={groups[n].n})" for n in names]
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(names) + 1.6))
     left = [0.0] * len(names)
     for scenario in SCENARIOS:
         shares = []
         for name in names:
-            counts = groups[name].get("counts") or {}
+            counts = groups[name].counts
             total = sum(counts.get(s, 0) for s in SCENARIOS) or 1
             shares.append(100 * counts.get(scenario, 0) / total)
         ax.barh(labels, shares, left=left, color=SCENARIO_COLOURS[scenario], label=scenario)
@@ -96,17 +97,18 @@ def plot_sweep(out: Path, outcomes: Sequence[CellOutcome]) -> Path | None:
     from mmrefine_agent.engine.sweep import summary_row
 
     rows = [summary_row(o) for o in outcomes]
-    rows = [r for r in rows if r["rates"].get("RefScore") is not None]
-    if not rows:
+    scored = [(r, refscore) for r in rows if (refscore := r.rates.get("RefScore")) is not None]
+    if not scored:
         return None
-    use_cost = any(r["cost_usd"] > 0 for r in rows)
+    use_cost = any(r.cost_usd > 0 for r, _ in scored)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
-    xs = [r["cost_usd"] if use_cost else r["tokens"] for r in rows]
-    ys = [100 * r["rates"]["RefScore"] for r in rows]
+    xs = [r.cost_usd if use_cost else r.tokens for r, _ in scored]
+    ys = [100 * refscore for _, refscore in scored]
     ax.scatter(xs, ys)
-    for x, y, row in zip(xs, ys, rows, strict=True):
-        ax.annotate(row["cell"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    for x, y, (row, _) in zip(xs, ys, scored, strict=True):
+        label = f"{row.cell} (n={row.n_judged})"
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.set_xlabel("cost (USD)" if use_cost else "tokens (no cost known)")
     ax.set_ylabel("RefScore (%)")
     ax.set_title("cost vs RefScore across sweep cells")
@@ -114,7 +116,7 @@ def plot_sweep(out: Path, outcomes: Sequence[CellOutcome]) -> Path | None:
     return _save(fig, out / "cost_vs_refscore.png")
 
 
-def plot_run(scores: dict[str, Any], out_dir: Path) -> list[Path]:
+def plot_run(scores: Scores, out_dir: Path) -> list[Path]:
     """Every plot that applies to one run, written into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     made = [

@@ -12,6 +12,7 @@ from typing import Any
 
 from mmrefine_agent.analysis.metrics import final_scenario, max_judged_round, round_scenario
 from mmrefine_agent.judging.scenarios import JUDGE_ERROR, SCENARIOS
+from mmrefine_agent.records.models import ItemResult, Scores
 
 # Transitions worth naming when they appear (from, to) -> what they mean.
 NAMED_TRANSITIONS: dict[tuple[str, str], str] = {
@@ -26,12 +27,12 @@ NAMED_TRANSITIONS: dict[tuple[str, str], str] = {
 }
 
 
-def judged_items(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Finished items with per-round judgments."""
-    return [r for r in results if r.get("status") == "ok" and r.get("round_judgments")]
+def judged_items(results: Sequence[ItemResult]) -> list[ItemResult]:
+    """Refined items with per-round judgments."""
+    return [r for r in results if r.refined and r.round_judgments]
 
 
-def transition_matrices(results: Sequence[dict[str, Any]]) -> dict[str, dict[str, dict[str, int]]]:
+def transition_matrices(results: Sequence[ItemResult]) -> dict[str, dict[str, dict[str, int]]]:
     """Scenario transition counts between consecutive rounds, keyed ``"1->2"`` etc."""
     items = judged_items(results)
     last = max_judged_round(items)
@@ -65,25 +66,25 @@ def notable_transitions(matrices: dict[str, dict[str, dict[str, int]]]) -> list[
     return rows
 
 
-def settled_round(record: dict[str, Any]) -> int | None:
+def settled_round(record: ItemResult) -> int | None:
     """The first round from which the item's judged scenario never changed again."""
-    entries = sorted(record.get("round_judgments") or [], key=lambda e: e.get("round", 0))
+    entries = sorted(record.round_judgments, key=lambda e: e.round)
     if not entries:
         return None
-    final = entries[-1].get("scenario")
-    settled = entries[-1].get("round")
+    final = entries[-1].scenario
+    settled = entries[-1].round
     for entry in reversed(entries):
-        if entry.get("scenario") != final:
+        if entry.scenario != final:
             break
-        settled = entry.get("round")
-    return int(settled) if settled is not None else None
+        settled = entry.round
+    return settled
 
 
-def settling(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def settling(results: Sequence[ItemResult]) -> dict[str, Any]:
     """How many items settled at each round, and how many rounds the strategy ran."""
     items = judged_items(results)
     settled = Counter(settled_round(r) for r in items)
-    ran = Counter(int(r.get("n_rounds") or 0) for r in items)
+    ran = Counter(r.n_rounds for r in items)
     by_final: dict[str, Counter[int]] = {}
     for record in items:
         scenario = final_scenario(record) or JUDGE_ERROR
@@ -99,15 +100,15 @@ def settling(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def round_analysis(results: Sequence[dict[str, Any]], scores: dict[str, Any]) -> dict[str, Any]:
+def round_analysis(results: Sequence[ItemResult], scores: Scores) -> dict[str, Any]:
     """Everything per round: RefScore/mRecall per round, transitions, settling."""
     per_round = {
         number: {
-            "RefScore": (block.get("rates") or {}).get("RefScore"),
-            "mRecall": (block.get("rates") or {}).get("mRecall"),
-            "n": block.get("n", 0),
+            "RefScore": block.rates.get("RefScore"),
+            "mRecall": block.rates.get("mRecall"),
+            "n": block.n,
         }
-        for number, block in ((scores.get("by") or {}).get("round") or {}).items()
+        for number, block in (scores.by.get("round") or {}).items()
     }
     matrices = transition_matrices(results)
     return {

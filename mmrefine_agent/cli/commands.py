@@ -6,11 +6,14 @@ import argparse
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from mmrefine_agent.errors import DataError, RunDirError
+
+if TYPE_CHECKING:
+    from mmrefine_agent.engine.run import RunOutcome
 
 console = Console()
 
@@ -30,45 +33,67 @@ def _overrides(args: argparse.Namespace) -> list[str]:
     return overrides
 
 
+EXIT_OK, EXIT_INCOMPLETE = 0, 1
+
+
+def print_outcome(outcome: RunOutcome, title: str | None = None) -> int:
+    """Scores (with legend), usage, failures per cause and how to resume; the exit code."""
+    from mmrefine_agent.cli.render import scores_table, usage_table
+
+    scores = outcome.scores
+    if scores.judged:
+        console.print(scores_table(scores, title=title))
+    else:
+        console.print(f"not scored: {scores.note}", markup=False, highlight=False)
+    console.print(usage_table(outcome.usage, "usage (this session)"))
+    console.print(
+        f"run directory: [bold]{outcome.run_dir}[/]  items {outcome.n_items}, "
+        f"done {outcome.n_done}, failed {outcome.n_errors}, {outcome.elapsed_s:.1f}s",
+        highlight=False,
+    )
+    done = scores.completeness
+    if outcome.errors:
+        causes: dict[str, list[str]] = {}
+        for line in outcome.errors:
+            parts = line.split(": ", 2)
+            cause = parts[1] if len(parts) == 3 else "error"
+            causes.setdefault(cause, []).append(line)
+        summary = ", ".join(f"{cause} {len(lines)}" for cause, lines in causes.items())
+        console.print(f"[yellow]failures: {summary}[/]", highlight=False)
+        for lines in causes.values():
+            console.print(f"  first: {lines[0]}", markup=False, highlight=False)
+    if not done.complete:
+        reason = "no items" if not done.n_expected else "incomplete"
+        console.print(
+            f"[yellow]{reason}:[/] failed {sum(done.failed.values())}, not judged "
+            f"{done.not_judged}, judge errors {done.judge_errors}"
+            + (f"; {done.resume}" if done.resume else ""),
+            highlight=False,
+        )
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``mmrefine run CONFIG``: refine + judge into a run directory."""
     from mmrefine_agent.cli.progress import RunProgress
-    from mmrefine_agent.cli.render import scores_table, usage_table
     from mmrefine_agent.config import load_config
-    from mmrefine_agent.engine.runner import Runner
+    from mmrefine_agent.engine.run import arun
 
     config = load_config(Path(args.config), _overrides(args))
     out = Path(args.out) if args.out else Path(config.run.out_dir) / config.name
     plugins = _plugins(args)
     progress = RunProgress(console, enabled=not args.quiet)
-    runner = Runner(config, plugins, out, restart=args.restart, on_event=progress.event)
-    progress.usage = runner.usage
     with progress:
-        outcome = asyncio.run(runner.run())
-    if outcome.scores is not None:
-        console.print(
-            scores_table(
-                outcome.scores,
-                title=f"{config.name}: {config.strategy.name} "
-                f"x {config.model.name} - judge {config.judge.name}"
-                + (" (PROXY)" if outcome.scores.get("is_proxy") else ""),
-            )
+        outcome = asyncio.run(
+            arun(config, out, plugins=plugins, restart=args.restart, sinks=[progress])
         )
-    console.print(usage_table(outcome.usage, "usage (this session)"))
-    console.print(
-        f"run directory: [bold]{outcome.run_dir}[/]  items {outcome.n_items}, "
-        f"done {outcome.n_done}, failed {outcome.n_errors}, "
-        f"{outcome.elapsed_s:.1f}s",
-        highlight=False,
+    proxy = " (PROXY)" if outcome.scores.is_proxy else ""
+    title = (
+        f"{config.name}: {config.strategy.name} x {config.model.name} - judge "
+        f"{config.judge.name}{proxy}"
     )
-    if outcome.errors:
-        console.print(
-            f"[yellow]{len(outcome.errors)} item(s) failed; they are recorded in "
-            "results.jsonl and redone when you run again with the same --out:[/]"
-        )
-        for line in outcome.errors[:5]:
-            console.print(f"  {line}", markup=False, highlight=False)
-    return 0
+    return print_outcome(outcome, title)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -76,7 +101,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from mmrefine_agent.cli.progress import RunProgress
     from mmrefine_agent.cli.render_research import sweep_table
     from mmrefine_agent.config import apply_override, load_config_dict, parse_override
-    from mmrefine_agent.engine.runner import Runner
+    from mmrefine_agent.engine.run import arun
     from mmrefine_agent.engine.sweep import Cell, CellOutcome, run_sweep
 
     raw = load_config_dict(Path(args.config))
@@ -89,15 +114,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(out_dir) / name
     plugins = _plugins(args)
 
-    def run_cell(cell: Cell, run_dir: Path) -> Any:
+    def run_cell(cell: Cell, run_dir: Path) -> RunOutcome:
         console.rule(f"cell {cell.name}", style="cyan")
         progress = RunProgress(console, enabled=not args.quiet)
-        runner = Runner(
-            cell.config, plugins, run_dir, restart=args.restart, on_event=progress.event
-        )
-        progress.usage = runner.usage
         with progress:
-            return asyncio.run(runner.run())
+            return asyncio.run(
+                arun(cell.config, run_dir, plugins=plugins, restart=args.restart,
+                     sinks=[progress], cell=cell.values)
+            )  # fmt: skip
 
     def on_cell(outcome: CellOutcome) -> None:
         if outcome.error:
@@ -125,7 +149,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         + ")",
         highlight=False,
     )
-    return 1 if any(o.status == "failed" for o in outcomes) else 0
+    if any(o.status == "failed" for o in outcomes):
+        return 2
+    incomplete = any(o.scores is None or not o.scores.completeness.complete for o in outcomes)
+    return EXIT_INCOMPLETE if incomplete else EXIT_OK
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -143,36 +170,31 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_judge(args: argparse.Namespace) -> int:
     """``mmrefine judge RUN_DIR``: re-judge without refinement calls."""
-    from mmrefine_agent.cli.render import scores_table, usage_table
+    from mmrefine_agent.cli.progress import RunProgress
     from mmrefine_agent.judging.rejudge import rejudge_run, score_submission
 
     plugins = _plugins(args)
+    progress = RunProgress(console, enabled=not getattr(args, "quiet", False), label="judging")
     if args.submission:
         out = (
             Path(args.out)
             if args.out
             else Path("runs") / f"submission-{Path(args.submission).stem}"
         )
-        outcome = asyncio.run(
-            score_submission(
-                Path(args.submission),
-                out,
-                plugins,
-                overrides=args.overrides,
-                data_dir=args.data_dir,
-            )
-        )
+        with progress:
+            outcome = asyncio.run(
+                score_submission(Path(args.submission), out, plugins, overrides=args.overrides,
+                                 data_dir=args.data_dir, sinks=[progress])
+            )  # fmt: skip
     else:
         if not args.run_dir:
             raise RunDirError("give a RUN_DIR, or --submission FILE")
-        outcome = asyncio.run(
-            rejudge_run(Path(args.run_dir), plugins, overrides=args.overrides, force=args.all)
-        )
-    if outcome.scores is not None:
-        console.print(scores_table(outcome.scores))
-    console.print(usage_table(outcome.usage))
-    console.print(f"run directory: [bold]{outcome.run_dir}[/]", highlight=False)
-    return 0
+        with progress:
+            outcome = asyncio.run(
+                rejudge_run(Path(args.run_dir), plugins, overrides=args.overrides,
+                            force=args.all, sinks=[progress])
+            )  # fmt: skip
+    return print_outcome(outcome)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -180,6 +202,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from mmrefine_agent.cli.render import (
         breakdown_table,
         node_usage_table,
+        parse_health_table,
         scores_table,
         usage_table,
     )
@@ -188,19 +211,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     run = RunDir(Path(args.run_dir)).require()
     scores = run.scores()
     if args.json:
-        print(json.dumps(scores, indent=2))
+        print(scores.model_dump_json(indent=2))
         return 0
-    if not scores.get("overall"):
+    if not scores.judged:
         console.print("this run was not judged: `mmrefine judge RUN_DIR --set judge.name=offline`")
-        return 0
+        return EXIT_INCOMPLETE
     console.print(scores_table(scores))
     for by in args.by:
         if by == "localisation":
             from mmrefine_agent.analysis.localisation import localisation, reference_steps
             from mmrefine_agent.cli.render_research import localisation_table
+            from mmrefine_agent.run_view import open_run
 
-            result = localisation(run.results(), reference_steps(run.submission()))
-            console.print(localisation_table(result))
+            view = open_run(run.path)
+            console.print(
+                localisation_table(localisation(view.results, reference_steps(view.items)))
+            )
             continue
         console.print(breakdown_table(scores, by))
         if by == "round":
@@ -208,11 +234,14 @@ def cmd_report(args: argparse.Namespace) -> int:
             from mmrefine_agent.cli.render_research import print_rounds
 
             print_rounds(console, round_analysis(run.results(), scores))
-    if scores.get("usage"):
-        sessions = len(scores["usage"].get("sessions") or []) or 1
-        console.print(usage_table(scores["usage"], f"usage (run total, {sessions} session(s))"))
-    if scores.get("usage_by_node"):
-        console.print(node_usage_table(scores["usage_by_node"]))
+    if scores.usage is not None:
+        sessions = len(scores.usage.sessions) or 1
+        totals = {"refine": scores.usage.refine, "judge": scores.usage.judge}
+        console.print(usage_table(totals, f"usage (run total, {sessions} session(s))"))
+    if scores.usage_by_node:
+        console.print(node_usage_table(scores.usage_by_node))
+    if scores.parse_health:
+        console.print(parse_health_table(scores.parse_health))
     if args.plots:
         from mmrefine_agent.analysis.plots import plot_run
 
@@ -223,7 +252,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
         path = write_html_report(run, Path(args.html))
         console.print(f"HTML report: [bold]{path}[/]", highlight=False)
-    return 0
+    return EXIT_OK if scores.completeness.complete else EXIT_INCOMPLETE
 
 
 def cmd_trace(args: argparse.Namespace) -> int:

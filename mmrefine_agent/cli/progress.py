@@ -1,4 +1,4 @@
-"""A rich progress bar for runs: items done, calls made, elapsed time."""
+"""A rich progress bar fed by the run's event stream: items done, calls, failures, time."""
 
 from __future__ import annotations
 
@@ -9,16 +9,19 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from mmrefine_agent.events import Event, ItemFinished, RunStarted
+from mmrefine_agent.records.models import UsageBlock
+
 
 class RunProgress:
-    """Receives runner events and shows them; a no-op when disabled."""
+    """A sink of the event stream that shows progress; a no-op when disabled."""
 
-    def __init__(self, console: Console, *, enabled: bool = True) -> None:
+    def __init__(self, console: Console, *, enabled: bool = True, label: str = "refining") -> None:
         self.enabled = enabled
-        self.usage: Callable[[], dict[str, Any]] = lambda: {}
+        self.usage: Callable[[], dict[str, UsageBlock]] = dict
         self.failed = 0
         self._progress = Progress(
-            TextColumn("[bold]refining"),
+            TextColumn(f"[bold]{label}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[calls]}"),
@@ -28,6 +31,7 @@ class RunProgress:
             transient=False,
         )
         self._task: Any = None
+        self._calls_seen = 0
 
     def __enter__(self) -> RunProgress:
         self._progress.__enter__()
@@ -43,18 +47,17 @@ class RunProgress:
 
     def _calls(self) -> str:
         usage = self.usage()
-        refine, judge = usage.get("refine", {}), usage.get("judge", {})
+        refine, judge = usage.get("refine", UsageBlock()), usage.get("judge", UsageBlock())
         return (
-            f"calls {refine.get('calls', 0)}+{judge.get('calls', 0)} judge, "
-            f"cached {refine.get('cache_hits', 0) + judge.get('cache_hits', 0)}, "
-            f"failed items {self.failed}"
+            f"calls {refine.calls}+{judge.calls} judge, "
+            f"cached {refine.cache_hits + judge.cache_hits}, failed items {self.failed}"
         )
 
-    def event(self, kind: str, data: dict[str, Any]) -> None:
-        """Handle a runner event (``start`` or ``item``)."""
-        if kind == "start":
-            self._task = self._progress.add_task("run", total=data["todo"], calls=self._calls())
-        elif kind == "item" and self._task is not None:
-            if data.get("status") != "ok":
+    def __call__(self, event: Event) -> None:
+        """Handle one event of the run."""
+        if isinstance(event, RunStarted):
+            self._task = self._progress.add_task("run", total=event.todo, calls=self._calls())
+        elif isinstance(event, ItemFinished) and self._task is not None:
+            if event.result.status != "ok":
                 self.failed += 1
             self._progress.update(self._task, advance=1, calls=self._calls())

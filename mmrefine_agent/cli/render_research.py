@@ -35,17 +35,16 @@ def sweep_table(name: str, outcomes: Sequence[CellOutcome]) -> Table:
         table.add_column(column, justify="right")
     for outcome in outcomes:
         row = summary_row(outcome)
-        rates = row["rates"]
         table.add_row(
-            row["cell"],
-            *(pct(rates.get(m)) for m in ("RefScore", "mRecall", "RS", "FD")),
-            str(row["n_judged"]),
-            str(row["calls"]),
-            str(row["cache_hits"]),
-            str(row["tokens"]),
-            f"{row['cost_usd']:.4f}",
-            f"{row['elapsed_s']:.1f}",
-            row["status"] if row["status"] == "ok" else f"[red]{row['status']}[/]",
+            row.cell,
+            *(pct(row.rates.get(m)) for m in ("RefScore", "mRecall", "RS", "FD")),
+            str(row.n_judged),
+            str(row.calls),
+            str(row.cache_hits),
+            str(row.tokens),
+            f"{row.cost_usd:.4f}",
+            f"{row.elapsed_s:.1f}",
+            row.status if row.status == "ok" else f"[red]{row.status}[/]",
         )
     return table
 

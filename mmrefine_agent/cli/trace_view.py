@@ -1,4 +1,4 @@
-"""``mmrefine trace``: one item, step by step, from the run directory (offline, instant)."""
+"""``mmrefine trace``: one item, step by step, then what the judge read and decided."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from rich.text import Text
 
 from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
-from mmrefine_agent.records.rundir import RunDir
+from mmrefine_agent.records.models import ItemResult, JudgmentRecord, StepEvent
+from mmrefine_agent.run_view import RunView, open_run
 
 
 def _clip(text: str | None, full: bool, limit: int = 600) -> str:
@@ -24,92 +25,124 @@ def _clip(text: str | None, full: bool, limit: int = 600) -> str:
     return text[:limit] + f" ... [{len(text) - limit} more chars; --full shows all]"
 
 
-def _scenario(judgment: dict[str, Any] | None) -> str:
-    if not judgment:
+def _scenario(judgment: JudgmentRecord | None) -> str:
+    if judgment is None:
         return "not judged"
-    code = judgment.get("scenario", "?")
-    name = OFFICIAL_NAMES.get(code, code)
-    proxy = " (proxy)" if judgment.get("is_proxy") else ""
-    error = f" - {judgment['error']}" if judgment.get("error") else ""
-    return f"{code} {name}{proxy}{error}"
+    name = OFFICIAL_NAMES.get(judgment.scenario, judgment.scenario)
+    proxy = " (proxy)" if judgment.is_proxy else ""
+    error = f" - {judgment.error}" if judgment.error else ""
+    return f"{judgment.scenario} {name}{proxy}{error}"
+
+
+def _header(view: RunView, result: ItemResult, full: bool) -> list[Any]:
+    header = Table.grid(padding=(0, 2))
+    header.add_row("item", result.key)
+    for label, value in (
+        ("label", result.label),
+        ("error type", result.error_type),
+        ("source", result.source),
+        ("modality", result.modality),
+        ("status", result.status),
+        ("strategy", result.strategy),
+        ("model", result.model),
+    ):
+        header.add_row(label, str(value))
+    header.add_row("final scenario", _scenario(result.judgment))
+    for entry in result.round_judgments:
+        header.add_row(f"  round {entry.round}", _scenario(entry))
+    if result.error:
+        header.add_row("error", Text(result.error, style="red"))
+    parts: list[Any] = [Panel(header, title=f"trace {result.key}")]
+    item = view.items.get(result.key)
+    if item is not None:
+        for label, text in (
+            ("question", item.question),
+            ("initial solution", item.initial_solution),
+            ("reference feedback", item.reference_feedback),
+        ):
+            if text:
+                parts.append(Panel(Text(_clip(text, full, 1500)), title=label, title_align="left"))
+    return parts
+
+
+def _step_panel(number: int, step: StepEvent, full: bool) -> Panel:
+    parts: list[Any] = []
+    for call in step.calls:
+        for message in call.messages:
+            suffix = "".join(
+                f"\n[image sha256 {i.sha256[:12]}..., {i.width}x{i.height}]" for i in message.images
+            )
+            parts.append(
+                Text(f"{message.role}: ", style="bold cyan")
+                + Text(_clip(message.text, full, 300) + suffix)
+            )
+        parts.append(Text("answer: ", style="bold green") + Text(_clip(call.answer, full)))
+        usage = call.usage
+        parts.append(
+            Text(
+                f"model {usage.model}  tokens {usage.input_tokens}/{usage.output_tokens}  "
+                f"latency {usage.latency_s}s  cache {'hit' if usage.cache_hit else 'miss'}",
+                style="dim",
+            )
+        )
+    if not step.calls:
+        parts.append(Text("(parse-only step: no model call)", style="dim"))
+    parts.append(
+        Text("parsed: ", style="bold")
+        + Text(_clip(json.dumps(step.parsed, ensure_ascii=False), full))
+    )
+    for problem in step.parse_errors:
+        parts.append(Text(f"parse problem: {problem}", style="yellow"))
+    for note in step.notes:
+        parts.append(Text(f"note: {note}", style="magenta"))
+    if step.error is not None:
+        parts.append(Text(f"error: {step.error.type}: {step.error.message}", style="red"))
+    title = f"{number}. round {step.round} - {step.node}"
+    return Panel(Group(*parts), title=title, title_align="left")
+
+
+def _judge_panels(view: RunView, result: ItemResult, full: bool) -> list[Panel]:
+    calls = view.judgments_for(result.key)
+    responses = {r.round: r.response for r in result.rounds}
+    panels = []
+    for entry in result.round_judgments:
+        parts: list[Any] = [
+            Text("response the judge read: ", style="bold")
+            + Text(_clip(responses.get(entry.round), full))
+        ]
+        for call in (c for c in calls if c.round == entry.round):
+            attempt = f" (attempt {call.attempt})" if call.attempt > 1 else ""
+            parts.append(Text(f"{call.call}{attempt}", style="bold cyan"))
+            if call.prompt:
+                parts.append(Text("  prompt: ", style="dim") + Text(_clip(call.prompt, full, 200)))
+            parts.append(Text("  reply: ", style="green") + Text(_clip(call.reply, full, 400)))
+            parts.append(Text(f"  parsed: {json.dumps(call.parsed, ensure_ascii=False)}"))
+            if call.error:
+                parts.append(Text(f"  error: {call.error}", style="red"))
+        rule = entry.rule or entry.error or ""
+        parts.append(Text(f"scenario {_scenario(entry)}", style="bold") + Text(f"  ({rule})"))
+        panels.append(
+            Panel(Group(*parts), title=f"judge - round {entry.round}", title_align="left")
+        )
+    return panels
 
 
 def render_trace(console: Console, run_path: Path, item_key: str, *, full: bool = False) -> None:
-    """Print the item's result header, then every step in order."""
-    run = RunDir(run_path).require()
-    result = next((r for r in run.results() if r.get("key") == item_key), None)
-    steps = run.steps(item_key)
+    """Print the item's result header, every step in order, then the judge per round."""
+    view = open_run(run_path)
+    result = view.result(item_key)
+    steps = view.steps_for(item_key)
     if result is None and not steps:
-        keys = [r.get("key") for r in run.results()][:5]
-        raise RunDirError(f"{run_path}: no item {item_key!r} (e.g. {', '.join(map(str, keys))})")
+        keys = [r.key for r in view.results][:5]
+        raise RunDirError(
+            f"{run_path}: no item {item_key!r} (e.g. {', '.join(keys)}; "
+            f"`mmrefine report {run_path} --json` lists them all)"
+        )
     if result is not None:
-        header = Table.grid(padding=(0, 2))
-        header.add_row("item", item_key)
-        for label, field in (
-            ("label", "label"),
-            ("error type", "error_type"),
-            ("source", "source"),
-            ("modality", "modality"),
-            ("status", "status"),
-            ("strategy", "strategy"),
-            ("model", "model"),
-        ):
-            header.add_row(label, str(result.get(field)))
-        header.add_row("final scenario", _scenario(result.get("judgment")))
-        for entry in result.get("round_judgments") or []:
-            header.add_row(f"  round {entry.get('round')}", _scenario(entry))
-        if result.get("error"):
-            header.add_row("error", Text(str(result["error"]), style="red"))
-        console.print(Panel(header, title=f"trace {item_key}"))
-        context = run.submission().get(str(result.get("key"))) or {}
-        for label, field in (
-            ("question", "question"),
-            ("initial solution", "initial_solution"),
-            ("reference feedback", "reference_feedback"),
-        ):
-            if context.get(field):
-                console.print(
-                    Panel(Text(_clip(context[field], full, 1500)), title=label, title_align="left")
-                )
+        for part in _header(view, result, full):
+            console.print(part)
     for number, step in enumerate(steps, start=1):
-        parts: list[Any] = []
-        for call in step.get("calls") or []:
-            for message in call.get("messages") or []:
-                images = message.get("images") or []
-                suffix = "".join(
-                    f"\n[image sha256 {i['sha256'][:12]}..., {i['width']}x{i['height']}]"
-                    for i in images
-                )
-                parts.append(
-                    Text(f"{message.get('role')}: ", style="bold cyan")
-                    + Text(_clip(message.get("text"), full, 300) + suffix)
-                )
-            parts.append(
-                Text("answer: ", style="bold green") + Text(_clip(call.get("answer"), full))
-            )
-            usage = call.get("usage") or {}
-            parts.append(
-                Text(
-                    f"model {usage.get('model')}  tokens {usage.get('input_tokens')}/"
-                    f"{usage.get('output_tokens')}  latency {usage.get('latency_s')}s  "
-                    f"cache {'hit' if usage.get('cache_hit') else 'miss'}",
-                    style="dim",
-                )
-            )
-        if not step.get("calls"):
-            parts.append(Text("(parse-only step: no model call)", style="dim"))
-        parts.append(
-            Text("parsed: ", style="bold")
-            + Text(_clip(json.dumps(step.get("parsed"), ensure_ascii=False), full))
-        )
-        for problem in step.get("parse_errors") or []:
-            parts.append(Text(f"parse problem: {problem}", style="yellow"))
-        for note in step.get("notes") or []:
-            parts.append(Text(f"note: {note}", style="magenta"))
-        console.print(
-            Panel(
-                Group(*parts),
-                title=f"{number}. round {step.get('round')} - {step.get('node')}",
-                title_align="left",
-            )
-        )
+        console.print(_step_panel(number, step, full))
+    if result is not None:
+        for panel in _judge_panels(view, result, full):
+            console.print(panel)

@@ -12,8 +12,15 @@ from typing import Any
 from mmrefine_agent.engine.backend import ModelBackend, PermanentModelError, TransientModelError
 from mmrefine_agent.engine.cache import CallCache, call_key
 from mmrefine_agent.errors import ModelCallError
-from mmrefine_agent.records.steps import CallRecord
+from mmrefine_agent.records.models import CallRecord, UsageBlock
 from mmrefine_agent.types import CallTags, ChatMessage, ModelRequest, ModelResponse
+
+
+class BackendCrashed(ModelCallError):
+    """Backend plugin code raised something other than a model error (never retried)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
 
 
 class BudgetExceeded(ModelCallError):
@@ -45,27 +52,27 @@ class UsageTotals:
         self.input_tokens += response.input_tokens
         self.output_tokens += response.output_tokens
 
-    def absorb(self, block: dict[str, Any]) -> None:
-        """Add a usage block counted elsewhere (e.g. by a worker process, from its usage.json)."""
-        self.calls += int(block.get("calls", 0))
-        self.cache_hits += int(block.get("cache_hits", 0))
-        self.failures += int(block.get("failures", 0))
-        self.retries += int(block.get("retries", 0))
-        self.input_tokens += int(block.get("input_tokens", 0))
-        self.output_tokens += int(block.get("output_tokens", 0))
-        self.cost_usd += float(block.get("cost_usd", 0.0))
+    def absorb(self, block: UsageBlock) -> None:
+        """Add a usage block counted elsewhere (e.g. by another process)."""
+        self.calls += block.calls
+        self.cache_hits += block.cache_hits
+        self.failures += block.failures
+        self.retries += block.retries
+        self.input_tokens += block.input_tokens
+        self.output_tokens += block.output_tokens
+        self.cost_usd += block.cost_usd
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready totals."""
-        return {
-            "calls": self.calls,
-            "cache_hits": self.cache_hits,
-            "failures": self.failures,
-            "retries": self.retries,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cost_usd": round(self.cost_usd, 6),
-        }
+    def snapshot(self) -> UsageBlock:
+        """The totals so far as a record."""
+        return UsageBlock(
+            calls=self.calls,
+            cache_hits=self.cache_hits,
+            failures=self.failures,
+            retries=self.retries,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cost_usd=round(self.cost_usd, 6),
+        )
 
 
 @dataclass(slots=True)
@@ -157,7 +164,7 @@ class ModelClient:
             if hit is not None:
                 hit.notes = [*notes, *hit.notes]
                 self.totals.add(hit)
-                return hit, CallRecord(summary, hit.text, hit.usage())
+                return hit, CallRecord(messages=summary, answer=hit.text, usage=hit.usage())
         pending: asyncio.Future[ModelResponse] | None = None
         if key is not None:
             pending = asyncio.get_running_loop().create_future()
@@ -180,7 +187,9 @@ class ModelClient:
         self.totals.add(response)
         if self.cache is not None and key is not None:
             self.cache.put(key, response)
-        record = CallRecord(summary, response.text, response.usage(), attempts=attempts)
+        record = CallRecord(
+            messages=summary, answer=response.text, usage=response.usage(), attempts=attempts
+        )
         return response, record
 
     async def _call_with_retries(self, request: ModelRequest) -> tuple[ModelResponse, int]:
@@ -225,3 +234,11 @@ class ModelClient:
                 if retry_after is not None:
                     delay = max(delay, float(retry_after))
                 await asyncio.sleep(delay)
+            except ModelCallError:
+                raise  # the budget, checked inside the slot
+            except Exception as exc:  # a bug in backend plugin code: this call fails for good
+                self.totals.failures += 1
+                backend = self.backend.config.backend
+                raise BackendCrashed(
+                    f"{request.tags.node}: backend '{backend}' raised {type(exc).__name__}: {exc}"
+                ) from exc

@@ -14,14 +14,15 @@ import itertools
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mmrefine_agent.config import RunConfig, apply_override, build_config
-from mmrefine_agent.engine.usage import combined
 from mmrefine_agent.errors import ConfigError
+from mmrefine_agent.records.models import CellSummary, Scores, SweepDoc, UsageBlock
 from mmrefine_agent.records.rundir import write_json_atomic
+from mmrefine_agent.records.steps import jsonable
 
 SWEEP_FILE = "sweep.json"
 
@@ -42,8 +43,7 @@ class CellOutcome:
     cell: Cell
     run_dir: Path
     status: str
-    scores: dict[str, Any] | None = None
-    usage: dict[str, Any] = field(default_factory=dict)
+    scores: Scores | None = None
     elapsed_s: float = 0.0
     error: str | None = None
 
@@ -96,34 +96,37 @@ def expand_grid(raw: dict[str, Any], origin: str = "config") -> list[Cell]:
     return cells
 
 
-def summary_row(outcome: CellOutcome) -> dict[str, Any]:
-    """The headline figures of one cell (what ``sweep.json`` and the summary table show)."""
-    overall = (outcome.scores or {}).get("overall") or {}
-    rates = overall.get("rates") or {}
-    return {
-        "cell": outcome.cell.name,
-        "values": outcome.cell.values,
-        "run_dir": str(outcome.run_dir),
-        "status": outcome.status,
-        "error": outcome.error,
-        "n_judged": (outcome.scores or {}).get("n_judged", 0),
-        "rates": rates,
-        "ci95": overall.get("ci95") or {},
-        **combined(outcome.usage),
-        "elapsed_s": round(outcome.elapsed_s, 3),
-    }
+def summary_row(outcome: CellOutcome) -> CellSummary:
+    """The headline figures of one cell; usage is the cell's run total over all sessions."""
+    scores = outcome.scores
+    overall = scores.overall if scores is not None and scores.overall is not None else None
+    usage = scores.usage.combined() if scores is not None and scores.usage else UsageBlock()
+    return CellSummary(
+        cell=outcome.cell.name,
+        values={k: jsonable(v) for k, v in outcome.cell.values.items()},
+        run_dir=str(outcome.run_dir),
+        status=outcome.status,
+        error=outcome.error,
+        n_judged=scores.n_judged if scores is not None else 0,
+        rates=overall.rates if overall is not None else {},
+        ci95=overall.ci95 if overall is not None else {},
+        calls=usage.calls,
+        cache_hits=usage.cache_hits,
+        tokens=usage.tokens,
+        cost_usd=usage.cost_usd,
+        elapsed_s=round(outcome.elapsed_s, 3),
+    )
 
 
 def write_summary(out: Path, name: str, grid: dict[str, Any], outcomes: list[CellOutcome]) -> None:
     """``sweep.json``: the grid and one row per cell run so far."""
     write_json_atomic(
         out / SWEEP_FILE,
-        {
-            "version": 1,
-            "name": name,
-            "grid": grid,
-            "cells": [summary_row(o) for o in outcomes],
-        },
+        SweepDoc(
+            name=name,
+            grid={k: jsonable(v) for k, v in grid.items()},
+            cells=[summary_row(o) for o in outcomes],
+        ),
     )
 
 
@@ -167,7 +170,6 @@ def run_sweep(
                 run_dir=run_dir,
                 status="ok" if result.n_errors == 0 else f"{result.n_errors} failed items",
                 scores=result.scores,
-                usage=result.usage,
                 elapsed_s=time.perf_counter() - started,
             )
         except MMRefineError as exc:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from mmrefine_agent.config import JudgeConfig
     from mmrefine_agent.data.prompts import OfficialPrompts
     from mmrefine_agent.engine.client import ModelClient
+    from mmrefine_agent.records.models import JudgeCallRecord, RoundJudgment
 
 
 @dataclass(slots=True)
@@ -27,25 +28,37 @@ class Judgment:
     error: str | None = None
     calls: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form (stored in results and the ledger)."""
-        return {
-            "judge": self.judge,
-            "scenario": self.scenario,
-            "is_proxy": self.is_proxy,
-            "fields": self.fields,
-            "error": self.error,
-            "calls": self.calls,
-        }
+    rule: str | None = None
+
+    def to_record(self, round_number: int, generation: int) -> RoundJudgment:
+        """The record stored in results.jsonl for one judged round."""
+        from mmrefine_agent.records.models import RoundJudgment
+        from mmrefine_agent.records.steps import jsonable
+
+        return RoundJudgment(
+            round=round_number,
+            judge=self.judge,
+            scenario=self.scenario,
+            is_proxy=self.is_proxy,
+            fields={str(k): jsonable(v) for k, v in self.fields.items()},
+            error=self.error,
+            calls=self.calls,
+            generation=generation,
+            rule=self.rule,
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class JudgeEnv:
-    """What a judge may use: official prompts, a model client, and the ledger writer."""
+    """What a judge may use: official prompts, a model client, and the ledger writer.
+
+    ``record`` takes a :class:`~mmrefine_agent.records.models.JudgeCallRecord` (a v1 judge
+    may still pass a plain dict with the same fields).
+    """
 
     prompts: OfficialPrompts | None
     client: ModelClient | None
-    record: Callable[[dict[str, Any]], None]
+    record: Callable[[JudgeCallRecord | dict[str, Any]], None]
 
 
 class Judge(ABC):

@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 
 from mmrefine_agent.errors import DataError, ModelCallError
 from mmrefine_agent.judging.base import Judge, Judgment, parse_binary
-from mmrefine_agent.judging.scenarios import FD, JUDGE_ERROR, VS, cascade
+from mmrefine_agent.judging.scenarios import FD, JUDGE_ERROR, VS, cascade, cascade_rule
+from mmrefine_agent.records.models import JudgeCallRecord
 from mmrefine_agent.types import CallTags, ChatMessage, Item
 
 FIELD_OF_TARGET = {
@@ -58,15 +59,14 @@ class OfficialJudge(Judge):
             tags = CallTags(
                 item_key=item.key, node=f"judge.{call}", round=round_number, purpose="judge"
             )
-            entry: dict[str, Any] = {
-                "kind": "call",
-                "item_key": item.key,
-                "round": round_number,
-                "judge": self.name,
-                "call": call,
-                "attempt": attempt,
-                "prompt": prompt,
-            }
+            entry = JudgeCallRecord(
+                item_key=item.key,
+                round=round_number,
+                judge=self.name,
+                call=call,
+                attempt=attempt,
+                prompt=prompt,
+            )
             try:
                 response, _ = await client.call(
                     (ChatMessage("user", prompt),),
@@ -74,12 +74,14 @@ class OfficialJudge(Judge):
                     cache_salt=_salt(generation, attempt),
                 )
             except ModelCallError as exc:
-                self.env.record({**entry, "reply": None, "parsed": None, "error": str(exc)})
+                self.env.record(entry.model_copy(update={"error": str(exc)}))
                 raise _JudgeFailed(f"{call}: {exc}") from exc
             reply = response.text
             value = parse_binary(reply) if binary else None
             self.env.record(
-                {**entry, "reply": reply, "parsed": value, "usage": response.usage(), "error": None}
+                entry.model_copy(
+                    update={"reply": reply, "parsed": value, "usage": response.usage()}
+                )
             )
             if not binary or value is not None:
                 return reply, value
@@ -113,6 +115,7 @@ class OfficialJudge(Judge):
                 )
                 fields["solution_correctness"] = score
                 scenario = VS if score == 1 else FD
+                rule = f"label correct; judge eval_correct = {score} -> {scenario}"
             else:
                 calls += 1
                 evaluation, _ = await self._ask(
@@ -140,11 +143,13 @@ class OfficialJudge(Judge):
                         generation,
                     )
                     fields[FIELD_OF_TARGET.get(target, target)] = value
-                scenario = cascade(
+                detection, correction, correctness = (
                     int(fields["error_detection"]),
                     int(fields["error_correction"]),
                     int(fields["solution_correctness"]),
                 )
+                scenario = cascade(detection, correction, correctness)
+                rule = cascade_rule(detection, correction, correctness)
         except _JudgeFailed as exc:
             return Judgment(self.name, JUDGE_ERROR, False, fields, str(exc), calls)
-        return Judgment(self.name, scenario, False, fields, None, calls)
+        return Judgment(self.name, scenario, False, fields, None, calls, rule)

@@ -1,98 +1,146 @@
-"""Re-judge a run directory, or score an official-format submission, with no refinement calls."""
+"""Re-judge a run directory, or score an official-format submission, with no refinement calls.
+
+Re-judging may only change judge settings (``--set judge.*``). The run's config.yaml is left
+as it is (it describes how the outputs were made); the judging session is recorded in
+usage.json with the judge settings it used, and scores.json says which judge scored it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from mmrefine_agent.config import RunConfig, build_config, load_config_dict
-from mmrefine_agent.engine.client import Budget
-from mmrefine_agent.engine.runner import Runner, RunOutcome, finish_run, load_run_items, open_cache
+from mmrefine_agent.data.run_slice import load_run_items
+from mmrefine_agent.engine.finish import finish_run
+from mmrefine_agent.engine.run import RunOutcome
+from mmrefine_agent.engine.services import build_services
 from mmrefine_agent.engine.usage import RunUsage
-from mmrefine_agent.errors import DataError, RunDirError
+from mmrefine_agent.engine.writers import RunFiles
+from mmrefine_agent.errors import ConfigError, DataError, RunDirError
+from mmrefine_agent.events import EventStream, ItemFinished, RunFinished, RunInfo, Sink, hook_sink
 from mmrefine_agent.judging.item_judging import judge_record, needs_judging
 from mmrefine_agent.plugins_manager import Plugins
 from mmrefine_agent.records import rundir
-from mmrefine_agent.records.results import RESULT_VERSION, item_fields
+from mmrefine_agent.records.models import FinalOutput, ItemResult, RoundSummary
+from mmrefine_agent.records.results import item_fields
 from mmrefine_agent.records.rundir import RunDir
 from mmrefine_agent.types import Item
 
 
-async def _judge_records(
-    runner: Runner,
+def check_judge_overrides(overrides: Iterable[str]) -> list[str]:
+    """Only ``judge.*`` keys may change when re-judging (the outputs were made already)."""
+    out = list(overrides)
+    for text in out:
+        key = text.split("=", 1)[0].strip()
+        if not key.startswith("judge."):
+            raise ConfigError(
+                f"--set {key}: re-judging may only change judge settings (judge.*); "
+                "to change how outputs are made, start a new run"
+            )
+    return out
+
+
+async def judge_records(
+    config: RunConfig,
+    plugins: Plugins,
     run: RunDir,
     items: dict[str, Item],
-    records: list[dict[str, Any]],
+    records: list[ItemResult],
     prompts: Any,
     *,
     force: bool,
-) -> None:
-    config = runner.config
-    cache = open_cache(config)
-    ledger = rundir.JsonlAppender(run.file(rundir.JUDGMENTS))
-    judge = runner.make_judge(prompts, cache, Budget(config.run.max_cost_usd), ledger)
+    sinks: Iterable[Sink] = (),
+) -> RunOutcome:
+    """Judge ``records`` (missing/failed judgments, or all with ``force``); write run files."""
+    started = time.perf_counter()
+    info = RunInfo(run_dir=run.path, config=config, session="judge")
+    stream = EventStream()
+    files = RunFiles(run)
+    stream.subscribe(files.sink, critical=True, name="run files")
+    stream.subscribe(hook_sink(plugins.hook))
+    for sink in sinks:
+        stream.subscribe(sink)
+    services = build_services(
+        config, plugins, prompts, lambda e: stream.emit(files.judge_call(info, e)), refine=False
+    )
+    judge = services.judge
     if judge is None:
+        files.close()
         raise RunDirError("judge.name is 'none': nothing to judge with")
+    ledger = RunUsage(run.file(rundir.USAGE), services.refine_totals, services.judge_totals,
+                      kind="judge")  # fmt: skip
     slots = asyncio.Semaphore(max(4, config.judge.concurrency * 2))
+    todo = [
+        r
+        for r in records
+        if r.key in items and needs_judging(r, judge.name, config.judge.per_round, force=force)
+    ]
+    from mmrefine_agent.events import RunStarted
 
-    async def one(record: dict[str, Any]) -> None:
-        if record["key"] not in items:
-            return
-        if not needs_judging(record, judge.name, config.judge.per_round, force=force):
-            return
-        if force:
-            record["round_judgments"] = []
+    stream.emit(
+        RunStarted(run=info, total=len(records), todo=len(todo), done=len(records) - len(todo))
+    )
+
+    async def one(record: ItemResult) -> None:
         async with slots:
-            await judge_record(
-                judge, items[record["key"]], record, per_round=config.judge.per_round
-            )
+            await judge_record(judge, items[record.key], record, per_round=config.judge.per_round,
+                               force=force)  # fmt: skip
+            stream.emit(ItemFinished(run=info, result=record))
+            ledger.write()
 
     try:
-        await asyncio.gather(*(one(r) for r in records))
+        await asyncio.gather(*(one(r) for r in todo))
     finally:
-        ledger.close()
-        if cache is not None:
-            cache.close()
-        if judge.env.client is not None:
-            await judge.env.client.backend.aclose()
-    rundir.rewrite_jsonl(run.file(rundir.RESULTS), records)
-
-
-def finish_session(
-    runner: Runner, run: RunDir, items: dict[str, Item], plugins: Plugins, started: float
-) -> RunOutcome:
-    """Add this judging session to usage.json, then write scores and submission."""
-    usage = RunUsage(run.file(rundir.USAGE), runner.refine_totals, runner.judge_totals).write()
-    outcome = finish_run(run, items, plugins, usage, started)
-    outcome.usage = runner.usage()
-    return outcome
+        files.close()
+        await services.aclose()
+    usage = ledger.write()
+    expected = [r.key for r in records]
+    scores = finish_run(run, config, items, expected, usage)
+    stream.emit(RunFinished(run=info, scores=scores))
+    failed = [r for r in run.results() if r.status != "ok"]
+    return RunOutcome(
+        run_dir=run.path,
+        scores=scores,
+        usage=services.usage(),
+        n_items=len(records),
+        n_done=len(records) - len(failed),
+        n_errors=len(failed),
+        elapsed_s=time.perf_counter() - started,
+        errors=[f"{r.key}: {r.status}: {r.error}" for r in failed],
+    )
 
 
 async def rejudge_run(
-    path: Path, plugins: Plugins, *, overrides: list[str] | None = None, force: bool = False
+    path: Path,
+    plugins: Plugins,
+    *,
+    overrides: list[str] | None = None,
+    force: bool = False,
+    sinks: Iterable[Sink] = (),
 ) -> RunOutcome:
     """Judge the items of a run whose judgment is missing, failed or from another judge."""
-    started = time.perf_counter()
     run = RunDir(path).require()
     raw = load_config_dict(run.file(rundir.CONFIG))
-    config = build_config(raw, overrides or [], origin=str(run.file(rundir.CONFIG)))
+    config = build_config(
+        raw, check_judge_overrides(overrides or []), origin=str(run.file(rundir.CONFIG))
+    )
     _data_dir, loaded, prompts = load_run_items(config)
     items = {item.key: item for item in loaded.items}
-    records = run.results()
-    runner = Runner(config, plugins, path)
-    await _judge_records(runner, run, items, records, prompts, force=force)
-    run.file(rundir.CONFIG).write_text(config.to_yaml(), encoding="utf-8")
-    return finish_session(runner, run, items, plugins, started)
+    return await judge_records(
+        config, plugins, run, items, run.results(), prompts, force=force, sinks=sinks
+    )
 
 
 def submission_items(path: Path, known: dict[str, Item]) -> tuple[list[Item], dict[str, str]]:
     """Items and predictions from an official submission file (errors name the entry)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:
         raise DataError(f"{path}: cannot read submission: {exc}") from exc
     if not isinstance(data, dict):
         raise DataError(f"{path}: a submission is a JSON object keyed by item key")
@@ -137,9 +185,9 @@ async def score_submission(
     *,
     overrides: list[str] | None = None,
     data_dir: str | None = None,
+    sinks: Iterable[Sink] = (),
 ) -> RunOutcome:
     """Judge an official-format submission (e.g. from the official inference script)."""
-    started = time.perf_counter()
     base: dict[str, Any] = {
         "name": f"submission-{path.stem}",
         "strategy": {"name": "single_pass"},
@@ -147,7 +195,7 @@ async def score_submission(
     }
     if data_dir:
         base["data"] = {"dir": data_dir}
-    config: RunConfig = build_config(base, overrides or [], origin="--set")
+    config = build_config(base, check_judge_overrides(overrides or []), origin="--set")
     known: dict[str, Item] = {}
     prompts = None
     try:
@@ -157,30 +205,28 @@ async def score_submission(
         if config.judge.name == "mmrefine_official":
             raise
     items, predictions = submission_items(path, known)
+    if out.exists() and not out.is_dir():
+        raise RunDirError(f"{out} is a file, not a run directory; choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     run = RunDir(out)
     run.file(rundir.CONFIG).write_text(config.to_yaml(), encoding="utf-8")
-    previous = {r["key"]: r for r in run.results()}
+    previous = {r.key: r for r in run.results()}
     records = []
     for item in items:
         record = previous.get(item.key)
-        if record is None or (record.get("final") or {}).get("response") != predictions[item.key]:
-            record = {
-                "version": RESULT_VERSION,
+        prediction = predictions[item.key]
+        if record is None or record.final is None or record.final.response != prediction:
+            record = ItemResult(
                 **item_fields(item),
-                "status": "ok",
-                "error": None,
-                "strategy": "submission",
-                "model": str(path),
-                "n_rounds": 1,
-                "final": {"response": predictions[item.key]},
-                "rounds": [{"round": 1, "response": predictions[item.key]}],
-                "judgment": None,
-                "round_judgments": [],
-                "usage": {},
-            }
+                status="ok",
+                strategy="submission",
+                model=str(path),
+                n_rounds=1,
+                final=FinalOutput(response=prediction),
+                rounds=[RoundSummary(round=1, response=prediction)],
+            )
         records.append(record)
-    runner = Runner(config, plugins, out)
     by_key = {item.key: item for item in items}
-    await _judge_records(runner, run, by_key, records, prompts, force=False)
-    return finish_session(runner, run, by_key, plugins, started)
+    return await judge_records(
+        config, plugins, run, by_key, records, prompts, force=False, sinks=sinks
+    )

@@ -32,3 +32,19 @@ def cascade(error_detection: int, error_correction: int, solution_correctness: i
     if solution_correctness == 0:
         return EC
     return RS
+
+
+def cascade_rule(error_detection: int, error_correction: int, solution_correctness: int) -> str:
+    """The cascade step that decided, in words (for traces and reports)."""
+    scenario = cascade(error_detection, error_correction, solution_correctness)
+    values = (
+        f"detection {error_detection}, correction {error_correction}, "
+        f"correctness {solution_correctness}"
+    )
+    why = {
+        RF: "error not detected",
+        ED: "detected, not corrected",
+        EC: "detected and corrected, final solution not correct",
+        RS: "detected, corrected, final solution correct",
+    }[scenario]
+    return f"label incorrect; {values}: {why} -> {scenario}"

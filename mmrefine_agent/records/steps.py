@@ -1,51 +1,51 @@
-"""Step records: one typed, versioned event per graph step, written to ``steps.jsonl``."""
+"""The step being recorded: a mutable builder a node fills, frozen into a :class:`StepEvent`."""
 
 from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-TRACE_VERSION = 1
+from pydantic import JsonValue
+
+from mmrefine_agent.records.models import CallRecord, StepError, StepEvent
 
 
-@dataclass(slots=True)
-class CallRecord:
-    """One model call made inside a step."""
-
-    messages: list[dict[str, Any]]
-    answer: str
-    usage: dict[str, Any]
-    error: str | None = None
-    attempts: int = 1
+def jsonable(value: Any) -> JsonValue:
+    """A JSON-ready copy of a parsed value (anything else becomes its text)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return str(value)
 
 
 @dataclass(slots=True)
 class StepRecord:
-    """One graph step of one item: what was asked, what came back, what was parsed."""
+    """One graph step of one item while it runs: what was asked, came back, was parsed."""
 
     item_key: str
     round: int
     node: str
     strategy: str
-    kind: str = "step"
-    version: int = TRACE_VERSION
     timestamp: float = field(default_factory=time.time)
     calls: list[CallRecord] = field(default_factory=list)
     parsed: dict[str, Any] = field(default_factory=dict)
     parse_errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
-    error: dict[str, str] | None = None
+    error: StepError | None = None
 
     def fail(self, exc: BaseException) -> None:
         """Record an exception raised in this step (type, message, traceback)."""
-        self.error = {
-            "type": type(exc).__name__,
-            "message": str(exc),
-            "traceback": "".join(traceback.format_exception(exc)),
-        }
+        self.error = StepError(
+            type=type(exc).__name__,
+            message=str(exc),
+            traceback="".join(traceback.format_exception(exc)),
+        )
         self.notes.append(f"error: {type(exc).__name__}: {exc}")
 
     @property
@@ -53,19 +53,18 @@ class StepRecord:
         """The answer of the last call in this step (None for a parse-only step)."""
         return self.calls[-1].answer if self.calls else None
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON-ready record (fields of the design card plus per-call detail)."""
-        data = asdict(self)
-        data["raw_answer"] = self.raw_answer
-        last = self.calls[-1].usage if self.calls else {}
-        data["prompt"] = self.calls[-1].messages if self.calls else None
-        data["model"] = last.get("model")
-        data["tokens"] = {
-            "input": sum(c.usage.get("input_tokens", 0) for c in self.calls),
-            "output": sum(c.usage.get("output_tokens", 0) for c in self.calls),
-        }
-        data["cost_usd"] = sum(c.usage.get("cost_usd", 0.0) for c in self.calls)
-        data["latency_s"] = round(sum(c.usage.get("latency_s", 0.0) for c in self.calls), 4)
-        data["cache_hit"] = bool(self.calls) and all(c.usage.get("cache_hit") for c in self.calls)
-        data["parse_only"] = not self.calls
-        return data
+    def to_event(self) -> StepEvent:
+        """The finished step as the record written to ``steps.jsonl``."""
+        return StepEvent(
+            item_key=self.item_key,
+            round=self.round,
+            node=self.node,
+            strategy=self.strategy,
+            timestamp=self.timestamp,
+            calls=list(self.calls),
+            parsed={str(k): jsonable(v) for k, v in self.parsed.items()},
+            parse_errors=list(self.parse_errors),
+            notes=list(self.notes),
+            elapsed_s=self.elapsed_s,
+            error=self.error,
+        )

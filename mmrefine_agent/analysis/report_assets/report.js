@@ -98,8 +98,24 @@
       add(box, block("parsed", JSON.stringify(step.parsed, null, 1)));
       for (const problem of step.parse_errors) box.appendChild(el("p", { class: "problem", text: "parse problem: " + problem }));
       for (const note of step.notes) box.appendChild(el("p", { class: "note", text: "note: " + note }));
+      if (step.error) box.appendChild(el("p", { class: "problem", text: "step error: " + step.error }));
       trace.appendChild(box);
     });
+    for (const r of item.rounds) {
+      const box = el("div", { class: "judge-box" });
+      box.appendChild(el("h4", { text: "judge, round " + r.round + ": " + (r.scenario || "") }));
+      add(box, block("response the judge read", r.response));
+      if (r.rule) box.appendChild(el("p", { class: "rule", text: "rule: " + r.rule }));
+      if (r.error) box.appendChild(el("p", { class: "problem", text: "judge error: " + r.error }));
+      for (const call of item.judge_calls.filter((c) => c.round === r.round)) {
+        const head = call.call + (call.attempt > 1 ? " (attempt " + call.attempt + ")" : "");
+        add(box, block(head + ": prompt", call.prompt));
+        add(box, block(head + ": reply", call.reply));
+        add(box, block(head + ": parsed", JSON.stringify(call.parsed)));
+        if (call.error) box.appendChild(el("p", { class: "problem", text: "call error: " + call.error }));
+      }
+      trace.appendChild(box);
+    }
     trace.hidden = false;
     trace.scrollIntoView();
   }

@@ -1,0 +1,116 @@
+"""Finishing a session: scores.json (with completeness and parse health) and submission.json."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from mmrefine_agent.analysis.metrics import compute_scores
+from mmrefine_agent.config import RunConfig
+from mmrefine_agent.engine.usage import by_node
+from mmrefine_agent.records import rundir
+from mmrefine_agent.records.models import (
+    Completeness,
+    ItemResult,
+    ParseHealth,
+    Scores,
+    StepEvent,
+    UsageDoc,
+)
+from mmrefine_agent.records.results import submission_entry
+from mmrefine_agent.records.rundir import RunDir
+from mmrefine_agent.types import Item
+
+
+def parse_health(steps: Sequence[StepEvent]) -> dict[str, ParseHealth]:
+    """Per node: how many steps had parse problems, their share, and the reasons."""
+    out: dict[str, ParseHealth] = {}
+    for step in steps:
+        health = out.setdefault(step.node, ParseHealth())
+        health.steps += 1
+        if step.parse_errors:
+            health.with_problems += 1
+            for reason in step.parse_errors:
+                health.reasons[reason] = health.reasons.get(reason, 0) + 1
+    for health in out.values():
+        health.share = round(health.with_problems / health.steps, 4) if health.steps else None
+        health.reasons = dict(sorted(health.reasons.items(), key=lambda kv: -kv[1]))
+    return out
+
+
+def completeness(
+    results: Sequence[ItemResult], expected: Sequence[str], judged: bool, run_dir: Path
+) -> Completeness:
+    """Whether every expected item finished (and was judged, when a judge is configured)."""
+    latest = {r.key: r for r in results}
+    failed: Counter[str] = Counter()
+    not_judged = judge_errors = 0
+    for key in expected:
+        record = latest.get(key)
+        if record is None:
+            failed["missing"] += 1
+        elif record.status == "judge_error":
+            judge_errors += 1
+        elif record.status != "ok":
+            failed[record.status] += 1
+        elif judged and record.judgment is None:
+            not_judged += 1
+    complete = bool(expected) and not failed and not not_judged and not judge_errors
+    resume = None
+    if not complete and expected:
+        resume = f"run the same command again (same --out {run_dir}) to redo what is missing"
+    return Completeness(
+        complete=complete,
+        n_expected=len(expected),
+        failed=dict(failed),
+        not_judged=not_judged,
+        judge_errors=judge_errors,
+        resume=resume,
+    )
+
+
+def finish_run(
+    run: RunDir,
+    config: RunConfig,
+    items: dict[str, Item],
+    expected: Sequence[str],
+    usage: UsageDoc,
+) -> Scores:
+    """Write scores.json and submission.json from the run's records; returns the scores."""
+    results = run.results()
+    steps = run.steps()
+    judged = config.judge.name not in ("none", "")
+    if any(r.judgment is not None for r in results):
+        scores = compute_scores(results)
+    else:
+        scores = Scores(
+            n_items=len(results),
+            n_failed_items=sum(1 for r in results if not r.refined),
+            note=f"not judged (judge.name: {config.judge.name})"
+            if not judged
+            else "no item has a judgment yet",
+        )
+    scores.judge_settings = {
+        "name": config.judge.name,
+        "model": config.judge.model,
+        "backend": config.judge.backend,
+        "params": dict(config.judge.params),
+        "per_round": config.judge.per_round,
+    }
+    scores.usage = usage
+    scores.usage_by_node = by_node(steps)
+    scores.parse_health = parse_health(steps)
+    scores.completeness = completeness(results, expected, judged, run.path)
+    rundir.write_json_atomic(run.file(rundir.SCORES), scores)
+    submission = {}
+    for record in results:
+        if record.refined and record.key in items:
+            response = record.final.response if record.final is not None else ""
+            entry = submission_entry(items[record.key], response, record.judgment)
+            submission[record.key] = entry.model_dump(mode="json", exclude_none=True) | {
+                "reference_feedback": entry.reference_feedback,
+                "error_type": entry.error_type,
+            }
+    rundir.write_json_atomic(run.file(rundir.SUBMISSION), submission)
+    return scores

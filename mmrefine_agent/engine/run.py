@@ -1,0 +1,203 @@
+"""Run a strategy over a dataset slice: refine every item through the graph, judge, persist.
+
+Results are written as each item completes. Running again into the same directory resumes:
+finished items are kept, unfinished or failed ones are redone, and items whose refinement
+finished but whose judgment is missing or failed are only re-judged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import JsonValue
+
+from mmrefine_agent.config import RunConfig
+from mmrefine_agent.data.run_slice import load_run_items
+from mmrefine_agent.engine.backend import ModelBackend
+from mmrefine_agent.engine.finish import finish_run
+from mmrefine_agent.engine.item_loop import ItemWork
+from mmrefine_agent.engine.resume import make_fingerprint, plan_resume, prepare_run_dir
+from mmrefine_agent.engine.services import build_services
+from mmrefine_agent.engine.usage import RunUsage
+from mmrefine_agent.engine.writers import RunFiles
+from mmrefine_agent.events import (
+    EventStream,
+    ItemFinished,
+    RunFinished,
+    RunInfo,
+    RunStarted,
+    Sink,
+    StepFinished,
+    hook_sink,
+)
+from mmrefine_agent.judging.item_judging import needs_judging
+from mmrefine_agent.plugins_manager import Plugins, load_plugins
+from mmrefine_agent.records.models import ItemResult, Scores, UsageBlock
+from mmrefine_agent.records.results import failed_result
+from mmrefine_agent.records.steps import StepRecord
+
+
+@dataclass(slots=True)
+class RunOutcome:
+    """What a session produced (``scores`` are the run's, ``usage`` this session's)."""
+
+    run_dir: Path
+    scores: Scores
+    usage: dict[str, UsageBlock]
+    n_items: int
+    n_done: int
+    n_errors: int
+    elapsed_s: float
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Every configured item finished and (with a judge) has a valid judgment."""
+        return self.scores.completeness.complete
+
+
+async def arun(
+    config: RunConfig,
+    run_dir: Path | str,
+    *,
+    plugins: Plugins | None = None,
+    restart: bool = False,
+    backend: ModelBackend | None = None,
+    judge_backend: ModelBackend | None = None,
+    sinks: Iterable[Sink] = (),
+    cell: dict[str, JsonValue] | None = None,
+) -> RunOutcome:
+    """Refine, judge and score every configured item into ``run_dir`` (resuming it)."""
+    started = time.perf_counter()
+    plugins = plugins or load_plugins()
+    out = Path(run_dir)
+    _data_dir, loaded, prompts = load_run_items(config)
+    strategy = plugins.strategies.get(config.strategy.name)(config.strategy)
+    fingerprint = make_fingerprint(config, plugins, loaded.path)
+    run = prepare_run_dir(out, config, fingerprint, restart=restart)
+    info = RunInfo(run_dir=out, config=config, cell=dict(cell or {}))
+    items = {item.key: item for item in loaded.items}
+    plan = plan_resume(run, list(items))
+
+    stream = EventStream()
+    files = RunFiles(run)
+    stream.subscribe(files.sink, critical=True, name="run files")
+    stream.subscribe(hook_sink(plugins.hook))
+    for sink in sinks:
+        stream.subscribe(sink)
+    services = build_services(
+        config,
+        plugins,
+        prompts,
+        lambda entry: stream.emit(files.judge_call(info, entry)),
+        backend=backend,
+        judge_backend=judge_backend,
+    )
+    assert services.client is not None
+    ledger = RunUsage(run.file("usage.json"), services.refine_totals, services.judge_totals)
+    model_name = f"{config.model.backend}:{config.model.name}"
+    errors: list[str] = []
+
+    def emit_step(step: StepRecord) -> None:
+        stream.emit(StepFinished(run=info, step=step.to_event()))
+
+    def finished(record: ItemResult) -> None:
+        stream.emit(ItemFinished(run=info, result=record))
+        ledger.write()
+        if record.status != "ok":
+            errors.append(f"{record.key}: {record.status}: {record.error}")
+
+    work = ItemWork(
+        strategy=strategy,
+        client=services.client,
+        prompts=prompts,
+        judge=services.judge,
+        per_round=config.judge.per_round,
+        model_name=model_name,
+        emit_step=emit_step,
+    )
+    judge_name = services.judge.name if services.judge is not None else None
+    to_judge = [
+        r
+        for r in plan.kept.values()
+        if r.key in items
+        and judge_name is not None
+        and needs_judging(r, judge_name, config.judge.per_round, force=False)
+    ]
+    problem_keys = [p.key for p in loaded.problems]
+    stream.emit(
+        RunStarted(
+            run=info,
+            total=len(items) + len(problem_keys),
+            todo=len(plan.todo) + len(to_judge),
+            done=len(items) - len(plan.todo) - len(to_judge),
+        )
+    )
+    previous = {r.key: r for r in run.results()}
+    for problem in loaded.problems:
+        record = failed_result(
+            {"key": problem.key, "id": problem.key.split("_")[0], "row": problem.row,
+             "field": problem.field},
+            "data_error",
+            str(problem),
+            strategy=strategy.name,
+            model=model_name,
+        )  # fmt: skip
+        earlier = previous.get(problem.key)
+        if earlier is None or earlier.error != record.error:
+            stream.emit(ItemFinished(run=info, result=record))
+        errors.append(str(problem))
+    slots = asyncio.Semaphore(max(4, config.run.concurrency * 2))
+
+    async def refine(key: str) -> None:
+        async with slots:
+            finished(await work.refine(items[key]))
+
+    async def rejudge(record: ItemResult) -> None:
+        async with slots:
+            await work.judge_item(items[record.key], record)
+            finished(record)
+
+    try:
+        await asyncio.gather(*(refine(k) for k in plan.todo), *(rejudge(r) for r in to_judge))
+    finally:
+        files.close()
+        await services.aclose()
+    usage = ledger.write()
+    scores = finish_run(run, config, items, [*items, *problem_keys], usage)
+    stream.emit(RunFinished(run=info, scores=scores))
+    results = run.results()
+    done = sum(1 for r in results if r.status == "ok" and r.key in items)
+    return RunOutcome(
+        run_dir=out,
+        scores=scores,
+        usage=services.usage(),
+        n_items=len(items) + len(problem_keys),
+        n_done=done,
+        n_errors=len(items) + len(problem_keys) - done,
+        elapsed_s=time.perf_counter() - started,
+        errors=[*errors, *(f"observer {e}" for e in stream.sink_errors)],
+    )
+
+
+def run(
+    config: RunConfig,
+    run_dir: Path | str,
+    **options: object,
+) -> RunOutcome:
+    """Synchronous :func:`arun` (from a notebook with a running loop, it runs in a thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(arun(config, run_dir, **options))  # type: ignore[arg-type]
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(
+            asyncio.run,
+            arun(config, run_dir, **options),  # type: ignore[arg-type]
+        ).result()

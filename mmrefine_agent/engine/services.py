@@ -1,0 +1,145 @@
+"""The services one run (or one judging session) uses, built once for both roles.
+
+The refinement client and the judge share the call cache and the cost budget; each has its
+own concurrency limit and usage totals. Re-judging builds the same services without a
+refinement client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mmrefine_agent.config import ModelConfig, RunConfig
+from mmrefine_agent.data.prompts import OfficialPrompts
+from mmrefine_agent.engine.backend import ModelBackend
+from mmrefine_agent.engine.cache import CallCache
+from mmrefine_agent.engine.client import Budget, ClientSettings, ModelClient, UsageTotals
+from mmrefine_agent.judging.base import Judge, JudgeEnv
+from mmrefine_agent.plugins_manager import Plugins
+from mmrefine_agent.records.models import JudgeCallRecord, UsageBlock
+
+
+def judge_model_config(config: RunConfig) -> ModelConfig:
+    """The judge's model settings as a ModelConfig (same backends, same call path)."""
+    judge = config.judge
+    return ModelConfig(
+        backend=judge.backend,
+        name=judge.model,
+        api_base=judge.api_base,
+        api_key_env=judge.api_key_env,
+        params=dict(judge.params),
+        timeout_s=judge.timeout_s,
+        endpoints=list(judge.endpoints),
+        options=dict(judge.options),
+    )
+
+
+def open_cache(config: RunConfig) -> CallCache | None:
+    """The shared call cache for a run (None when ``run.cache`` is off)."""
+    if not config.run.cache:
+        return None
+    return CallCache(Path(config.run.cache_dir) if config.run.cache_dir else None)
+
+
+def make_backend(plugins: Plugins, model: ModelConfig) -> ModelBackend:
+    """An instance of the backend ``model.backend`` names."""
+    backend_cls = plugins.backends.get(model.backend)
+    backend: ModelBackend = backend_cls(model)
+    return backend
+
+
+@dataclass(slots=True)
+class Services:
+    """Model clients, judge, cache and budget of one session."""
+
+    config: RunConfig
+    cache: CallCache | None
+    budget: Budget
+    refine_totals: UsageTotals = field(default_factory=UsageTotals)
+    judge_totals: UsageTotals = field(default_factory=UsageTotals)
+    client: ModelClient | None = None
+    judge: Judge | None = None
+
+    def usage(self) -> dict[str, UsageBlock]:
+        """Usage of this session so far, per purpose."""
+        return {"refine": self.refine_totals.snapshot(), "judge": self.judge_totals.snapshot()}
+
+    async def aclose(self) -> None:
+        """Close backends and the cache."""
+        if self.client is not None:
+            await self.client.backend.aclose()
+        if self.judge is not None and self.judge.env.client is not None:
+            await self.judge.env.client.backend.aclose()
+        if self.cache is not None:
+            self.cache.close()
+
+
+def build_services(
+    config: RunConfig,
+    plugins: Plugins,
+    prompts: OfficialPrompts | None,
+    record_judge_call: Callable[[JudgeCallRecord | dict[str, Any]], None],
+    *,
+    refine: bool = True,
+    backend: ModelBackend | None = None,
+    judge_backend: ModelBackend | None = None,
+) -> Services:
+    """Build the session's services (``refine=False``: judging only)."""
+    services = Services(
+        config=config, cache=open_cache(config), budget=Budget(config.run.max_cost_usd)
+    )
+    if refine:
+        services.client = ModelClient(
+            backend or make_backend(plugins, config.model),
+            limiter=asyncio.Semaphore(config.run.concurrency),
+            settings=ClientSettings(
+                timeout_s=config.model.timeout_s,
+                retries=config.run.retries,
+                backoff_s=config.run.backoff_s,
+                params=dict(config.model.params),
+            ),
+            cache=services.cache,
+            budget=services.budget,
+            totals=services.refine_totals,
+        )
+    services.judge = make_judge(
+        config, plugins, prompts, services, record_judge_call, judge_backend=judge_backend
+    )
+    return services
+
+
+def make_judge(
+    config: RunConfig,
+    plugins: Plugins,
+    prompts: OfficialPrompts | None,
+    services: Services,
+    record: Callable[[JudgeCallRecord | dict[str, Any]], None],
+    *,
+    judge_backend: ModelBackend | None = None,
+) -> Judge | None:
+    """The configured judge, its model client sharing the cache and budget (None: no judge)."""
+    name = config.judge.name
+    if name in ("none", ""):
+        return None
+    judge_cls = plugins.judges.get(name)
+    client = None
+    if judge_cls.needs_model:
+        client = ModelClient(
+            judge_backend or make_backend(plugins, judge_model_config(config)),
+            limiter=asyncio.Semaphore(config.judge.concurrency),
+            settings=ClientSettings(
+                timeout_s=config.judge.timeout_s,
+                retries=config.run.retries,
+                backoff_s=config.run.backoff_s,
+                params=dict(config.judge.params),
+            ),
+            cache=services.cache,
+            budget=services.budget,
+            totals=services.judge_totals,
+        )
+    judge: Judge = judge_cls(name, config.judge, JudgeEnv(prompts, client, record))
+    return judge
