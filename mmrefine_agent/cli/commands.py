@@ -280,6 +280,13 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             entry = registry.entries[name]
             description = getattr(entry.component, "description", "") or ""
             table.add_row(kind, name, entry.plugin, entry.origin, description)
+    observing = ("mmrefine_run_started", "mmrefine_observe_step", "mmrefine_observe_judgment",
+                 "mmrefine_observe_item", "mmrefine_run_finished")  # fmt: skip
+    for hook_name in observing:
+        for impl in getattr(plugins.pm.hook, hook_name).get_hookimpls():
+            origin = plugins.origin_of(impl.plugin)
+            table.add_row("observer", hook_name.removeprefix("mmrefine_"), impl.plugin_name,
+                          origin, "")  # fmt: skip
     console.print(table)
     hooks = sorted(name for name in dir(plugins.pm.hook) if name.startswith("mmrefine_"))
     console.print(f"hooks: {', '.join(hooks)}", highlight=False)

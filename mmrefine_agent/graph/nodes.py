@@ -8,6 +8,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from mmrefine_agent.errors import ModelCallError, NodeFailed
 from mmrefine_agent.graph.context import GraphContext
 from mmrefine_agent.graph.state import RefineState, RoundRecord
 from mmrefine_agent.graph.strategy import NodeContext, NodeName, Strategy, compose_response
@@ -84,9 +85,11 @@ def make_node(name: NodeName, strategy: Strategy) -> NodeFn:
         started = time.perf_counter()
         try:
             update = await behaviour(view, ctx)
+        except ModelCallError:
+            raise  # the engine maps model failures to backend_error / budget
         except Exception as exc:
-            step.notes.append(f"error: {type(exc).__name__}: {exc}")
-            raise
+            step.fail(exc)
+            raise NodeFailed(name, exc) from exc
         finally:
             step.elapsed_s = round(time.perf_counter() - started, 4)
             context.emit_step(step)
