@@ -52,13 +52,15 @@ from mmrefine_agent import hookimpl
 @hookimpl
 def mmrefine_run_started(run):
     with open(os.environ["OBSERVED"], "a") as f:
-        f.write(json.dumps({"started": str(run.run_dir), "strategy": run.config.strategy.name}) + "\\n")
+        entry = {"started": str(run.run_dir), "strategy": run.config.strategy.name}
+        f.write(json.dumps(entry) + "\\n")
 
 
 @hookimpl
 def mmrefine_observe_item(result, run):
     with open(os.environ["OBSERVED"], "a") as f:
-        f.write(json.dumps({"item": result.key, "status": result.status, "dir": str(run.run_dir)}) + "\\n")
+        entry = {"item": result.key, "status": result.status, "dir": str(run.run_dir)}
+        f.write(json.dumps(entry) + "\\n")
 """
 
 
@@ -149,8 +151,9 @@ def test_a_changed_plugin_source_is_refused_on_resume(tmp_path: Path) -> None:
 def test_changed_data_is_refused_and_nothing_finished_is_dropped(tmp_path: Path) -> None:
     import shutil
 
-    from mmrefine_agent.data.mmrefine import read_rows
     from test_dataset import _write_rows
+
+    from mmrefine_agent.data.mmrefine import read_rows
 
     out = tmp_path / "run"
     parquet = tmp_path / "data.parquet"
