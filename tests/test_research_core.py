@@ -211,7 +211,7 @@ def test_refine_item_and_run_through_the_public_api(tmp_path: Path) -> None:
     key = mmrefine_agent.open_run(tmp_path / "api").results[0].key
     refined = mmrefine_agent.refine_item(key, config)
     assert refined.result.status == "ok" and refined.result.judgment is not None
-    assert [s.node for s in refined.steps][0] == "detect"
+    assert refined.steps[0].node == "detect"
     assert refined.judge_calls and refined.judge_calls[0].item_key == key
 
 
