@@ -141,6 +141,9 @@ class RunSettings(Section):
         return value
 
     seed: int = 0
+    preflight: bool = Field(
+        True, description="check model/judge routes, keys and servers before any item"
+    )
 
 
 class RunConfig(Section):

@@ -67,6 +67,45 @@ class LitellmBackend(ModelBackend):
         endpoints = [e.api_base for e in self.config.endpoints]
         return {**super().identity(), "api_base": self.config.api_base, "endpoints": endpoints}
 
+    def preflight(self) -> list[str]:
+        """A provider litellm can route to, its key variable set, a known model, a server."""
+        problems = super().preflight()
+        if problems or self.config.endpoints:
+            return problems
+        litellm = import_litellm()
+        name = self.config.name
+        try:
+            model, provider, *_ = litellm.get_llm_provider(name)
+        except Exception:
+            return [
+                f"model name {name!r} names no provider litellm knows; write it as "
+                "'provider/model', e.g. 'openai/gpt-4o' (an OpenAI-compatible server: "
+                "'openai/<served name>' with model.api_base)"
+            ]
+        if self.config.api_base:
+            return []  # a server of your own: any model name, its own keys
+        if self.config.api_key_env:
+            import os
+
+            if not os.environ.get(self.config.api_key_env):
+                return [f"model.api_key_env names {self.config.api_key_env}, which is not set"]
+        else:
+            missing = litellm.validate_environment(name).get("missing_keys") or []
+            if missing:
+                return [f"{', '.join(missing)} is not set (provider '{provider}')"]
+        known = [
+            key.split("/", 1)[-1]
+            for key, info in litellm.model_cost.items()
+            if isinstance(info, dict) and info.get("litellm_provider") == provider
+        ]
+        if known and model not in known:
+            import difflib
+
+            guess = difflib.get_close_matches(model, known, n=1)
+            hint = f" (did you mean '{provider}/{guess[0]}'?)" if guess else ""
+            return [f"unknown model '{model}' for provider '{provider}'{hint}"]
+        return []
+
     def _api_key(self) -> str | None:
         if self.config.api_key_env:
             return os.environ.get(self.config.api_key_env)

@@ -64,6 +64,13 @@ class OpenAICompatBackend(ModelBackend):
         self.price_out = float(prices.get("output", 0.0)) / 1e6
         self._session: Any = None
 
+    def preflight(self) -> list[str]:
+        """Every server answers, and the key variable (if one is named) is set."""
+        problems = super().preflight()
+        if self.config.api_key_env and not os.environ.get(self.config.api_key_env):
+            problems.append(f"model.api_key_env names {self.config.api_key_env}, which is not set")
+        return problems
+
     def identity(self) -> dict[str, Any]:
         """Backend, model and the server(s) determine the answer."""
         return {**super().identity(), "targets": sorted({url for url, _ in self.targets})}

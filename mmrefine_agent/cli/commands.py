@@ -52,6 +52,8 @@ def print_outcome(outcome: RunOutcome, title: str | None = None) -> int:
         highlight=False,
     )
     done = scores.completeness
+    if outcome.stopped_early:
+        console.print(f"[red]stopped early:[/] {outcome.stopped_early}", highlight=False)
     if outcome.errors:
         causes: dict[str, list[str]] = {}
         for line in outcome.errors:

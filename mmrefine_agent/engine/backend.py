@@ -54,5 +54,16 @@ class ModelBackend(ABC):
         """What, besides the request, determines the answer (part of the cache key)."""
         return {"backend": self.config.backend, "model": self.config.name}
 
+    def preflight(self) -> list[str]:
+        """Problems that would make every call fail (checked before any item; [] = none).
+
+        The default checks that each ``api_base`` (or endpoint) answers a TCP connection.
+        """
+        from mmrefine_agent.engine.preflight import unreachable
+
+        bases: list[str | None] = [e.api_base for e in self.config.endpoints]
+        bases = bases or [self.config.api_base]
+        return [problem for base in bases if base and (problem := unreachable(base))]
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook, no-op by default
         """Release connections or models. Called once at the end of a run."""

@@ -53,6 +53,7 @@ class RunOutcome:
     n_errors: int
     elapsed_s: float
     errors: list[str] = field(default_factory=list)
+    stopped_early: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -98,6 +99,13 @@ async def arun(
         judge_backend=judge_backend,
     )
     assert services.client is not None
+    if config.run.preflight and (plan.todo or any(not r.judgment for r in plan.kept.values())):
+        try:
+            services.preflight()
+        except BaseException:
+            files.close()
+            await services.aclose()
+            raise
     ledger = RunUsage(run.file("usage.json"), services.refine_totals, services.judge_totals)
     model_name = f"{config.model.backend}:{config.model.name}"
     errors: list[str] = []
@@ -105,9 +113,12 @@ async def arun(
     def emit_step(step: StepRecord) -> None:
         stream.emit(StepFinished(run=info, step=step.to_event()))
 
+    watch = FailureWatch()
+
     def finished(record: ItemResult) -> None:
         stream.emit(ItemFinished(run=info, result=record))
         ledger.write()
+        watch.add(record)
         if record.status != "ok":
             errors.append(f"{record.key}: {record.status}: {record.error}")
 
@@ -155,7 +166,8 @@ async def arun(
 
     async def refine(key: str) -> None:
         async with slots:
-            finished(await work.refine(items[key]))
+            if watch.stopped is None:  # most items failing the same way: stop sending more
+                finished(await work.refine(items[key]))
 
     async def rejudge(record: ItemResult) -> None:
         async with slots:
@@ -181,7 +193,31 @@ async def arun(
         n_errors=len(items) + len(problem_keys) - done,
         elapsed_s=time.perf_counter() - started,
         errors=[*errors, *(f"observer {e}" for e in stream.sink_errors)],
+        stopped_early=watch.stopped,
     )
+
+
+class FailureWatch:
+    """Stops a run early when most finished items failed with one and the same cause."""
+
+    MIN_ITEMS = 8
+    SHARE = 0.9
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.causes: dict[str, int] = {}
+        self.stopped: str | None = None
+
+    def add(self, record: ItemResult) -> None:
+        """Count one finished item (a failure by its cause)."""
+        self.seen += 1
+        if record.status in ("backend_error", "budget") and record.error:
+            cause = record.error.split(": ", 1)[-1][:160]
+            self.causes[cause] = self.causes.get(cause, 0) + 1
+        if self.stopped is None and self.seen >= self.MIN_ITEMS and self.causes:
+            cause, count = max(self.causes.items(), key=lambda kv: kv[1])
+            if count >= self.SHARE * self.seen:
+                self.stopped = f"{count} of the first {self.seen} items failed with: {cause}"
 
 
 def run(

@@ -18,6 +18,7 @@ from mmrefine_agent.data.prompts import OfficialPrompts
 from mmrefine_agent.engine.backend import ModelBackend
 from mmrefine_agent.engine.cache import CallCache
 from mmrefine_agent.engine.client import Budget, ClientSettings, ModelClient, UsageTotals
+from mmrefine_agent.errors import ConfigError, MMRefineError
 from mmrefine_agent.judging.base import Judge, JudgeEnv
 from mmrefine_agent.plugins_manager import Plugins
 from mmrefine_agent.records.models import JudgeCallRecord, UsageBlock
@@ -48,7 +49,12 @@ def open_cache(config: RunConfig) -> CallCache | None:
 def make_backend(plugins: Plugins, model: ModelConfig) -> ModelBackend:
     """An instance of the backend ``model.backend`` names."""
     backend_cls = plugins.backends.get(model.backend)
-    backend: ModelBackend = backend_cls(model)
+    try:
+        backend: ModelBackend = backend_cls(model)
+    except MMRefineError:
+        raise
+    except Exception as exc:  # plugin code or a bad setting: one line, no traceback
+        raise ConfigError(f"backend '{model.backend}' ({model.name}): {exc}") from exc
     return backend
 
 
@@ -63,6 +69,17 @@ class Services:
     judge_totals: UsageTotals = field(default_factory=UsageTotals)
     client: ModelClient | None = None
     judge: Judge | None = None
+
+    def preflight(self) -> None:
+        """Check the model and judge backends before any item (see engine/preflight.py)."""
+        from mmrefine_agent.engine.preflight import check_backends
+
+        roles: dict[str, ModelBackend] = {}
+        if self.client is not None:
+            roles["model"] = self.client.backend
+        if self.judge is not None and self.judge.env.client is not None:
+            roles["judge"] = self.judge.env.client.backend
+        check_backends(roles)
 
     def usage(self) -> dict[str, UsageBlock]:
         """Usage of this session so far, per purpose."""
