@@ -1,0 +1,43 @@
+"""The base of every record: typed fields, a schema version, dict-style reads for v1 code."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+
+FailureKind = Literal["data_error", "strategy_error", "backend_error", "judge_error", "budget"]
+FAILURE_KINDS: tuple[str, ...] = (
+    "data_error",
+    "strategy_error",
+    "backend_error",
+    "judge_error",
+    "budget",
+)
+Status = Literal["ok", "data_error", "strategy_error", "backend_error", "judge_error", "budget"]
+
+
+class Part(BaseModel):
+    """Base of every record model: typed, with dict-style read access for v1 code."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    def __getitem__(self, name: str) -> Any:
+        """Dict-style read access, so observers written against v1 dict records keep working."""
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """Dict-style ``get`` (v1 compatibility)."""
+        return getattr(self, name, default)
+
+
+class Record(Part):
+    """Base of every top-level record: a schema version; unknown (newer) fields are ignored."""
+
+    version: int = SCHEMA_VERSION

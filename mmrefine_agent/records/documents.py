@@ -1,0 +1,155 @@
+"""Run-level documents: usage.json, scores.json, fingerprint.json, submission and sweep."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, JsonValue
+
+from mmrefine_agent.records.base import Part, Record
+from mmrefine_agent.records.outcomes import UsageBlock
+
+
+class UsageSession(Part):
+    """One session's usage (a process that worked on the run)."""
+
+    started_at: str = ""
+    elapsed_s: float = 0.0
+    kind: Literal["run", "judge"] = "run"
+    refine: UsageBlock = Field(default_factory=UsageBlock)
+    judge: UsageBlock = Field(default_factory=UsageBlock)
+
+
+class UsageDoc(Record):
+    """``usage.json``: run totals over every session, and the sessions."""
+
+    refine: UsageBlock = Field(default_factory=UsageBlock)
+    judge: UsageBlock = Field(default_factory=UsageBlock)
+    elapsed_s: float = 0.0
+    sessions: list[UsageSession] = Field(default_factory=list)
+
+    def combined(self) -> UsageBlock:
+        """Refinement plus judging."""
+        return self.refine.plus(self.judge)
+
+
+class ScoreBlock(Part):
+    """Counts, official rates and 95% bootstrap intervals for a set of items."""
+
+    n: int = 0
+    counts: dict[str, int] = Field(default_factory=dict)
+    rates: dict[str, float | None] = Field(default_factory=dict)
+    ci95: dict[str, list[float] | None] = Field(default_factory=dict)
+
+
+class NodeUsage(UsageBlock):
+    """Usage of one graph node over the run."""
+
+    steps: int = 0
+
+
+class ParseHealth(Part):
+    """How often a node's answers did not parse, and why."""
+
+    steps: int = 0
+    with_problems: int = 0
+    share: float | None = None
+    reasons: dict[str, int] = Field(default_factory=dict)
+
+
+class Completeness(Part):
+    """Whether every item of the configured slice finished and was judged."""
+
+    complete: bool = True
+    n_expected: int = 0
+    failed: dict[str, int] = Field(default_factory=dict)
+    not_judged: int = 0
+    judge_errors: int = 0
+    resume: str | None = None
+
+
+class Scores(Record):
+    """``scores.json``: overall and per-breakdown scores, usage, parse health, completeness."""
+
+    judge: str | list[str] | None = None
+    judge_settings: dict[str, JsonValue] = Field(default_factory=dict)
+    is_proxy: bool = False
+    n_items: int = 0
+    n_judged: int = 0
+    n_failed_items: int = 0
+    judge_errors: int = 0
+    not_seen_images: int = 0
+    note: str = ""
+    overall: ScoreBlock | None = None
+    by: dict[str, dict[str, ScoreBlock]] = Field(default_factory=dict)
+    usage: UsageDoc | None = None
+    usage_by_node: dict[str, NodeUsage] = Field(default_factory=dict)
+    parse_health: dict[str, ParseHealth] = Field(default_factory=dict)
+    completeness: Completeness = Field(default_factory=Completeness)
+
+    @property
+    def judged(self) -> bool:
+        """Whether any item was judged (the rates exist)."""
+        return self.overall is not None and self.n_judged > 0
+
+
+class PluginFingerprint(Part):
+    """A plugin module a run used: its distribution version and a hash of its source."""
+
+    role: str
+    name: str
+    module: str
+    distribution: str | None = None
+    source_sha256: str | None = None
+
+
+class Fingerprint(Record):
+    """``fingerprint.json``: what a resumed run must share with the run it continues."""
+
+    config: dict[str, JsonValue] = Field(default_factory=dict)
+    data: dict[str, str] = Field(default_factory=dict)
+    plugins: list[PluginFingerprint] = Field(default_factory=list)
+
+
+class SubmissionEntry(Part):
+    """One entry of the official submission format (``submission.json``, not versioned)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    solution_source: str
+    question: str = ""
+    answer: str = ""
+    initial_solution: str = ""
+    solution_label: str = ""
+    reference_feedback: str | None = None
+    error_type: str | None = None
+    prediction: str = ""
+    judge: str | None = None
+    result: dict[str, Any] | None = None
+
+
+class CellSummary(Part):
+    """One sweep cell's headline figures (a row of ``sweep.json``)."""
+
+    cell: str
+    values: dict[str, JsonValue] = Field(default_factory=dict)
+    run_dir: str = ""
+    status: str = ""
+    error: str | None = None
+    n_judged: int = 0
+    rates: dict[str, float | None] = Field(default_factory=dict)
+    ci95: dict[str, list[float] | None] = Field(default_factory=dict)
+    calls: int = 0
+    cache_hits: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+    elapsed_s: float = 0.0
+
+
+class SweepDoc(Record):
+    """``sweep.json``: the grid and one row per cell run so far."""
+
+    name: str = ""
+    grid: dict[str, JsonValue] = Field(default_factory=dict)
+    cells: list[CellSummary] = Field(default_factory=list)
