@@ -78,7 +78,9 @@ class ModelConfig(Section):
     params: dict[str, Any] = Field(default_factory=dict, description="temperature, max_tokens...")
     timeout_s: float = Field(120.0, gt=0, description="per-call timeout")
     max_image_side: int | None = Field(None, ge=16, description="downscale larger images")
-    endpoints: list[EndpointConfig] = Field(default_factory=list)
+    endpoints: list[EndpointConfig] = Field(
+        default_factory=list, description="several servers: [{api_base, name, weight}]"
+    )
     options: dict[str, Any] = Field(default_factory=dict, description="backend-specific options")
 
     @field_validator("params", "options")
@@ -100,13 +102,17 @@ class JudgeConfig(Section):
 
     name: str = Field("offline", description="a registered judge name, or 'none'")
     model: str = Field("openai/gpt-4o", description="judge model (official judge)")
-    api_base: str | None = None
-    api_key_env: str | None = None
+    api_base: str | None = Field(None, description="judge's OpenAI-compatible base URL")
+    api_key_env: str | None = Field(None, description="env var holding the judge's key")
     backend: str = Field("litellm", description="backend used for judge calls")
-    params: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0})
-    timeout_s: float = Field(120.0, gt=0)
-    endpoints: list[EndpointConfig] = Field(default_factory=list)
-    options: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(
+        default_factory=lambda: {"temperature": 0}, description="judge call parameters"
+    )
+    timeout_s: float = Field(120.0, gt=0, description="per judge call timeout")
+    endpoints: list[EndpointConfig] = Field(
+        default_factory=list, description="several judge servers: [{api_base, name, weight}]"
+    )
+    options: dict[str, Any] = Field(default_factory=dict, description="judge backend options")
     per_round: bool = Field(False, description="judge every round, not only the final one")
     retries: int = Field(2, ge=0, le=10, description="re-asks when a reply is not 0/1")
     concurrency: int = Field(32, ge=1, description="judge calls in flight")
@@ -140,7 +146,7 @@ class RunSettings(Section):
             raise ValueError("workers must be 'auto' or 1..64")
         return value
 
-    seed: int = 0
+    seed: int = Field(0, description="seed for sampling and bootstrap intervals")
     preflight: bool = Field(
         True, description="check model/judge routes, keys and servers before any item"
     )
@@ -149,7 +155,7 @@ class RunSettings(Section):
 class RunConfig(Section):
     """A whole run: data slice, model, strategy, judge and execution settings."""
 
-    name: str = "run"
+    name: str = Field("run", description="the run's name (default run directory run.out_dir/NAME)")
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     strategy: StrategyConfig = Field(default_factory=StrategyConfig)

@@ -159,3 +159,12 @@ def test_a_corrupt_image_row_is_recorded_and_the_run_goes_on(
     assert str(parquet) in broken["error"] and "row 3" in broken["error"]  # 0-based
     assert broken["field"] == "image" and bad["id"] in broken["error"]
     assert "1 item(s) failed" in result.stdout or "failed 1" in result.stdout
+
+
+def test_config_key_reference_is_in_sync() -> None:
+    from mmrefine_agent.cli.config_keys import keys_markdown
+
+    documented = (Path(__file__).resolve().parent.parent / "docs" / "config.md").read_text()
+    assert documented == keys_markdown(), "run: mmrefine config --keys --markdown > docs/config.md"
+    shown = mmrefine("config", "--keys")
+    assert shown.returncode == 0 and "strategy.max_rounds" in shown.stdout

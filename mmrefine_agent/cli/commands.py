@@ -295,6 +295,24 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    """``mmrefine config --keys``: the config reference, generated from the config models."""
+    from rich.table import Table
+
+    from mmrefine_agent.cli.config_keys import key_rows, keys_markdown
+
+    if args.markdown:
+        print(keys_markdown(), end="")
+        return 0
+    table = Table(title="config keys (--set dotted.key=value)")
+    for column in ("key", "type", "default", "meaning"):
+        table.add_column(column)
+    for row in key_rows():
+        table.add_row(*row)
+    console.print(table)
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     """``mmrefine data info|download``."""
     from mmrefine_agent.cli.render import print_counts

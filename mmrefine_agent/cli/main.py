@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("plugins", help="backends, strategies and judges loaded, and from where")
 
+    config = sub.add_parser("config", help="the config keys: type, default and meaning")
+    config.add_argument("--keys", action="store_true", help="list every key (the default)")
+    config.add_argument("--markdown", action="store_true", help="as Markdown (docs/config.md)")
+
     data = sub.add_parser("data", help="benchmark data: info | download")
     data.add_argument("action", choices=["info", "download"])
     data.add_argument("--data-dir", default=None)
