@@ -9,10 +9,12 @@ Environment variables:
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import pluggy
@@ -119,10 +121,7 @@ def get_plugin_manager(
     for module_name in [*_split_env("MMREFINE_PLUGINS"), *extra_modules]:
         if pm.has_plugin(module_name) or pm.is_blocked(module_name):
             continue
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as exc:
-            raise PluginError(f"cannot import plugin module '{module_name}': {exc}") from exc
+        module = import_plugin(module_name)
         pm.register(module, name=module_name)
     try:
         pm.check_pending()
@@ -132,6 +131,29 @@ def get_plugin_manager(
         pm.trace.root.setwriter(lambda msg: sys.stderr.write(str(msg)))
         pm.enable_tracing()
     return pm
+
+
+def import_plugin(name: str) -> Any:
+    """Import a plugin by module name, or from a ``.py`` file path."""
+    path = Path(name)
+    try:
+        if name.endswith(".py") or "/" in name:
+            if not path.is_file():
+                raise PluginError(f"plugin file '{name}' not found")
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            if spec is None or spec.loader is None:
+                raise PluginError(f"cannot load plugin file '{name}'")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[path.stem] = module
+            spec.loader.exec_module(module)
+            return module
+        return importlib.import_module(name)
+    except PluginError:
+        raise
+    except Exception as exc:
+        raise PluginError(
+            f"cannot import plugin module '{name}': {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _collect(pm: pluggy.PluginManager, hook_name: str, registry: Registry[Any]) -> None:

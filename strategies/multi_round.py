@@ -12,6 +12,7 @@ correction, final answer).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from mmrefine_agent.graph.parsing import (
@@ -82,6 +83,13 @@ _CONFIRMED = re.compile(r"\b(confirm\w*|correct|valid|yes|pass\w*)\b", re.IGNORE
 _REJECTED = re.compile(r"\b(reject\w*|incorrect|invalid|no|fail\w*)\b", re.IGNORECASE)
 
 
+@dataclass(frozen=True, slots=True)
+class MultiRoundCarry:
+    """What a round hands to the next: the verifier's doubts."""
+
+    doubt: str
+
+
 class MultiRound(Strategy):
     """One call per node; loops on the corrected solution until verified."""
 
@@ -93,16 +101,17 @@ class MultiRound(Strategy):
         """Ask whether the current solution has an error."""
         solution = state.get("solution", "")
         prompt = DETECT_PROMPT.format(question=ctx.item.question, solution=solution)
-        doubt = (state.get("scratch", {}).get("carry") or {}).get("doubt")
+        carry = state.get("carry")
+        doubt = carry.doubt if isinstance(carry, MultiRoundCarry) else None
         if doubt:  # the previous round's verifier rejected: say why, or the re-ask is identical
             prompt += DOUBT_NOTE.format(doubt=doubt.strip())
         answer = await ctx.ask(prompt, system=SYSTEM)
         verdict = parse_verdict(answer)
         if verdict is None:
-            ctx.problem("no 'Correctness:' verdict; treated as Correct")
+            ctx.problem("no 'Correctness:' verdict (no verdict: never read as Correct)")
         ctx.parsed(verdict=verdict)
         return {
-            "verdict": verdict or "correct",
+            "verdict": verdict,
             "scratch": {**state.get("scratch", {}), "review": answer},
         }
 
@@ -159,7 +168,7 @@ class MultiRound(Strategy):
         ctx.parsed(verification=label, verified=verified, final_answer=final)
         update: dict[str, Any] = {"verified": verified, "final_answer": final}
         if not verified:  # the next round's detect hears the verifier's doubts
-            update["scratch"] = {**state.get("scratch", {}), "carry_next": {"doubt": answer}}
+            update["carry_next"] = MultiRoundCarry(doubt=answer)
         return update
 
 

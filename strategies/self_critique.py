@@ -10,9 +10,11 @@ latest official-format answer, so it stays comparable with the paper protocol.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from mmrefine_agent.graph.parsing import parse_labelled
+from mmrefine_agent.graph.shape import END_ROUND, GraphShape
 from mmrefine_agent.graph.state import RefineState
 from mmrefine_agent.graph.strategy import NodeContext
 from mmrefine_agent.hookspecs import RegisterStrategy, hookimpl
@@ -49,28 +51,41 @@ Taking the critique into account, write your final review in the required format
 _ACCEPT = re.compile(r"\b(accept|accepted|approve|ok)\b", re.IGNORECASE)
 
 
+@dataclass(frozen=True, slots=True)
+class RevisionCarry:
+    """What a round hands to the revision: its review and the critique of it."""
+
+    review: str
+    critique: str
+
+
 class SelfCritique(SinglePass):
-    """Official prompt, self-critique, one revision."""
+    """Official prompt, self-critique in a node of its own, one revision."""
 
     name: ClassVar[str] = "self_critique"
     description: ClassVar[str] = "refine, critique the refinement, revise once"
 
+    def shape(self, graph: GraphShape) -> None:
+        """A ``critique`` node after ``verify`` while a revision is still possible."""
+        graph.add_node("critique", self.critique)
+        graph.add_route("verify", self.route_to_critique, ["critique", END_ROUND])
+        graph.add_edge("critique", END_ROUND)
+
+    def route_to_critique(self, state: RefineState) -> str:
+        """Critique while a revision round is left; the last round ends without one."""
+        return "critique" if state.get("round", 1) < self.max_rounds else END_ROUND
+
     async def detect(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """Round 1: the official prompt; later rounds: the same with review and critique."""
         prompt = official_refinement_prompt(ctx, state.get("solution", ""))
-        revision = state.get("scratch", {}).get("carry") or {}
-        if revision:
-            prompt += REVISION_SUFFIX.format(
-                review=revision.get("review", ""), critique=revision.get("critique", "")
-            )
+        revision = state.get("carry")
+        if isinstance(revision, RevisionCarry):
+            prompt += REVISION_SUFFIX.format(review=revision.review, critique=revision.critique)
         answer = await ctx.ask(prompt)
         return self.parse_answer(answer, ctx)
 
-    async def verify(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
-        """Critique the round's review while a revision is still possible; else only parse."""
-        update = await super().verify(state, ctx)
-        if ctx.round >= self.max_rounds:
-            return update
+    async def critique(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
+        """Ask the model to critique the round's review; not accepted -> another round."""
         review = state.get("scratch", {}).get("answer", "")
         critique = await ctx.ask(
             CRITIQUE_PROMPT.format(
@@ -82,20 +97,15 @@ class SelfCritique(SinglePass):
             ctx.problem("no 'Critique Verdict:' line; treated as REVISE")
         accepted = bool(label and _ACCEPT.search(label))
         ctx.parsed(critique_verdict=label, accepted=accepted)
-        scratch = dict(state.get("scratch", {}))
-        scratch["carry_next"] = {"review": review, "critique": critique}
-        update.update({"verified": accepted, "scratch": scratch})
-        return update
+        return {"verified": accepted, "carry_next": RevisionCarry(review=review, critique=critique)}
 
     def next_round_solution(self, state: RefineState) -> str:
         """A revision reviews the same (initial) solution again."""
         return state.get("solution", "")
 
-    def route_after_verify(self, state: RefineState) -> Any:
-        """Revise when the critique did not accept and a round is left."""
-        if state.get("verified") is True or state.get("round", 1) >= self.max_rounds:
-            return "end"
-        return "detect"
+    def route_after_verify(self, state: RefineState) -> str:
+        """Revise when the critique did not accept (the framework stops at max_rounds)."""
+        return "end" if state.get("verified") is True else "detect"
 
 
 @hookimpl

@@ -51,7 +51,7 @@ class SinglePass(Strategy):
         return {
             "verdict": parsed.verdict,
             "response": answer,
-            "scratch": {"answer": answer, "parsed": parsed},
+            "scratch": {"answer": answer, "parsed": parsed},  # per round: replaced
         }
 
     async def locate(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:

@@ -50,7 +50,7 @@ def test_graph_has_the_four_fixed_nodes(plugins: Any) -> None:
     strategy = plugins.strategies.get("single_pass")(StrategyConfig())
     compiled = build_graph(strategy).compile()
     drawn = compiled.get_graph()
-    assert {"detect", "locate", "correct", "verify"} <= set(drawn.nodes)
+    assert {"detect", "locate", "correct", "verify", "begin_round", "end_round"} <= set(drawn.nodes)
     mermaid = drawn.draw_mermaid()
     assert "detect" in mermaid and "verify" in mermaid
 
@@ -145,19 +145,20 @@ def test_self_critique_revises_once(plugins: Any, data_dir: Path) -> None:
     answers = {
         "nodes": {
             "detect": [official_answer(True), official_answer(False, "9")],
-            "verify": "The review missed an error.\nCritique Verdict: REVISE",
+            "critique": "The review missed an error.\nCritique Verdict: REVISE",
         }
     }
     state, steps, backend = run_item(plugins, data_dir, "self_critique", answers, max_rounds=2)
     assert nodes_of(steps) == [
         (1, "detect"),
         (1, "verify"),
+        (1, "critique"),
         (2, "detect"),
         (2, "locate"),
         (2, "correct"),
         (2, "verify"),
     ]
-    assert [len(s.calls) for s in steps] == [1, 1, 1, 0, 0, 0]
+    assert [len(s.calls) for s in steps] == [1, 0, 1, 1, 0, 0, 0]
     revision = next(r for r in backend.history if r.tags.round == 2).messages[-1].text
     assert "Critique Verdict: REVISE" in revision and "A first review" in revision
     assert state["rounds"][-1]["response"] == official_answer(False, "9")
@@ -167,11 +168,11 @@ def test_self_critique_accept_ends_after_one_round(plugins: Any, data_dir: Path)
     answers = {
         "nodes": {
             "detect": official_answer(True),
-            "verify": "Looks right.\nCritique Verdict: ACCEPT",
+            "critique": "Looks right.\nCritique Verdict: ACCEPT",
         }
     }
     state, steps, _ = run_item(plugins, data_dir, "self_critique", answers, max_rounds=2)
-    assert nodes_of(steps) == [(1, "detect"), (1, "verify")]
+    assert nodes_of(steps) == [(1, "detect"), (1, "verify"), (1, "critique")]
     assert state["verified"] is True
 
 

@@ -21,7 +21,8 @@ console = Console()
 def _plugins(args: argparse.Namespace) -> Any:
     from mmrefine_agent.plugins_manager import load_plugins
 
-    return load_plugins(getattr(args, "plugin", []) or [])
+    modules = [*(getattr(args, "plugin", []) or []), *(getattr(args, "sub_plugin", []) or [])]
+    return load_plugins(modules)
 
 
 def _overrides(args: argparse.Namespace) -> list[str]:
@@ -292,6 +293,38 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     console.print(table)
     hooks = sorted(name for name in dir(plugins.pm.hook) if name.startswith("mmrefine_"))
     console.print(f"hooks: {', '.join(hooks)}", highlight=False)
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """``mmrefine graph STRATEGY``: the compiled graph's nodes, edges and routes."""
+    from mmrefine_agent.config import build_config
+    from mmrefine_agent.graph.builder import compile_graph, strategy_shape
+
+    plugins = _plugins(args)
+    config = build_config({"strategy": {"name": args.strategy}}, args.overrides, origin="--set")
+    strategy = plugins.strategies.get(config.strategy.name)(config.strategy)
+    compiled = compile_graph(strategy)
+    if args.mermaid:
+        print(compiled.get_graph().draw_mermaid())
+        return 0
+    shape = strategy_shape(strategy)
+    console.print(
+        f"[bold]{strategy.name}[/]: {strategy.description} (max_rounds {strategy.max_rounds})",
+        highlight=False,
+    )
+    for node in ["__start__", *shape.all_nodes()]:
+        if node == "__start__":
+            console.print("  START -> begin_round", highlight=False)
+        elif node in shape.edges:
+            target = shape.edges[node].replace("__end__", "END")
+            console.print(f"  {node} -> {target}", highlight=False)
+        elif node in shape.routes:
+            route = shape.routes[node]
+            targets = " | ".join(d.replace("__end__", "END") for d in route.destinations)
+            console.print(f"  {node} -?-> {targets}   (route)", highlight=False)
+    for option, meaning in strategy.options_doc.items():
+        console.print(f"  option strategy.options.{option}: {meaning}", highlight=False)
     return 0
 
 

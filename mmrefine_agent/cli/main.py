@@ -39,11 +39,22 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="MODULE",
-        help="import MODULE as an extra plugin (repeatable)",
+        help="import MODULE (or a .py file) as an extra plugin (repeatable)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    plugin_option = argparse.ArgumentParser(add_help=False)
+    plugin_option.add_argument(
+        "--plugin",
+        dest="sub_plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE (or a .py file) as an extra plugin (repeatable)",
+    )
 
-    run = sub.add_parser("run", help="refine + judge; writes a run directory")
+    run = sub.add_parser(
+        "run", parents=[plugin_option], help="refine + judge; writes a run directory"
+    )
     run.add_argument("config", help="YAML run config")
     add_run_options(
         run,
@@ -51,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         restart_help="discard an existing run in --out",
     )
 
-    sweep = sub.add_parser("sweep", help="a grid of runs (the config's grid: section)")
+    sweep = sub.add_parser(
+        "sweep", parents=[plugin_option], help="a grid of runs (the config's grid: section)"
+    )
     sweep.add_argument("config", help="YAML config with a grid: section")
     add_run_options(
         sweep,
@@ -66,7 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
 
-    judge = sub.add_parser("judge", help="(re-)judge a run without calling the refinement model")
+    judge = sub.add_parser(
+        "judge",
+        parents=[plugin_option],
+        help="(re-)judge a run without calling the refinement model",
+    )
     judge.add_argument("run_dir", nargs="?", help="a run directory")
     judge.add_argument(
         "--set",
@@ -85,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     judge.add_argument("--out", default=None, help="with --submission: run directory to write")
     judge.add_argument("--data-dir", default=None, help="benchmark data directory")
 
-    report = sub.add_parser("report", help="print a run's scores")
+    report = sub.add_parser("report", parents=[plugin_option], help="print a run's scores")
     report.add_argument("run_dir")
     report.add_argument(
         "--by",
@@ -101,18 +118,36 @@ def build_parser() -> argparse.ArgumentParser:
         "--html", default=None, metavar="FILE", help="write a self-contained HTML report"
     )
 
-    trace = sub.add_parser("trace", help="one item, step by step")
+    trace = sub.add_parser("trace", parents=[plugin_option], help="one item, step by step")
     trace.add_argument("run_dir")
     trace.add_argument("item_key")
     trace.add_argument("--full", action="store_true", help="show whole prompts and answers")
 
-    sub.add_parser("plugins", help="backends, strategies and judges loaded, and from where")
+    sub.add_parser(
+        "plugins",
+        parents=[plugin_option],
+        help="backends, strategies and judges loaded, and from where",
+    )
+
+    graph = sub.add_parser(
+        "graph", parents=[plugin_option], help="draw a strategy's compiled graph"
+    )
+    graph.add_argument("strategy", help="a registered strategy name")
+    graph.add_argument("--mermaid", action="store_true", help="print Mermaid text")
+    graph.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="strategy settings, e.g. strategy.max_rounds=3",
+    )
 
     config = sub.add_parser("config", help="the config keys: type, default and meaning")
     config.add_argument("--keys", action="store_true", help="list every key (the default)")
     config.add_argument("--markdown", action="store_true", help="as Markdown (docs/config.md)")
 
-    data = sub.add_parser("data", help="benchmark data: info | download")
+    data = sub.add_parser("data", parents=[plugin_option], help="benchmark data: info | download")
     data.add_argument("action", choices=["info", "download"])
     data.add_argument("--data-dir", default=None)
     return parser

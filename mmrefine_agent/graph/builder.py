@@ -1,31 +1,59 @@
-"""Build the refinement StateGraph: detect -> locate -> correct -> verify, with routing."""
+"""Build a strategy's graph: the standard shape, the strategy's changes, checks, compile."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import END as LG_END
+from langgraph.graph import START, StateGraph
 
 from mmrefine_agent.graph.context import GraphContext
-from mmrefine_agent.graph.nodes import make_node
-from mmrefine_agent.graph.routing import after_detect, after_verify
+from mmrefine_agent.graph.nodes import begin_round, end_round, make_node
+from mmrefine_agent.graph.routing import after_round, checked
+from mmrefine_agent.graph.shape import BEGIN_ROUND, END, END_ROUND, GraphShape
 from mmrefine_agent.graph.state import RefineState
 from mmrefine_agent.graph.strategy import NODES, Strategy
 
 
+def standard_shape(strategy: Strategy) -> GraphShape:
+    """begin_round -> detect -(route)-> locate -> correct -> verify -> end_round -(route)."""
+    shape = GraphShape()
+    for name in NODES:
+        shape.add_node(name, getattr(strategy, name))
+    shape.add_edge(BEGIN_ROUND, "detect")
+    shape.add_route("detect", strategy.route_after_detect, ["locate", "verify"])
+    shape.add_edge("locate", "correct")
+    shape.add_edge("correct", "verify")
+    shape.add_edge("verify", END_ROUND)
+    shape.add_route(END_ROUND, after_round(strategy), [BEGIN_ROUND, END])
+    return shape
+
+
+def strategy_shape(strategy: Strategy) -> GraphShape:
+    """The checked shape of ``strategy``'s graph (standard shape + ``strategy.shape``)."""
+    shape = standard_shape(strategy)
+    strategy.shape(shape)
+    shape.check()
+    return shape
+
+
 def build_graph(strategy: Strategy) -> StateGraph[Any, Any, Any, Any]:
     """The uncompiled graph whose nodes run ``strategy``'s behaviours."""
+    shape = strategy_shape(strategy)
     graph: StateGraph[Any, Any, Any, Any] = StateGraph(RefineState, context_schema=GraphContext)
-    for name in NODES:
-        graph.add_node(name, make_node(name, strategy))  # type: ignore[call-overload]
-    graph.add_edge(START, "detect")
-    graph.add_conditional_edges("detect", after_detect(strategy), ["locate", "verify"])
-    graph.add_edge("locate", "correct")
-    graph.add_edge("correct", "verify")
-    graph.add_conditional_edges("verify", after_verify(strategy), ["detect", END])
+    graph.add_node(BEGIN_ROUND, begin_round(strategy))  # type: ignore[call-overload]
+    for name, behaviour in shape.nodes.items():
+        graph.add_node(name, make_node(name, behaviour, strategy))  # type: ignore[call-overload]
+    graph.add_node(END_ROUND, end_round)  # type: ignore[call-overload]
+    graph.add_edge(START, BEGIN_ROUND)
+    for source, target in shape.edges.items():
+        graph.add_edge(source, LG_END if target == END else target)
+    for source, route in shape.routes.items():
+        path_map = {d: (LG_END if d == END else d) for d in route.destinations}
+        graph.add_conditional_edges(source, checked(source, route), path_map)  # type: ignore[arg-type]
     return graph
 
 
 def compile_graph(strategy: Strategy) -> Any:
-    """Compile the graph for a run (no checkpointer: results are persisted by the runner)."""
+    """Compile the graph for a run (no checkpointer: results are persisted by the engine)."""
     return build_graph(strategy).compile()

@@ -1,4 +1,8 @@
-"""The four fixed nodes. Each wraps the strategy's behaviour with tracing and bookkeeping."""
+"""Graph nodes: each strategy behaviour wrapped with tracing, and the framework's round nodes.
+
+A strategy node records one step (its calls, parsed fields, parse problems, any exception).
+``begin_round`` opens a round and ``end_round`` closes it; both are visible in the drawn graph.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from langgraph.runtime import Runtime
 
 from mmrefine_agent.errors import ModelCallError, NodeFailed
 from mmrefine_agent.graph.context import GraphContext
+from mmrefine_agent.graph.shape import Behaviour
 from mmrefine_agent.graph.state import RefineState, RoundRecord
-from mmrefine_agent.graph.strategy import NodeContext, NodeName, Strategy, compose_response
+from mmrefine_agent.graph.strategy import NodeContext, Strategy, compose_response
 from mmrefine_agent.records.steps import StepRecord
 
 NodeFn = Callable[[RefineState, Runtime[GraphContext]], Awaitable[dict[str, Any]]]
@@ -27,49 +32,59 @@ ROUND_FIELDS = (
 )
 
 
-def _round_start(state: RefineState, strategy: Strategy) -> dict[str, Any]:
-    """The update that opens a new round: its number, the solution, cleared per-round fields.
+def begin_round(strategy: Strategy) -> Callable[[RefineState], dict[str, Any]]:
+    """The node that opens a round: its number, the solution it reviews, cleared fields.
 
-    A strategy may hand values to the next round by putting ``carry_next`` in its scratch;
-    the next round finds them as ``scratch['carry']``.
+    What the previous round put in ``carry_next`` is found in ``carry`` (typed by the
+    strategy). A v1 strategy's ``scratch['carry_next']`` is found as ``scratch['carry']``.
     """
-    number = state.get("round", 0) + 1
-    carried = (state.get("scratch") or {}).get("carry_next")
-    update: dict[str, Any] = {"round": number, "scratch": {"carry": carried} if carried else {}}
-    update.update({name: None for name in ROUND_FIELDS})
-    if number > 1:
-        update["solution"] = strategy.next_round_solution(state)
-    return update
+
+    def node(state: RefineState) -> dict[str, Any]:
+        number = state.get("round", 0) + 1
+        legacy = (state.get("scratch") or {}).get("carry_next")
+        update: dict[str, Any] = {
+            "round": number,
+            "scratch": {"carry": legacy} if legacy else {},
+            "carry": state.get("carry_next"),
+            "carry_next": None,
+        }
+        update.update({name: None for name in ROUND_FIELDS})
+        if number > 1:
+            update["solution"] = strategy.next_round_solution(state)
+        return update
+
+    node.__name__ = "begin_round"
+    return node
 
 
-def _round_record(view: dict[str, Any], previous: list[RoundRecord]) -> RoundRecord:
+def end_round(state: RefineState) -> dict[str, Any]:
+    """The node that closes a round: its record (with the judged response) joins ``rounds``."""
+    previous = list(state.get("rounds", []))
+    already = sum(len(r.get("parse_errors", [])) for r in previous)
     record: RoundRecord = {
-        "round": view.get("round", 1),
-        "reviewed_solution": view.get("solution", ""),
-        "verdict": view.get("verdict"),
-        "error_step": view.get("error_step"),
-        "error_explanation": view.get("error_explanation"),
-        "corrected_solution": view.get("corrected_solution"),
-        "final_answer": view.get("final_answer"),
-        "verified": view.get("verified"),
-        "parse_errors": list(view.get("round_parse_errors", [])),
+        "round": state.get("round", 1),
+        "reviewed_solution": state.get("solution", ""),
+        "verdict": state.get("verdict"),
+        "error_step": state.get("error_step"),
+        "error_explanation": state.get("error_explanation"),
+        "corrected_solution": state.get("corrected_solution"),
+        "final_answer": state.get("final_answer"),
+        "verified": state.get("verified"),
+        "parse_errors": list(state.get("parse_errors", []))[already:],
     }
-    response = view.get("response")
+    response = state.get("response")
     record["response"] = (
         response if isinstance(response, str) else compose_response(previous, record)
     )
-    return record
+    return {"response": record["response"], "rounds": [record]}
 
 
-def make_node(name: NodeName, strategy: Strategy) -> NodeFn:
-    """Build the graph node ``name`` around ``strategy``'s method of the same name."""
-    behaviour = getattr(strategy, name)
+def make_node(name: str, behaviour: Behaviour, strategy: Strategy) -> NodeFn:
+    """The graph node ``name``: runs ``behaviour`` and records the step."""
 
     async def node(state: RefineState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
         context = runtime.context
-        opening = _round_start(state, strategy) if name == "detect" else {}
-        view: dict[str, Any] = {**state, **opening}
-        round_number = int(view.get("round", 1))
+        round_number = int(state.get("round", 1))
         step = StepRecord(
             item_key=context.item.key, round=round_number, node=name, strategy=strategy.name
         )
@@ -84,7 +99,7 @@ def make_node(name: NodeName, strategy: Strategy) -> NodeFn:
         )
         started = time.perf_counter()
         try:
-            update = await behaviour(view, ctx)
+            update = await behaviour(state, ctx)
         except ModelCallError:
             raise  # the engine maps model failures to backend_error / budget
         except Exception as exc:
@@ -93,17 +108,9 @@ def make_node(name: NodeName, strategy: Strategy) -> NodeFn:
         finally:
             step.elapsed_s = round(time.perf_counter() - started, 4)
             context.emit_step(step)
-        out: dict[str, Any] = {**opening, **update}
+        out: dict[str, Any] = dict(update or {})
         if step.parse_errors:
             out["parse_errors"] = [f"{name}: {p}" for p in step.parse_errors]
-        if name == "verify":
-            view.update(update)
-            all_errors = [*state.get("parse_errors", []), *out.get("parse_errors", [])]
-            already = sum(len(r.get("parse_errors", [])) for r in state.get("rounds", []))
-            view["round_parse_errors"] = all_errors[already:]
-            record = _round_record(view, list(state.get("rounds", [])))
-            out["response"] = record["response"]
-            out["rounds"] = [record]
         return out
 
     node.__name__ = name

@@ -1,35 +1,53 @@
-"""Routers for the conditional edges; each asks the strategy and maps to node names."""
+"""Routers for the conditional edges: checked at run time, ``max_rounds`` enforced once."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
 
+from mmrefine_agent.errors import NodeFailed, RouteError
+from mmrefine_agent.graph.shape import BEGIN_ROUND, END, END_NAMES, Route, Router
 from mmrefine_agent.graph.state import RefineState
 from mmrefine_agent.graph.strategy import Strategy
 
-AfterDetect = Literal["locate", "verify"]
-AfterVerify = Literal["detect", "__end__"]
+NEXT_ROUND_NAMES = ("detect", "again", "next_round", BEGIN_ROUND)
 
 
-def after_detect(strategy: Strategy) -> Callable[[RefineState], AfterDetect]:
-    """No error found -> verify (and finish); an error -> locate."""
+def after_round(strategy: Strategy) -> Router:
+    """After ``end_round``: another round when the strategy asks and rounds are left.
 
-    def route(state: RefineState) -> AfterDetect:
-        return strategy.route_after_detect(state)
+    This is the one place where ``strategy.max_rounds`` is enforced.
+    """
 
+    def route(state: RefineState) -> str:
+        wanted = strategy.route_after_verify(state)
+        if wanted in NEXT_ROUND_NAMES and state.get("round", 1) < strategy.max_rounds:
+            return BEGIN_ROUND
+        if wanted in NEXT_ROUND_NAMES or wanted in END_NAMES:
+            return END
+        raise RouteError(
+            f"{type(strategy).__name__}.route_after_verify returned {wanted!r}; allowed: "
+            "'detect' (another round) or 'end'"
+        )
+
+    route.__name__ = "after_round"
     return route
 
 
-def after_verify(strategy: Strategy) -> Callable[[RefineState], AfterVerify]:
-    """Verified, or out of rounds -> end; otherwise another round from detect."""
+def checked(source: str, route: Route) -> Callable[[RefineState], str]:
+    """The router with its answer checked against the declared destinations."""
 
-    def route(state: RefineState) -> AfterVerify:
-        if (
-            strategy.route_after_verify(state) == "detect"
-            and state.get("round", 1) < strategy.max_rounds
-        ):
-            return "detect"
-        return "__end__"
+    def decide(state: RefineState) -> str:
+        try:
+            value = route.router(state)
+        except (RouteError, NodeFailed):
+            raise
+        except Exception as exc:  # router code of a plugin
+            raise NodeFailed(f"route:{source}", exc) from exc
+        value = END if value in END_NAMES else value
+        if value not in route.destinations:
+            allowed = ", ".join("end" if d == END else d for d in route.destinations)
+            raise RouteError(f"the route after '{source}' returned {value!r}; allowed: {allowed}")
+        return value
 
-    return route
+    decide.__name__ = f"route_after_{source}"
+    return decide

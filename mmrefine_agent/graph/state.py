@@ -51,7 +51,12 @@ class RefineState(TypedDict, total=False):
     response: str
     """The text a judge reads for this round (the official 'prediction')."""
     scratch: dict[str, Any]
-    """Strategy-private values for this round (e.g. the raw answer to parse); replaced."""
+    """Strategy-private values for this round (e.g. the raw answer to parse); cleared by
+    ``begin_round``."""
+    carry: Any
+    """What the previous round handed on (``carry_next``), typed by the strategy."""
+    carry_next: Any
+    """Set by a node to hand a typed value to the next round (moved to ``carry``)."""
     parse_errors: Annotated[list[str], operator.add]
     """*Appended*: parse problems of every node (recorded, never raised)."""
     rounds: Annotated[list[RoundRecord], operator.add]

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from mmrefine_agent.config import StrategyConfig
     from mmrefine_agent.data.prompts import OfficialPrompts
     from mmrefine_agent.engine.client import ModelClient
+    from mmrefine_agent.graph.shape import GraphShape
     from mmrefine_agent.records.steps import StepRecord
 
 NodeName = Literal["detect", "locate", "correct", "verify"]
@@ -29,7 +30,7 @@ class NodeContext:
     """What a node may use: the item, the model, the official prompts, and its step record."""
 
     item: Item
-    node: NodeName
+    node: str
     round: int
     client: ModelClient
     prompts: OfficialPrompts | None
@@ -79,6 +80,8 @@ class Strategy(ABC):
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     default_max_rounds: ClassVar[int] = 1
+    options_doc: ClassVar[dict[str, str]] = {}
+    """The ``strategy.options`` this strategy reads: option name -> what it does."""
 
     def __init__(self, config: StrategyConfig) -> None:
         self.config = config
@@ -105,15 +108,34 @@ class Strategy(ABC):
     async def verify(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """Check the round's outcome; return ``verified`` and the round's ``response``."""
 
-    def route_after_detect(self, state: RefineState) -> Literal["locate", "verify"]:
+    def shape(self, graph: GraphShape) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Change the graph: add nodes, edges and routes (default: the standard shape).
+
+        Called once when the graph is built, with the standard shape laid out::
+
+            begin_round -> detect -(route_after_detect)-> locate -> correct -> verify
+            verify -> end_round -(route_after_verify + max_rounds)-> begin_round | end
+
+        For example, a planning turn before ``detect``::
+
+            def shape(self, graph):
+                graph.insert_before("detect", "plan", self.plan)
+
+        A node's behaviour is ``async def node(self, state, ctx) -> dict`` like the four
+        fixed ones; routes are checked when the graph is compiled and when they run.
+        """
+
+    def route_after_detect(self, state: RefineState) -> str:
         """Default: an error found goes to locate, otherwise straight to verify."""
         return "locate" if state.get("verdict") == "incorrect" else "verify"
 
-    def route_after_verify(self, state: RefineState) -> Literal["detect", "end"]:
-        """Default: loop while verification fails and rounds are left."""
-        if state.get("verified") is True or state.get("round", 1) >= self.max_rounds:
-            return "end"
-        return "detect"
+    def route_after_verify(self, state: RefineState) -> str:
+        """After a round: ``"detect"`` for another round, ``"end"`` to stop.
+
+        Default: another round while verification fails. The framework stops at
+        ``max_rounds`` whatever this returns (the one place the limit is enforced).
+        """
+        return "end" if state.get("verified") is True else "detect"
 
     def next_round_solution(self, state: RefineState) -> str:
         """The solution the next round reviews (default: the last correction, if any)."""
@@ -142,7 +164,11 @@ def compose_response(rounds: list[RoundRecord], current: RoundRecord) -> str:
     latest_fix = next((r for r in reversed(history) if r.get("corrected_solution")), None)
     final_answer = current.get("final_answer") or (latest_fix or {}).get("final_answer") or ""
     lines = ["Review and Correction (if applicable):"]
-    if first_error is None:
+    if first_error is None and all(r.get("verdict") is None for r in history):
+        # the unparsed-verdict policy: no verdict is never read as "Correct"
+        lines.append("No verdict could be read from the review.")
+        lines += ["Overall Assessment:", "Correctness: (no verdict)"]
+    elif first_error is None:
         lines.append("No error found in the solution.")
         lines += ["Overall Assessment:", "Correctness: Correct"]
     else:

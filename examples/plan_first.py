@@ -1,0 +1,69 @@
+"""``plan_first``: a strategy that plans how to check a solution before ``detect`` reads it.
+
+The example of a strategy that shapes its graph: it adds a ``plan`` node before ``detect``.
+Run it from the repository root with::
+
+    mmrefine run configs/quickstart.yaml --plugin examples/plan_first.py
+        --set strategy.name=plan_first --out runs/plan_first   (one command line)
+    mmrefine graph plan_first --plugin examples/plan_first.py
+
+The ``plan`` node makes one model call (traced as its own step in ``steps.jsonl``) and hands
+the plan to ``detect`` through the round's typed state; ``detect`` then asks the official
+refinement prompt with the plan attached. Everything after ``detect`` is the paper protocol.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from mmrefine_agent import NodeContext, hookimpl
+from mmrefine_agent.graph.shape import GraphShape
+from mmrefine_agent.graph.state import RefineState
+from mmrefine_agent.strategies.single_pass import SinglePass, official_refinement_prompt
+
+PLAN_PROMPT = """Question: {question}
+
+Proposed solution:
+{solution}
+
+Before checking this solution, write a short plan (at most five numbered points) of what must
+be verified: which quantities, which steps, which facts from the figure, if there is one.
+Do not check the solution yet."""
+
+WITH_PLAN = """
+
+Use this checking plan while you review:
+{plan}"""
+
+
+class PlanFirst(SinglePass):
+    """Plan the check, then the official single pass with the plan attached."""
+
+    name: ClassVar[str] = "plan_first"
+    description: ClassVar[str] = "example: a plan node before detect, then the paper protocol"
+
+    def shape(self, graph: GraphShape) -> None:
+        """Add ``plan`` on the way into ``detect`` (begin_round -> plan -> detect)."""
+        graph.insert_before("detect", "plan", self.plan)
+
+    async def plan(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
+        """One call that drafts the checking plan."""
+        plan = await ctx.ask(
+            PLAN_PROMPT.format(question=ctx.item.question, solution=state.get("solution", ""))
+        )
+        ctx.parsed(plan_chars=len(plan))
+        return {"scratch": {**state.get("scratch", {}), "plan": plan.strip()}}
+
+    async def detect(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
+        """The official refinement prompt, with the plan attached."""
+        prompt = official_refinement_prompt(ctx, state.get("solution", ""))
+        plan = state.get("scratch", {}).get("plan")
+        if plan:
+            prompt += WITH_PLAN.format(plan=plan)
+        return self.parse_answer(await ctx.ask(prompt), ctx)
+
+
+@hookimpl
+def mmrefine_register_strategies(register: Any) -> None:
+    """Register ``plan_first``."""
+    register("plan_first", PlanFirst)
