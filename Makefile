@@ -6,12 +6,12 @@ test:  ## the test suite (what CI runs)
 	pytest -q
 
 lint:
-	$(PYTHON) -m ruff check mmrefine_agent plugins strategies tests benchmarks
-	$(PYTHON) -m ruff format --check mmrefine_agent plugins strategies tests benchmarks
+	$(PYTHON) -m ruff check mmrefine_agent plugins strategies tests benchmarks examples
+	$(PYTHON) -m ruff format --check mmrefine_agent plugins strategies tests benchmarks examples
 
 fmt:
-	$(PYTHON) -m ruff format mmrefine_agent plugins strategies tests benchmarks
-	$(PYTHON) -m ruff check --fix mmrefine_agent plugins strategies tests benchmarks
+	$(PYTHON) -m ruff format mmrefine_agent plugins strategies tests benchmarks examples
+	$(PYTHON) -m ruff check --fix mmrefine_agent plugins strategies tests benchmarks examples
 
 typecheck:
 	$(PYTHON) -m mypy mmrefine_agent plugins strategies
