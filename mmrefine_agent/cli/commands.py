@@ -85,8 +85,10 @@ def cmd_report(args: argparse.Namespace) -> int:
             console.print(f"plot: [bold]{path}[/]", highlight=False)
     if args.html:
         from mmrefine_agent.analysis.html_report import write_html_report
+        from mmrefine_agent.engine.lock import RunLock
 
-        path = write_html_report(run, Path(args.html))
+        with RunLock(run.path, "report --html"):
+            path = write_html_report(run, Path(args.html))
         console.print(f"HTML report: [bold]{path}[/]", highlight=False)
     return EXIT_OK if scores.completeness.complete else EXIT_INCOMPLETE
 

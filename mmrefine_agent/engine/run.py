@@ -16,14 +16,18 @@ from pathlib import Path
 from pydantic import JsonValue
 
 from mmrefine_agent.config import RunConfig
+from mmrefine_agent.data.mmrefine import LoadedData
+from mmrefine_agent.data.prompts import OfficialPrompts
 from mmrefine_agent.data.run_slice import load_run_items
 from mmrefine_agent.engine.backend import ModelBackend
 from mmrefine_agent.engine.finish import finish_run
 from mmrefine_agent.engine.item_loop import ItemWork
+from mmrefine_agent.engine.lock import RunLock
 from mmrefine_agent.engine.resume import make_fingerprint, plan_resume, prepare_run_dir
 from mmrefine_agent.engine.services import build_services
 from mmrefine_agent.engine.usage import RunUsage
 from mmrefine_agent.engine.writers import RunFiles
+from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.events import (
     EventStream,
     ItemFinished,
@@ -36,7 +40,7 @@ from mmrefine_agent.events import (
 )
 from mmrefine_agent.judging.item_judging import needs_judging
 from mmrefine_agent.plugins_manager import Plugins, load_plugins
-from mmrefine_agent.records.models import ItemResult, Scores, UsageBlock
+from mmrefine_agent.records.models import Fingerprint, ItemResult, Scores, UsageBlock
 from mmrefine_agent.records.results import failed_result
 from mmrefine_agent.records.steps import StepRecord
 
@@ -77,8 +81,33 @@ async def arun(
     plugins = plugins or load_plugins()
     out = Path(run_dir)
     _data_dir, loaded, prompts = load_run_items(config)
-    strategy = plugins.strategies.get(config.strategy.name)(config.strategy)
+    plugins.strategies.get(config.strategy.name)  # an unknown strategy fails before anything
     fingerprint = make_fingerprint(config, plugins, loaded.path)
+    if out.exists() and not out.is_dir():
+        raise RunDirError(f"{out} is a file, not a run directory; choose another --out")
+    with RunLock(out, "run"):
+        return await _locked_run(
+            config, out, plugins, loaded, prompts, fingerprint, started,
+            restart=restart, backend=backend, judge_backend=judge_backend, sinks=sinks, cell=cell,
+        )  # fmt: skip
+
+
+async def _locked_run(
+    config: RunConfig,
+    out: Path,
+    plugins: Plugins,
+    loaded: LoadedData,
+    prompts: OfficialPrompts | None,
+    fingerprint: Fingerprint,
+    started: float,
+    *,
+    restart: bool,
+    backend: ModelBackend | None,
+    judge_backend: ModelBackend | None,
+    sinks: Iterable[Sink],
+    cell: dict[str, JsonValue] | None,
+) -> RunOutcome:
+    strategy = plugins.strategies.get(config.strategy.name)(config.strategy)
     run = prepare_run_dir(out, config, fingerprint, restart=restart)
     info = RunInfo(run_dir=out, config=config, cell=dict(cell or {}))
     items = {item.key: item for item in loaded.items}

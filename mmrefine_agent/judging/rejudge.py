@@ -17,6 +17,7 @@ from typing import Any
 from mmrefine_agent.config import RunConfig, build_config, load_config_dict
 from mmrefine_agent.data.run_slice import load_run_items
 from mmrefine_agent.engine.finish import finish_run
+from mmrefine_agent.engine.lock import RunLock
 from mmrefine_agent.engine.run import RunOutcome
 from mmrefine_agent.engine.services import build_services
 from mmrefine_agent.engine.usage import RunUsage
@@ -131,9 +132,10 @@ async def rejudge_run(
     )
     _data_dir, loaded, prompts = load_run_items(config)
     items = {item.key: item for item in loaded.items}
-    return await judge_records(
-        config, plugins, run, items, run.results(), prompts, force=force, sinks=sinks
-    )
+    with RunLock(path, "judge"):
+        return await judge_records(
+            config, plugins, run, items, run.results(), prompts, force=force, sinks=sinks
+        )
 
 
 def submission_items(path: Path, known: dict[str, Item]) -> tuple[list[Item], dict[str, str]]:
@@ -227,6 +229,7 @@ async def score_submission(
             )
         records.append(record)
     by_key = {item.key: item for item in items}
-    return await judge_records(
-        config, plugins, run, by_key, records, prompts, force=False, sinks=sinks
-    )
+    with RunLock(out, "judge"):
+        return await judge_records(
+            config, plugins, run, by_key, records, prompts, force=False, sinks=sinks
+        )
