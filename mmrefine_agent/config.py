@@ -12,25 +12,35 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from mmrefine_agent.errors import ConfigError
 
-SECRET_WORDS = ("api_key", "apikey", "authorization", "secret", "token", "password")
+
+def _reject_secrets(value: Any, where: str) -> Any:
+    """Refuse a credential anywhere in ``value`` (the message names the key, never the value)."""
+    from mmrefine_agent.redact import find_secrets
+
+    found = list(find_secrets(value, where))
+    if found:
+        raise ValueError(
+            f"'{found[0]}' holds a credential; put API keys in the environment and name the "
+            "variable with api_key_env (e.g. OPENAI_API_KEY), never in a config"
+        )
+    return value
 
 
-def _reject_secrets(params: dict[str, Any], where: str) -> dict[str, Any]:
-    for key in params:
-        low = key.lower().replace("-", "_")
-        if any(word in low for word in SECRET_WORDS) and low not in {
-            "max_tokens",
-            "max_new_tokens",
-        }:
-            raise ValueError(
-                f"'{where}.{key}' looks like a secret; put API keys in the environment "
-                "(e.g. OPENAI_API_KEY), never in a config"
-            )
-    return params
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [v.model_dump() if isinstance(v, BaseModel) else v for v in value]
+    return value
 
 
 class Section(BaseModel):
@@ -83,10 +93,11 @@ class ModelConfig(Section):
     )
     options: dict[str, Any] = Field(default_factory=dict, description="backend-specific options")
 
-    @field_validator("params", "options")
+    @field_validator("params", "options", "api_base", "endpoints")
     @classmethod
-    def _no_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _reject_secrets(value, "model")
+    def _no_secrets(cls, value: Any, info: ValidationInfo) -> Any:
+        _reject_secrets(_plain(value), f"model.{info.field_name}")
+        return value
 
 
 class StrategyConfig(Section):
@@ -117,10 +128,11 @@ class JudgeConfig(Section):
     retries: int = Field(2, ge=0, le=10, description="re-asks when a reply is not 0/1")
     concurrency: int = Field(32, ge=1, description="judge calls in flight")
 
-    @field_validator("params", "options")
+    @field_validator("params", "options", "api_base", "endpoints")
     @classmethod
-    def _no_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _reject_secrets(value, "judge")
+    def _no_secrets(cls, value: Any, info: ValidationInfo) -> Any:
+        _reject_secrets(_plain(value), f"judge.{info.field_name}")
+        return value
 
 
 class RunSettings(Section):
@@ -213,8 +225,13 @@ def _format_validation(exc: ValidationError, origin: str) -> str:
             )
             lines.append(f"unknown key '{dotted}'{hint}; known here: {', '.join(known)}")
         else:
-            value = err.get("input")
-            lines.append(f"'{dotted}': {err['msg']} (got {value!r})")
+            from mmrefine_agent.redact import scrub
+
+            message = str(err["msg"])
+            if "credential" in message:  # never echo the value that holds it
+                lines.append(f"'{dotted}': {message}")
+            else:
+                lines.append(f"'{dotted}': {message} (got {scrub(err.get('input'))!r})")
     return f"{origin}: invalid config:\n  " + "\n  ".join(lines)
 
 

@@ -97,7 +97,8 @@ def test_out_of_tree_plugin_package_is_a_peer_of_the_builtins(tmp_path: Path) ->
         text=True,
         timeout=300,
     )
-    env = {"PYTHONPATH": os.pathsep.join([str(target), os.environ.get("PYTHONPATH", "")])}
+    paths = [str(target), *filter(None, [os.environ.get("PYTHONPATH")])]  # no "" (= cwd)
+    env = {"PYTHONPATH": os.pathsep.join(paths)}
     listed = mmrefine("plugins", env=env)
     assert listed.returncode == 0, listed.stderr
     assert "cautious" in listed.stdout and "mmrefine-cautious 0.0.1" in listed.stdout

@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import DATA_DIR
 from helpers import SCRIPT, mmrefine, scripted_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -157,10 +158,7 @@ def test_changed_data_is_refused_and_nothing_finished_is_dropped(tmp_path: Path)
 
     out = tmp_path / "run"
     parquet = tmp_path / "data.parquet"
-    shutil.copy(
-        Path(mmrefine_agent.__file__).parents[1].parent / "shared/data/MMRefine_test.parquet",
-        parquet,
-    )
+    shutil.copy(DATA_DIR / "MMRefine_test.parquet", parquet)
     assert scripted_run(out, "--set", f"data.parquet={parquet}", limit=3).returncode == 0
     rows = read_rows(parquet)
     rows[0]["question"] = "changed"

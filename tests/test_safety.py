@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from helpers import SCRIPT, mmrefine, start_run, wait_for_results
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mmrefine_agent.redact import MASK, scrub, scrub_text
 
 
 def slow_run(out: Path) -> list[str]:
@@ -47,3 +52,45 @@ def test_a_killed_run_leaves_no_stale_lock(tmp_path: Path) -> None:
     assert resumed.returncode == 0, resumed.stderr
     results = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
     assert len({r["key"] for r in results}) == 6
+
+
+SECRET = "sk-secret0123456789"
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        f"model.params.extra_headers.Authorization=Bearer {SECRET}",
+        f"model.params.extra_body.api_key={SECRET}",
+        f"judge.params.extra_headers.x-api-key={SECRET}",
+        f"model.api_base=http://user:{SECRET}@127.0.0.1:9/v1",
+        f"model.endpoints=[{{api_base: 'http://127.0.0.1:9/v1?key={SECRET}'}}]",
+        f"model.params.api_key={SECRET}",
+    ],
+)
+def test_a_credential_in_the_config_is_refused_without_echoing_it(
+    tmp_path: Path, override: str
+) -> None:
+    out = tmp_path / "run"
+    result = mmrefine("run", "configs/paper_single_pass.yaml", "--out", str(out), "--set", override)
+    assert result.returncode == 2
+    assert "holds a credential" in result.stderr and "api_key_env" in result.stderr
+    assert SECRET not in result.stdout + result.stderr
+    assert not out.exists()
+
+
+def test_credentials_are_masked_in_free_text() -> None:
+    body = f'401: {{"error": "bad key", "headers": {{"Authorization": "Bearer {SECRET}"}}}}'
+    assert SECRET not in scrub_text(body) and "Authorization" in scrub_text(body)
+    assert SECRET not in scrub_text(f"Incorrect API key provided: {SECRET}")
+    assert SECRET not in scrub_text(f"https://user:{SECRET}@host/v1?api_key={SECRET}")
+    assert scrub_text("max_tokens=5 and 12 tokens") == "max_tokens=5 and 12 tokens"
+    assert scrub({"max_tokens": 5, "x-api-key": SECRET}) == {"max_tokens": 5, "x-api-key": MASK}
+
+
+@settings(max_examples=80, deadline=None)
+@given(prefix=st.text(max_size=20), token=st.from_regex(r"sk-[A-Za-z0-9]{10,30}", fullmatch=True))
+def test_no_key_shaped_value_survives_scrubbing(prefix: str, token: str) -> None:
+    text = f"{prefix} Authorization: Bearer {token} {prefix}"
+    once = scrub_text(text)
+    assert token not in once and scrub_text(once) == once

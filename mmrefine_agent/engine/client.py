@@ -13,6 +13,7 @@ from mmrefine_agent.engine.backend import ModelBackend, PermanentModelError, Tra
 from mmrefine_agent.engine.cache import CallCache, call_key
 from mmrefine_agent.errors import ModelCallError
 from mmrefine_agent.records.models import CallRecord, UsageBlock
+from mmrefine_agent.redact import scrub_text
 from mmrefine_agent.types import CallTags, ChatMessage, ModelRequest, ModelResponse
 
 
@@ -217,13 +218,16 @@ class ModelClient:
                 return response, attempt
             except PermanentModelError as exc:
                 self.totals.failures += 1
-                raise ModelCallError(f"{request.tags.node}: {exc}", retryable=False) from exc
+                message = scrub_text(f"{request.tags.node}: {exc}")
+                raise ModelCallError(message, retryable=False) from exc
             except (TransientModelError, TimeoutError) as exc:
                 if attempt > self.settings.retries:
                     self.totals.failures += 1
                     what = "timed out" if isinstance(exc, TimeoutError) else str(exc)
                     raise ModelCallError(
-                        f"{request.tags.node}: failed after {attempt} attempt(s): {what}"
+                        scrub_text(
+                            f"{request.tags.node}: failed after {attempt} attempt(s): {what}"
+                        )
                     ) from exc
                 self.totals.retries += 1
                 retry_after = getattr(exc, "retry_after", None)
@@ -240,5 +244,8 @@ class ModelClient:
                 self.totals.failures += 1
                 backend = self.backend.config.backend
                 raise BackendCrashed(
-                    f"{request.tags.node}: backend '{backend}' raised {type(exc).__name__}: {exc}"
+                    scrub_text(
+                        f"{request.tags.node}: backend '{backend}' raised {type(exc).__name__}: "
+                        f"{exc}"
+                    )
                 ) from exc
