@@ -65,7 +65,7 @@ class DataConfig(Section):
 
     dir: str | None = Field(None, description="data directory; see the resolution order")
     parquet: str | None = Field(None, description="a parquet file replacing the official one")
-    limit: int | None = Field(None, ge=1, description="at most this many items")
+    limit: int | None = Field(None, ge=1, strict=True, description="at most this many items")
     balanced: bool = Field(False, description="round-robin over modality x label before limit")
     filter: FilterConfig = Field(default_factory=FilterConfig)
 
@@ -87,7 +87,9 @@ class ModelConfig(Section):
     api_key_env: str | None = Field(None, description="name of the env var holding the key")
     params: dict[str, Any] = Field(default_factory=dict, description="temperature, max_tokens...")
     timeout_s: float = Field(120.0, gt=0, description="per-call timeout")
-    max_image_side: int | None = Field(None, ge=16, description="downscale larger images")
+    max_image_side: int | None = Field(
+        None, ge=16, strict=True, description="downscale larger images"
+    )
     endpoints: list[EndpointConfig] = Field(
         default_factory=list, description="several servers: [{api_base, name, weight}]"
     )
@@ -104,7 +106,9 @@ class StrategyConfig(Section):
     """Which refinement strategy runs, and its budget."""
 
     name: str = Field("single_pass", description="a registered strategy name")
-    max_rounds: int = Field(1, ge=1, le=20, description="rounds for looping strategies")
+    max_rounds: int = Field(
+        1, ge=1, le=20, strict=True, description="rounds for looping strategies"
+    )
     options: dict[str, Any] = Field(default_factory=dict, description="strategy-specific")
 
 
@@ -117,7 +121,8 @@ class JudgeConfig(Section):
     api_key_env: str | None = Field(None, description="env var holding the judge's key")
     backend: str = Field("litellm", description="backend used for judge calls")
     params: dict[str, Any] = Field(
-        default_factory=lambda: {"temperature": 0}, description="judge call parameters"
+        default_factory=dict,
+        description="judge call parameters (none, as the official evaluator sends)",
     )
     timeout_s: float = Field(120.0, gt=0, description="per judge call timeout")
     endpoints: list[EndpointConfig] = Field(
@@ -125,8 +130,8 @@ class JudgeConfig(Section):
     )
     options: dict[str, Any] = Field(default_factory=dict, description="judge backend options")
     per_round: bool = Field(False, description="judge every round, not only the final one")
-    retries: int = Field(2, ge=0, le=10, description="re-asks when a reply is not 0/1")
-    concurrency: int = Field(32, ge=1, description="judge calls in flight")
+    retries: int = Field(2, ge=0, le=10, strict=True, description="re-asks when a reply is not 0/1")
+    concurrency: int = Field(32, ge=1, strict=True, description="judge calls in flight")
 
     @field_validator("params", "options", "api_base", "endpoints")
     @classmethod
@@ -138,11 +143,11 @@ class JudgeConfig(Section):
 class RunSettings(Section):
     """Execution: concurrency, cache, retries, budget, output."""
 
-    concurrency: int = Field(16, ge=1, description="model calls in flight")
+    concurrency: int = Field(16, ge=1, strict=True, description="model calls in flight")
     cache: bool = Field(True, description="use the shared content-addressed call cache")
     cache_dir: str | None = Field(None, description="override the cache directory")
     out_dir: str = Field("runs", description="parent directory of run directories")
-    retries: int = Field(4, ge=0, le=20, description="retries on 429/5xx/timeouts")
+    retries: int = Field(4, ge=0, le=20, strict=True, description="retries on 429/5xx/timeouts")
     backoff_s: float = Field(1.0, ge=0, description="base backoff delay")
     max_cost_usd: float | None = Field(None, ge=0, description="stop issuing calls past this")
     workers: int | Literal["auto"] = Field(

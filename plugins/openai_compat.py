@@ -35,6 +35,22 @@ from mmrefine_agent.types import ModelRequest, ModelResponse
 TRANSIENT_STATUS = {408, 409, 425, 429}
 
 
+def message_text(content: object) -> str:
+    """A reply's text: a string, or the text parts of a list of content parts."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    raise TypeError(f"message content is a {type(content).__name__}")
+
+
+def count(value: object) -> int:
+    """A token count from a reply (anything that is not a whole number counts as 0)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
 class OpenAICompatBackend(ModelBackend):
     """Chat completions over plain HTTP to one or several OpenAI-compatible servers."""
 
@@ -124,12 +140,12 @@ class OpenAICompatBackend(ModelBackend):
         try:
             data = json.loads(raw)
             choice = data["choices"][0]
-            text = choice["message"].get("content") or ""
+            text = message_text(choice["message"].get("content"))
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise TransientModelError(f"malformed reply from {url}: {exc}") from exc
-        usage = data.get("usage") or {}
-        tokens_in = int(usage.get("prompt_tokens") or 0)
-        tokens_out = int(usage.get("completion_tokens") or 0)
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        tokens_in = count(usage.get("prompt_tokens"))
+        tokens_out = count(usage.get("completion_tokens"))
         return ModelResponse(
             text=text,
             model=str(data.get("model") or model),

@@ -219,6 +219,16 @@ def item_payload(view: RunView) -> list[dict[str, Any]]:
     return items
 
 
+_UNSAFE_IN_SCRIPT = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def embed_json(data: str) -> str:
+    """JSON safe inside a <script> element: no model text can end or comment it out."""
+    return data.translate(_UNSAFE_IN_SCRIPT)
+
+
 def write_html_report(run: RunDir, out: Path) -> Path:
     """Write the self-contained report for one run directory; returns its path."""
     view = open_run(run.path)
@@ -258,7 +268,7 @@ def write_html_report(run: RunDir, out: Path) -> Path:
         f"<details><summary>config.yaml</summary><pre>{html.escape(config_text)}</pre></details>",
     ]
     data = json.dumps({"items": item_payload(view), "names": OFFICIAL_NAMES}, ensure_ascii=False)
-    data = data.replace("</", "<\\/")  # a model answer cannot close the script element
+    data = embed_json(data)
     css = (ASSETS / "report.css").read_text(encoding="utf-8")
     script = (ASSETS / "report.js").read_text(encoding="utf-8")
     page = (

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from mmrefine_agent.cli.safe_text import safe
 from mmrefine_agent.errors import RunDirError
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def print_outcome(outcome: RunOutcome, title: str | None = None) -> int:
     )
     done = scores.completeness
     if outcome.stopped_early:
-        console.print(f"[red]stopped early:[/] {outcome.stopped_early}", highlight=False)
+        console.print(f"stopped early: {safe(outcome.stopped_early)}", markup=False)
     if outcome.errors:
         causes: dict[str, list[str]] = {}
         for line in outcome.errors:
@@ -65,7 +66,7 @@ def print_outcome(outcome: RunOutcome, title: str | None = None) -> int:
         summary = ", ".join(f"{cause} {len(lines)}" for cause, lines in causes.items())
         console.print(f"[yellow]failures: {summary}[/]", highlight=False)
         for lines in causes.values():
-            console.print(f"  first: {lines[0]}", markup=False, highlight=False)
+            console.print(f"  first: {safe(lines[0])}", markup=False, highlight=False)
     if not done.complete:
         reason = "no items" if not done.n_expected else "incomplete"
         console.print(

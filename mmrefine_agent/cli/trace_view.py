@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from mmrefine_agent.cli.safe_text import safe
 from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
 from mmrefine_agent.records.models import ItemResult, JudgmentRecord, StepEvent
@@ -20,6 +21,7 @@ from mmrefine_agent.run_view import RunView, open_run
 def _clip(text: str | None, full: bool, limit: int = 600) -> str:
     if text is None:
         return "-"
+    text = safe(text)
     if full or len(text) <= limit:
         return text
     return text[:limit] + f" ... [{len(text) - limit} more chars; --full shows all]"
@@ -30,13 +32,13 @@ def _scenario(judgment: JudgmentRecord | None) -> str:
         return "not judged"
     name = OFFICIAL_NAMES.get(judgment.scenario, judgment.scenario)
     proxy = " (proxy)" if judgment.is_proxy else ""
-    error = f" - {judgment.error}" if judgment.error else ""
+    error = f" - {safe(judgment.error)}" if judgment.error else ""
     return f"{judgment.scenario} {name}{proxy}{error}"
 
 
 def _header(view: RunView, result: ItemResult, full: bool) -> list[Any]:
     header = Table.grid(padding=(0, 2))
-    header.add_row("item", result.key)
+    header.add_row("item", safe(result.key))
     for label, value in (
         ("label", result.label),
         ("error type", result.error_type),
@@ -46,12 +48,12 @@ def _header(view: RunView, result: ItemResult, full: bool) -> list[Any]:
         ("strategy", result.strategy),
         ("model", result.model),
     ):
-        header.add_row(label, str(value))
+        header.add_row(label, safe(str(value)))
     header.add_row("final scenario", _scenario(result.judgment))
     for entry in result.round_judgments:
         header.add_row(f"  round {entry.round}", _scenario(entry))
     if result.error:
-        header.add_row("error", Text(result.error, style="red"))
+        header.add_row("error", Text(safe(result.error), style="red"))
     parts: list[Any] = [Panel(header, title=f"trace {result.key}")]
     item = view.items.get(result.key)
     if item is not None:
@@ -92,11 +94,11 @@ def _step_panel(number: int, step: StepEvent, full: bool) -> Panel:
         + Text(_clip(json.dumps(step.parsed, ensure_ascii=False), full))
     )
     for problem in step.parse_errors:
-        parts.append(Text(f"parse problem: {problem}", style="yellow"))
+        parts.append(Text(f"parse problem: {safe(problem)}", style="yellow"))
     for note in step.notes:
-        parts.append(Text(f"note: {note}", style="magenta"))
+        parts.append(Text(f"note: {safe(note)}", style="magenta"))
     if step.error is not None:
-        parts.append(Text(f"error: {step.error.type}: {step.error.message}", style="red"))
+        parts.append(Text(f"error: {step.error.type}: {safe(step.error.message)}", style="red"))
     title = f"{number}. round {step.round} - {step.node}"
     return Panel(Group(*parts), title=title, title_align="left")
 
@@ -116,10 +118,10 @@ def _judge_panels(view: RunView, result: ItemResult, full: bool) -> list[Panel]:
             if call.prompt:
                 parts.append(Text("  prompt: ", style="dim") + Text(_clip(call.prompt, full, 200)))
             parts.append(Text("  reply: ", style="green") + Text(_clip(call.reply, full, 400)))
-            parts.append(Text(f"  parsed: {json.dumps(call.parsed, ensure_ascii=False)}"))
+            parts.append(Text(f"  parsed: {safe(json.dumps(call.parsed, ensure_ascii=False))}"))
             if call.error:
-                parts.append(Text(f"  error: {call.error}", style="red"))
-        rule = entry.rule or entry.error or ""
+                parts.append(Text(f"  error: {safe(call.error)}", style="red"))
+        rule = safe(entry.rule or entry.error or "")
         parts.append(Text(f"scenario {_scenario(entry)}", style="bold") + Text(f"  ({rule})"))
         panels.append(
             Panel(Group(*parts), title=f"judge - round {entry.round}", title_align="left")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,10 +51,21 @@ class LoadedData:
 def decode_image(data: bytes) -> Image:
     """Decode and validate image bytes with Pillow; raises ValueError on undecodable data."""
     from PIL import Image as PILImage
-    from PIL import UnidentifiedImageError
 
     if not data:
         raise ValueError("image bytes are empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            return _decode(data)
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
+        raise ValueError(f"image refused as a decompression bomb: {exc}") from None
+
+
+def _decode(data: bytes) -> Image:
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
     try:
         with PILImage.open(io.BytesIO(data)) as img:
             width, height = img.size
@@ -159,6 +171,32 @@ def _matches(row: dict[str, Any], filters: dict[str, Any]) -> bool:
     return True
 
 
+def _why_nothing(rows: Sequence[dict[str, Any]], filters: dict[str, Any]) -> str:
+    """Which filter values exist in no row (or: the combination matches nothing)."""
+    values: dict[str, set[str]] = {}
+    for row in rows:
+        key = f"{row.get('id')}_{row.get('solution_source')}"
+        facts = {
+            "modality": "image" if row.get("image") is not None else "text",
+            "error_type": row.get("error_type"),
+            "label": row.get("solution_label"),
+            "source": row.get("solution_source"),
+            "keys": key,
+            "problem": row.get("id"),
+        }
+        for name, value in facts.items():
+            values.setdefault(name, set()).add(str(value))
+    problems = []
+    for name, wanted in filters.items():
+        asked = [wanted] if isinstance(wanted, str) else list(wanted)
+        missing = [w for w in asked if str(w) not in values.get(name, set())]
+        if missing:
+            known = sorted(values.get(name, set()) - {"None"})
+            shown = ", ".join(known[:8]) + (" ..." if len(known) > 8 else "")
+            problems.append(f"data.filter.{name}: no item has {missing} (values: {shown})")
+    return "; ".join(problems) or "the filters match no row together"
+
+
 def balanced_order(rows: Sequence[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
     """Round-robin over (modality, label) groups, keeping file order inside each group."""
     groups: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
@@ -206,7 +244,10 @@ def load_items(
     unknown = set(filters or {}) - set(FILTER_FIELDS)
     if unknown:
         raise DataError(f"unknown data filter(s) {sorted(unknown)}; known: {list(FILTER_FIELDS)}")
-    selected = [(i, r) for i, r in enumerate(read_rows(path)) if _matches(r, filters or {})]
+    rows = read_rows(path)
+    selected = [(i, r) for i, r in enumerate(rows) if _matches(r, filters or {})]
+    if filters and not selected and rows:
+        raise DataError(f"{path}: no row matches the filter: {_why_nothing(rows, filters)}")
     if balanced:
         selected = balanced_order(selected)
     if limit is not None:
@@ -218,9 +259,15 @@ def load_items(
         if isinstance(result, RowProblem):
             loaded.problems.append(result)
             continue
-        if result.key in seen:
+        if result.key in seen:  # recorded under its own key: it never shadows the kept item
             loaded.problems.append(
-                RowProblem(str(path), index, result.key, "id/solution_source", "duplicate item key")
+                RowProblem(
+                    str(path),
+                    index,
+                    f"{result.key}#row{index}",
+                    "id/solution_source",
+                    f"duplicate item key {result.key!r} (the first row with it is kept)",
+                )
             )
             continue
         seen.add(result.key)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import sys
 import threading
 import time
 from pathlib import Path
@@ -25,6 +26,11 @@ CREATE TABLE IF NOT EXISTS calls (
     created REAL NOT NULL
 )
 """
+
+
+def warn(message: str) -> None:
+    """A one-line warning for the person running (stderr)."""
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def default_cache_dir() -> Path:
@@ -60,20 +66,48 @@ class CallCache:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / "calls.sqlite3"
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        self._db.execute(SCHEMA)
-        self._db.commit()
+        self.disabled = False
+        try:
+            self._db = self._connect()
+        except sqlite3.DatabaseError as exc:  # not a database: move it aside, start a new one
+            if not self.path.is_file():
+                raise
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+            self.path.replace(aside)
+            warn(f"call cache {self.path} was unreadable ({exc}); moved to {aside.name}")
+            self._db = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=30000")
+        db.execute(SCHEMA)
+        db.commit()
+        return db
+
+    def _broken(self, exc: BaseException) -> None:
+        """Stop using a cache that failed (full disk, read-only, corrupt): warn once."""
+        if not self.disabled:
+            self.disabled = True
+            warn(f"call cache {self.path} failed ({type(exc).__name__}: {exc}); "
+                 "going on without it")  # fmt: skip
 
     def get(self, key: str) -> ModelResponse | None:
         """The cached response for ``key`` (marked as a cache hit), or None."""
-        with self._lock:
-            row = self._db.execute("SELECT response FROM calls WHERE key = ?", (key,)).fetchone()
-        if row is None:
+        if self.disabled:
             return None
-        data = json.loads(row[0])
+        try:
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT response FROM calls WHERE key = ?", (key,)
+                ).fetchone()
+            if row is None:
+                return None
+            data = json.loads(row[0])
+        except (sqlite3.Error, ValueError) as exc:
+            self._broken(exc)
+            return None
         return ModelResponse(
             text=data["text"],
             model=data.get("model", ""),
@@ -100,12 +134,27 @@ class CallCache:
             },
             ensure_ascii=False,
         )
-        with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO calls (key, response, created) VALUES (?, ?, ?)",
-                (key, blob, time.time()),
-            )
-            self._db.commit()
+        if self.disabled:
+            return
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO calls (key, response, created) VALUES (?, ?, ?)",
+                    (key, blob, time.time()),
+                )
+                self._db.commit()
+        except sqlite3.Error as exc:
+            self._broken(exc)
+
+    @classmethod
+    def open(cls, directory: Path | None = None) -> CallCache | None:
+        """The cache, or None (with a warning naming the path) when it cannot be used."""
+        try:
+            return cls(directory)
+        except (OSError, sqlite3.Error) as exc:
+            where = directory or default_cache_dir()
+            warn(f"call cache in {where} cannot be used ({exc}); running without it")
+            return None
 
     def __len__(self) -> int:
         with self._lock:

@@ -17,6 +17,15 @@ from mmrefine_agent.redact import scrub_text
 from mmrefine_agent.types import CallTags, ChatMessage, ModelRequest, ModelResponse
 
 
+def clean_text(response: ModelResponse) -> None:
+    """Model text is data: lone surrogates (valid escaped JSON, invalid text) become U+FFFD."""
+    try:
+        response.text.encode("utf-8")
+    except UnicodeEncodeError:
+        response.text = response.text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        response.notes.append("answer had invalid characters (lone surrogates); replaced")
+
+
 class BackendCrashed(ModelCallError):
     """Backend plugin code raised something other than a model error (never retried)."""
 
@@ -214,6 +223,7 @@ class ModelClient:
                         )
                     if not response.latency_s:
                         response.latency_s = time.perf_counter() - started
+                    clean_text(response)
                     self.budget.spent += response.cost_usd
                 return response, attempt
             except PermanentModelError as exc:

@@ -43,7 +43,7 @@ def open_cache(config: RunConfig) -> CallCache | None:
     """The shared call cache for a run (None when ``run.cache`` is off)."""
     if not config.run.cache:
         return None
-    return CallCache(Path(config.run.cache_dir) if config.run.cache_dir else None)
+    return CallCache.open(Path(config.run.cache_dir) if config.run.cache_dir else None)
 
 
 def make_backend(plugins: Plugins, model: ModelConfig) -> ModelBackend:

@@ -49,8 +49,11 @@ class CellOutcome:
 
 
 def _slug(value: Any) -> str:
+    """A path-safe piece of a directory name: no separators, no leading dots, bounded."""
     text = value if isinstance(value, str) else repr(value)
-    return re.sub(r"[^A-Za-z0-9_.+=-]+", "_", text).strip("_") or "_"
+    text = re.sub(r"[^A-Za-z0-9_.+=-]+", "_", text)
+    text = re.sub(r"\.{2,}", "_", text).strip("_.")
+    return text[:60] or "_"
 
 
 def cell_name(values: dict[str, Any]) -> str:
@@ -62,8 +65,8 @@ def cell_name(values: dict[str, Any]) -> str:
     parts = []
     for key, last in zip(values, lasts, strict=True):
         label = last if lasts.count(last) == 1 else key
-        parts.append(f"{label}={_slug(values[key])}")
-    return "__".join(parts) or "base"
+        parts.append(f"{_slug(label)}={_slug(values[key])}")
+    return "__".join(parts)[:200] or "base"
 
 
 def expand_grid(raw: dict[str, Any], origin: str = "config") -> list[Cell]:
@@ -162,6 +165,8 @@ def run_sweep(
     outcomes: list[CellOutcome] = []
     for cell in cells:
         run_dir = out / cell.name
+        if run_dir.resolve().parent != out.resolve():  # never outside the sweep directory
+            raise ConfigError(f"{origin}: cell {cell.name!r} would leave {out}")
         started = time.perf_counter()
         try:
             result = run_cell(cell, run_dir)
