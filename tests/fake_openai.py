@@ -2,7 +2,9 @@
 
 It runs an aiohttp app in a background thread. ``answer(body) -> str`` decides the reply
 content; ``faults`` is a list consumed one per request (e.g. ``"429"``, ``"500"``,
-``"html502"``, ``"stall"``, ``"truncated"``, ``"empty"``); every request body is kept.
+``"html502"``, ``"stall"``, ``"truncated"``, ``"empty"``, and odd replies: ``"surrogate"``,
+``"parts"``, ``"badusage"``, ``"nochoices"``, ``"badutf8"``, ``"echoauth"``); every request
+body is kept.
 
 Run as a script it serves in its own process (for benchmarks, so the server does not share
 the client's CPU): ``python tests/fake_openai.py --latency 0.1`` prints ``PORT <n>`` and
@@ -118,7 +120,17 @@ class FakeOpenAI:
             )
         if fault == "stall":
             await asyncio.sleep(self.stall_s)
+        if fault == "echoauth":  # a provider error body that echoes the request's credentials
+            echoed = {"Authorization": request.headers.get("Authorization", "")}
+            return web.json_response(
+                {"error": {"message": "bad key", "headers": echoed}}, status=401
+            )
+        if fault == "badutf8":
+            return web.Response(body=b'{"choices": [{"message": {"content": "\xff\xfe"}}]}',
+                                content_type="application/json")  # fmt: skip
         text = "" if fault == "empty" else self.answer(body)
+        if fault == "surrogate":
+            text = "Correctness: Correct \ud800 Final Answer: 1"
         payload = {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",
@@ -133,6 +145,12 @@ class FakeOpenAI:
             ],
             "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
         }
+        if fault == "parts":
+            payload["choices"][0]["message"]["content"] = [{"type": "text", "text": text}]
+        if fault == "badusage":
+            payload["usage"] = {"prompt_tokens": "lots", "completion_tokens": None}
+        if fault == "nochoices":
+            payload["choices"] = []
         raw = json.dumps(payload)
         if fault == "truncated":
             raw = raw[: len(raw) // 2]
