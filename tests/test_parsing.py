@@ -42,3 +42,61 @@ def test_failures_are_reported_not_raised() -> None:
     rambling = parse_refinement("I think this is about triangles.")
     assert rambling.verdict is None
     assert any("verdict" in p for p in rambling.problems)
+
+
+import pytest  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from mmrefine_agent.judging.base import parse_binary  # noqa: E402
+
+answers = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=200)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=answers)
+def test_the_refinement_parser_never_raises(text: str) -> None:
+    parsed = parse_refinement(text)
+    assert parsed.verdict in (None, "correct", "incorrect")
+    assert parsed.error_step is None or parsed.error_step >= 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    step=st.integers(min_value=1, max_value=99),
+    final=st.from_regex(r"[A-E0-9][0-9./]{0,6}", fullmatch=True),
+    correct=st.booleans(),
+)
+def test_well_formed_official_answers_round_trip(step: int, final: str, correct: bool) -> None:
+    from fake_openai import official_answer
+
+    parsed = parse_refinement(official_answer(correct, final, step=step))
+    assert parsed.verdict == ("correct" if correct else "incorrect")
+    assert parsed.final_answer == final
+    if not correct:
+        assert parsed.error_step == step
+
+
+@settings(max_examples=150, deadline=None)
+@given(reply=st.text(max_size=30))
+def test_judge_replies_parse_to_0_1_or_nothing(reply: str) -> None:
+    value = parse_binary(reply)
+    assert value in (None, 0, 1)
+    if value is not None:
+        assert str(value) in reply
+
+
+@pytest.mark.parametrize(
+    ("reply", "value"),
+    [
+        ("1", 1),
+        (" 0 ", 0),
+        ("**1**", 1),
+        ("`0`.", 0),
+        ("10", None),
+        ("yes", None),
+        ("1 or 0", None),
+    ],
+)
+def test_judge_reply_examples(reply: str, value: int | None) -> None:
+    assert parse_binary(reply) == value
