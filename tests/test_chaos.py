@@ -148,3 +148,11 @@ def test_model_text_cannot_break_the_report_or_the_terminal(tmp_path: Path) -> N
     data = page[page.index('id="data">') :]
     data = data[: data.index("</script>")]
     assert "<!--" not in data and "<script" not in data
+
+
+def test_a_mathtext_like_error_type_does_not_break_the_plots(tmp_path: Path) -> None:
+    from mmrefine_agent.analysis.plots import plot_error_types
+    from mmrefine_agent.records.models import ScoreBlock, Scores
+
+    scores = Scores(by={"error_type": {r"$\undefinedcmd{x}$": ScoreBlock(n=1, counts={"RF": 1})}})
+    assert plot_error_types(scores, tmp_path / "p.png") is not None

@@ -28,6 +28,11 @@ SCENARIO_COLOURS = {
 }
 
 
+def plain(text: str) -> str:
+    """Data text shown as is: ``$`` would start matplotlib's mathtext (and can crash it)."""
+    return text.replace("$", r"\$")
+
+
 def _pyplot() -> Any:
     import matplotlib
 
@@ -73,7 +78,7 @@ def plot_error_types(scores: Scores, path: Path) -> Path | None:
         return None
     plt = _pyplot()
     names = list(groups)
-    labels = [f"{'(correct solutions)' if n == '-' else n} (n={groups[n].n})" for n in names]
+    labels = [plain(f"{'(correct solutions)' if n == '-' else n} (n={groups[n].n})") for n in names]
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(names) + 1.6))
     left = [0.0] * len(names)
     for scenario in SCENARIOS:
@@ -108,7 +113,7 @@ def plot_sweep(out: Path, outcomes: Sequence[CellOutcome]) -> Path | None:
     ax.scatter(xs, ys)
     for x, y, (row, _) in zip(xs, ys, scored, strict=True):
         label = f"{row.cell} (n={row.n_judged})"
-        ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.annotate(plain(label), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.set_xlabel("cost (USD)" if use_cost else "tokens (no cost known)")
     ax.set_ylabel("RefScore (%)")
     ax.set_title("cost vs RefScore across sweep cells")
