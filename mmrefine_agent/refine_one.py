@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from mmrefine_agent.config import RunConfig
 from mmrefine_agent.engine.backend import ModelBackend
 from mmrefine_agent.plugins_manager import Plugins, load_plugins
 from mmrefine_agent.records.models import ItemResult, JudgeCallRecord, StepEvent
+from mmrefine_agent.sync import run_sync
 from mmrefine_agent.types import Item
 
 
@@ -82,14 +82,4 @@ async def arefine_item(
 
 def refine_item(item: Item | str, config: RunConfig, **options: object) -> RefinedItem:
     """Synchronous :func:`arefine_item` (runs in a thread when a loop is already running)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(arefine_item(item, config, **options))  # type: ignore[arg-type]
-    import concurrent.futures
-
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(
-            asyncio.run,
-            arefine_item(item, config, **options),  # type: ignore[arg-type]
-        ).result()
+    return run_sync(arefine_item(item, config, **options))  # type: ignore[arg-type]

@@ -148,6 +148,18 @@ def row_to_item(row: dict[str, Any], *, file: str, index: int) -> Item | RowProb
     )
 
 
+def row_facts(row: dict[str, Any]) -> dict[str, Any]:
+    """The values a row is filtered on, by filter name."""
+    return {
+        "modality": "image" if row.get("image") is not None else "text",
+        "error_type": row.get("error_type"),
+        "label": row.get("solution_label"),
+        "source": row.get("solution_source"),
+        "keys": f"{row.get('id')}_{row.get('solution_source')}",
+        "problem": row.get("id"),
+    }
+
+
 def _matches(row: dict[str, Any], filters: dict[str, Any]) -> bool:
     def allowed(name: str) -> set[str] | None:
         value = filters.get(name)
@@ -155,16 +167,7 @@ def _matches(row: dict[str, Any], filters: dict[str, Any]) -> bool:
             return None
         return {value} if isinstance(value, str) else set(value)
 
-    key = f"{row.get('id')}_{row.get('solution_source')}"
-    checks = {
-        "modality": "image" if row.get("image") is not None else "text",
-        "error_type": row.get("error_type"),
-        "label": row.get("solution_label"),
-        "source": row.get("solution_source"),
-        "keys": key,
-        "problem": row.get("id"),
-    }
-    for name, actual in checks.items():
+    for name, actual in row_facts(row).items():
         wanted = allowed(name)
         if wanted is not None and actual not in wanted:
             return False
@@ -175,16 +178,7 @@ def _why_nothing(rows: Sequence[dict[str, Any]], filters: dict[str, Any]) -> str
     """Which filter values exist in no row (or: the combination matches nothing)."""
     values: dict[str, set[str]] = {}
     for row in rows:
-        key = f"{row.get('id')}_{row.get('solution_source')}"
-        facts = {
-            "modality": "image" if row.get("image") is not None else "text",
-            "error_type": row.get("error_type"),
-            "label": row.get("solution_label"),
-            "source": row.get("solution_source"),
-            "keys": key,
-            "problem": row.get("id"),
-        }
-        for name, value in facts.items():
+        for name, value in row_facts(row).items():
             values.setdefault(name, set()).add(str(value))
     problems = []
     for name, wanted in filters.items():

@@ -29,20 +29,19 @@ from mmrefine_agent.engine.usage import RunUsage
 from mmrefine_agent.engine.writers import RunFiles
 from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.events import (
-    EventStream,
     ItemFinished,
     RunFinished,
     RunInfo,
     RunStarted,
     Sink,
     StepFinished,
-    hook_sink,
 )
 from mmrefine_agent.judging.item_judging import needs_judging
 from mmrefine_agent.plugins_manager import Plugins, load_plugins
 from mmrefine_agent.records.models import Fingerprint, ItemResult, Scores, UsageBlock
 from mmrefine_agent.records.results import failed_result
 from mmrefine_agent.records.steps import StepRecord
+from mmrefine_agent.sync import run_sync
 
 
 @dataclass(slots=True)
@@ -113,12 +112,7 @@ async def _locked_run(
     items = {item.key: item for item in loaded.items}
     plan = plan_resume(run, list(items))
 
-    stream = EventStream()
-    files = RunFiles(run)
-    stream.subscribe(files.sink, critical=True, name="run files")
-    stream.subscribe(hook_sink(plugins.hook))
-    for sink in sinks:
-        stream.subscribe(sink)
+    stream, files = RunFiles.stream(run, plugins.hook, sinks)
     services = build_services(
         config,
         plugins,
@@ -255,14 +249,4 @@ def run(
     **options: object,
 ) -> RunOutcome:
     """Synchronous :func:`arun` (from a notebook with a running loop, it runs in a thread)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(arun(config, run_dir, **options))  # type: ignore[arg-type]
-    import concurrent.futures
-
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(
-            asyncio.run,
-            arun(config, run_dir, **options),  # type: ignore[arg-type]
-        ).result()
+    return run_sync(arun(config, run_dir, **options))  # type: ignore[arg-type]

@@ -70,6 +70,29 @@ class Services:
     client: ModelClient | None = None
     judge: Judge | None = None
 
+    def client_for(
+        self,
+        backend: ModelBackend,
+        timeout_s: float,
+        params: dict[str, Any],
+        concurrency: int,
+        totals: UsageTotals,
+    ) -> ModelClient:
+        """A model client sharing this session's cache, budget and retry settings."""
+        return ModelClient(
+            backend,
+            limiter=asyncio.Semaphore(concurrency),
+            settings=ClientSettings(
+                timeout_s=timeout_s,
+                retries=self.config.run.retries,
+                backoff_s=self.config.run.backoff_s,
+                params=dict(params),
+            ),
+            cache=self.cache,
+            budget=self.budget,
+            totals=totals,
+        )
+
     def preflight(self) -> None:
         """Check the model and judge backends before any item (see engine/preflight.py)."""
         from mmrefine_agent.engine.preflight import check_backends
@@ -110,18 +133,12 @@ def build_services(
         config=config, cache=open_cache(config), budget=Budget(config.run.max_cost_usd)
     )
     if refine:
-        services.client = ModelClient(
+        services.client = services.client_for(
             backend or make_backend(plugins, config.model),
-            limiter=asyncio.Semaphore(config.run.concurrency),
-            settings=ClientSettings(
-                timeout_s=config.model.timeout_s,
-                retries=config.run.retries,
-                backoff_s=config.run.backoff_s,
-                params=dict(config.model.params),
-            ),
-            cache=services.cache,
-            budget=services.budget,
-            totals=services.refine_totals,
+            config.model.timeout_s,
+            config.model.params,
+            config.run.concurrency,
+            services.refine_totals,
         )
     services.judge = make_judge(
         config, plugins, prompts, services, record_judge_call, judge_backend=judge_backend
@@ -145,18 +162,12 @@ def make_judge(
     judge_cls = plugins.judges.get(name)
     client = None
     if judge_cls.needs_model:
-        client = ModelClient(
+        client = services.client_for(
             judge_backend or make_backend(plugins, judge_model_config(config)),
-            limiter=asyncio.Semaphore(config.judge.concurrency),
-            settings=ClientSettings(
-                timeout_s=config.judge.timeout_s,
-                retries=config.run.retries,
-                backoff_s=config.run.backoff_s,
-                params=dict(config.judge.params),
-            ),
-            cache=services.cache,
-            budget=services.budget,
-            totals=services.judge_totals,
+            config.judge.timeout_s,
+            config.judge.params,
+            config.judge.concurrency,
+            services.judge_totals,
         )
     judge: Judge = judge_cls(name, config.judge, JudgeEnv(prompts, client, record))
     return judge

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from mmrefine_agent.events import Event, ItemFinished, JudgeCalled, RunInfo, StepFinished
+from mmrefine_agent.events import (
+    Event,
+    EventStream,
+    ItemFinished,
+    JudgeCalled,
+    RunInfo,
+    Sink,
+    StepFinished,
+    hook_sink,
+)
 from mmrefine_agent.records import rundir
 from mmrefine_agent.records.models import JudgeCallRecord
 from mmrefine_agent.records.rundir import JsonlAppender, RunDir
@@ -17,6 +27,17 @@ class RunFiles:
         self.steps = JsonlAppender(run.file(rundir.STEPS))
         self.results = JsonlAppender(run.file(rundir.RESULTS))
         self.judgments = JsonlAppender(run.file(rundir.JUDGMENTS))
+
+    @classmethod
+    def stream(cls, run: RunDir, hook: Any, sinks: Iterable[Sink]) -> tuple[EventStream, RunFiles]:
+        """A session's event stream: the run files first, then plugin observers and ``sinks``."""
+        files = cls(run)
+        stream = EventStream()
+        stream.subscribe(files.sink, critical=True, name="run files")
+        stream.subscribe(hook_sink(hook))
+        for sink in sinks:
+            stream.subscribe(sink)
+        return stream, files
 
     def sink(self, event: Event) -> None:
         """Write the record an event carries."""

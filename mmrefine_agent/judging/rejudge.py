@@ -23,7 +23,7 @@ from mmrefine_agent.engine.services import build_services
 from mmrefine_agent.engine.usage import RunUsage
 from mmrefine_agent.engine.writers import RunFiles
 from mmrefine_agent.errors import ConfigError, DataError, RunDirError
-from mmrefine_agent.events import EventStream, ItemFinished, RunFinished, RunInfo, Sink, hook_sink
+from mmrefine_agent.events import ItemFinished, RunFinished, RunInfo, Sink
 from mmrefine_agent.judging.item_judging import judge_record, needs_judging
 from mmrefine_agent.plugins_manager import Plugins
 from mmrefine_agent.records import rundir
@@ -60,12 +60,7 @@ async def judge_records(
     """Judge ``records`` (missing/failed judgments, or all with ``force``); write run files."""
     started = time.perf_counter()
     info = RunInfo(run_dir=run.path, config=config, session="judge")
-    stream = EventStream()
-    files = RunFiles(run)
-    stream.subscribe(files.sink, critical=True, name="run files")
-    stream.subscribe(hook_sink(plugins.hook))
-    for sink in sinks:
-        stream.subscribe(sink)
+    stream, files = RunFiles.stream(run, plugins.hook, sinks)
     services = build_services(
         config, plugins, prompts, lambda e: stream.emit(files.judge_call(info, e)), refine=False
     )
