@@ -43,6 +43,42 @@ def import_litellm() -> Any:
     return _litellm
 
 
+PROVIDER_KEYS = {
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "gemini": "GEMINI_API_KEY",
+    "mistral": "MISTRAL_API_KEY",
+    "groq": "GROQ_API_KEY",
+    "deepseek": "DEEPSEEK_API_KEY",
+    "xai": "XAI_API_KEY",
+    "together_ai": "TOGETHERAI_API_KEY",
+    "openrouter": "OPENROUTER_API_KEY",
+    "cohere": "COHERE_API_KEY",
+    "fireworks_ai": "FIREWORKS_AI_API_KEY",
+}
+SELF_SERVED = {"ollama", "ollama_chat", "hosted_vllm", "vllm", "lm_studio", "llamafile"}
+_catalog: dict[str, dict[str, Any]] | None = None
+
+
+def model_catalog() -> dict[str, dict[str, Any]]:
+    """Litellm's model list (its bundled JSON file), read without importing litellm."""
+    global _catalog
+    if _catalog is None:
+        import importlib.util
+        import json
+        from pathlib import Path
+
+        spec = importlib.util.find_spec("litellm")
+        path = Path(spec.origin or "").parent if spec else Path()
+        source = path / "model_prices_and_context_window_backup.json"
+        try:
+            data = json.loads(source.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        _catalog = {k: v for k, v in data.items() if isinstance(v, dict)}
+    return _catalog
+
+
 def _retry_after(exc: BaseException) -> float | None:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None) or getattr(exc, "headers", None) or {}
@@ -68,40 +104,39 @@ class LitellmBackend(ModelBackend):
         return {**super().identity(), "api_base": self.config.api_base, "endpoints": endpoints}
 
     def preflight(self) -> list[str]:
-        """A provider litellm can route to, its key variable set, a known model, a server."""
+        """A provider litellm can route to, its key variable set, a known model, a server.
+
+        Read from litellm's own model list file, without importing litellm (seconds).
+        """
         problems = super().preflight()
         if problems or self.config.endpoints:
             return problems
-        litellm = import_litellm()
+        catalog = model_catalog()
         name = self.config.name
-        try:
-            model, provider, *_ = litellm.get_llm_provider(name)
-        except Exception:
+        provider, _, model = name.partition("/") if "/" in name else ("", "", name)
+        providers = {str(v.get("litellm_provider")) for v in catalog.values()} | SELF_SERVED
+        if not provider:
+            provider = str((catalog.get(name) or {}).get("litellm_provider") or "")
+        if not provider or provider not in providers:
             return [
                 f"model name {name!r} names no provider litellm knows; write it as "
                 "'provider/model', e.g. 'openai/gpt-4o' (an OpenAI-compatible server: "
                 "'openai/<served name>' with model.api_base)"
             ]
-        if self.config.api_base:
+        if self.config.api_base or provider in SELF_SERVED:
             return []  # a server of your own: any model name, its own keys
-        if self.config.api_key_env:
-            import os
-
-            if not os.environ.get(self.config.api_key_env):
-                return [f"model.api_key_env names {self.config.api_key_env}, which is not set"]
-        else:
-            missing = litellm.validate_environment(name).get("missing_keys") or []
-            if missing:
-                return [f"{', '.join(missing)} is not set (provider '{provider}')"]
-        known = [
+        variable = self.config.api_key_env or PROVIDER_KEYS.get(provider)
+        if variable and not os.environ.get(variable):
+            return [f"{variable} is not set (provider '{provider}')"]
+        known = {
             key.split("/", 1)[-1]
-            for key, info in litellm.model_cost.items()
-            if isinstance(info, dict) and info.get("litellm_provider") == provider
-        ]
+            for key, info in catalog.items()
+            if info.get("litellm_provider") == provider
+        }
         if known and model not in known:
             import difflib
 
-            guess = difflib.get_close_matches(model, known, n=1)
+            guess = difflib.get_close_matches(model, sorted(known), n=1)
             hint = f" (did you mean '{provider}/{guess[0]}'?)" if guess else ""
             return [f"unknown model '{model}' for provider '{provider}'{hint}"]
         return []

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
-from helpers import SCRIPT, mmrefine, start_run, wait_for_results
+from helpers import ROOT, SCRIPT, mmrefine, start_run, wait_for_results
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -94,3 +97,28 @@ def test_no_key_shaped_value_survives_scrubbing(prefix: str, token: str) -> None
     text = f"{prefix} Authorization: Bearer {token} {prefix}"
     once = scrub_text(text)
     assert token not in once and scrub_text(once) == once
+
+
+def test_preflight_fails_fast_naming_the_cause(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    started = time.perf_counter()
+    no_key = subprocess.run(
+        [shutil.which("mmrefine") or "mmrefine", "run", "configs/paper_single_pass.yaml",
+         "--limit", "20", "--out", str(tmp_path / "a")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert time.perf_counter() - started < 10
+    assert no_key.returncode == 2 and "OPENAI_API_KEY is not set" in no_key.stderr
+    no_provider = mmrefine("run", "configs/paper_single_pass.yaml", "--out", str(tmp_path / "b"),
+                           "--set", "model.name=gpt4o")  # fmt: skip
+    assert no_provider.returncode == 2 and "names no provider" in no_provider.stderr
+    typo = mmrefine("run", "configs/paper_single_pass.yaml", "--out", str(tmp_path / "c"),
+                    "--set", "model.name=openai/gpt-4o-mni",
+                    env={"OPENAI_API_KEY": "x"})  # fmt: skip
+    assert typo.returncode == 2 and "did you mean 'openai/gpt-4o-mini'" in typo.stderr
+    down = mmrefine("run", "configs/paper_single_pass.yaml", "--out", str(tmp_path / "d"),
+                    "--set", "model.backend=openai_compat", "--set", "judge.name=offline",
+                    "--set", "model.api_base=http://127.0.0.1:9/v1")  # fmt: skip
+    assert down.returncode == 2 and "cannot reach http://127.0.0.1:9" in down.stderr
