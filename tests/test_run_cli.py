@@ -168,3 +168,12 @@ def test_config_key_reference_is_in_sync() -> None:
     assert documented == keys_markdown(), "run: mmrefine config --keys --markdown > docs/config.md"
     shown = mmrefine("config", "--keys")
     assert shown.returncode == 0 and "strategy.max_rounds" in shown.stdout
+
+
+def test_trace_without_a_key_lists_the_items(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert scripted_run(out, limit=2).returncode == 0
+    listed = mmrefine("trace", str(out))
+    assert listed.returncode == 0, listed.stderr
+    for line in (out / "results.jsonl").read_text().splitlines():
+        assert json.loads(line)["key"].split("_")[0] in listed.stdout

@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     trace = sub.add_parser("trace", parents=[plugin_option], help="one item, step by step")
     trace.add_argument("run_dir")
-    trace.add_argument("item_key")
+    trace.add_argument("item_key", nargs="?", help="an item key (leave out to list the items)")
     trace.add_argument("--full", action="store_true", help="show whole prompts and answers")
 
     sub.add_parser(

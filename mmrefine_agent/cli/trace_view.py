@@ -129,9 +129,27 @@ def _judge_panels(view: RunView, result: ItemResult, full: bool) -> list[Panel]:
     return panels
 
 
-def render_trace(console: Console, run_path: Path, item_key: str, *, full: bool = False) -> None:
+def list_items(console: Console, view: RunView) -> None:
+    """Every item of the run: key, status, scenario, rounds (what ``trace RUN`` shows)."""
+    table = Table(title=f"items of {view.path} (mmrefine trace {view.path} KEY)")
+    for column in ("key", "status", "scenario", "label", "modality", "rounds"):
+        table.add_column(column)
+    for r in view.results:
+        table.add_row(
+            safe(r.key), r.status, r.scenario or "-", str(r.label), str(r.modality),
+            str(r.n_rounds),
+        )  # fmt: skip
+    console.print(table)
+
+
+def render_trace(
+    console: Console, run_path: Path, item_key: str | None, *, full: bool = False
+) -> None:
     """Print the item's result header, every step in order, then the judge per round."""
     view = open_run(run_path)
+    if item_key is None:
+        list_items(console, view)
+        return
     result = view.result(item_key)
     steps = view.steps_for(item_key)
     if result is None and not steps:
