@@ -156,3 +156,28 @@ def test_a_mathtext_like_error_type_does_not_break_the_plots(tmp_path: Path) -> 
 
     scores = Scores(by={"error_type": {r"$\undefinedcmd{x}$": ScoreBlock(n=1, counts={"RF": 1})}})
     assert plot_error_types(scores, tmp_path / "p.png") is not None
+
+
+def test_a_full_disk_is_one_line_and_the_run_resumes_elsewhere(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(tiny)],
+                             capture_output=True)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        full = scripted_run(tiny / "run", limit=40)
+        assert full.returncode == 2 and "No space left on device" in full.stderr
+        assert "Traceback" not in full.stderr
+        shutil.copytree(tiny / "run", tmp_path / "moved", ignore=shutil.ignore_patterns(".lock"))
+    finally:
+        subprocess.run(["umount", str(tiny)], check=False)
+    resumed = scripted_run(tmp_path / "moved", limit=40)
+    assert resumed.returncode == 0, resumed.stderr
+    keys = [
+        json.loads(x)["key"] for x in (tmp_path / "moved/results.jsonl").read_text().splitlines()
+    ]
+    assert len(set(keys)) == 40
