@@ -113,6 +113,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         ("backend", plugins.backends),
         ("strategy", plugins.strategies),
         ("judge", plugins.judges),
+        ("dataset", plugins.datasets),
     ):
         for name in registry.names():
             entry = registry.entries[name]
@@ -182,30 +183,20 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    """``mmrefine data info|download``."""
-    from mmrefine_agent.cli.render import print_counts
-    from mmrefine_agent.data.datadir import resolve_data_dir
-    from mmrefine_agent.data.mmrefine import count_by, load_items
-
+    """``mmrefine data info|download`` (``info --set data.name=NAME`` for another dataset)."""
     if args.action == "download":
         from mmrefine_agent.data.download import download_data
 
         path = download_data(args.data_dir)
         console.print(f"benchmark data in [bold]{path}[/]", highlight=False)
         return 0
-    data_dir = resolve_data_dir(args.data_dir)
-    loaded = load_items(data_dir)
-    console.print(
-        f"data directory: [bold]{data_dir}[/] - {len(loaded.items)} items, "
-        f"{len(loaded.problems)} bad rows",
-        highlight=False,
+    from mmrefine_agent.cli.data_info import print_data_info
+    from mmrefine_agent.config import build_config
+
+    overrides = list(args.overrides) + ([f"data.dir={args.data_dir}"] if args.data_dir else [])
+    loaded = print_data_info(
+        console, build_config({}, overrides, origin="--set").data, plugins_of(args)
     )
-    counts = {
-        attr: count_by(loaded.items, attr) for attr in ("label", "error_type", "source", "modality")
-    }
-    print_counts(console, "MMRefine", counts)
-    for problem in loaded.problems[:20]:
-        console.print(f"[red]bad row[/] {problem}", highlight=False)
     if loaded.problems:
         raise DataError(f"{len(loaded.problems)} bad row(s) in {loaded.path}")
     return 0

@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "plugins",
         parents=[plugin_option],
-        help="backends, strategies and judges loaded, and from where",
+        help="backends, strategies, judges and datasets loaded, and from where",
     )
 
     graph = sub.add_parser(
@@ -150,6 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", parents=[plugin_option], help="benchmark data: info | download")
     data.add_argument("action", choices=["info", "download"])
     data.add_argument("--data-dir", default=None)
+    data.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="select a dataset or slice, e.g. data.name=prmbench, data.filter.label=correct",
+    )
     return parser
 
 
