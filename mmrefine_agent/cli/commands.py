@@ -49,11 +49,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.json:
         print(scores.model_dump_json(indent=2))
         return 0
+    from mmrefine_agent.cli import render_steps
+
     if not scores.judged:
+        if scores.step_metrics is not None:
+            console.print(render_steps.step_metrics_table(scores.step_metrics))
         console.print("this run was not judged: `mmrefine judge RUN_DIR --set judge.name=offline`")
         return EXIT_INCOMPLETE
     console.print(scores_table(scores))
+    if scores.step_metrics is not None:
+        console.print(render_steps.step_metrics_table(scores.step_metrics))
     for by in args.by:
+        if by == "category":
+            if scores.step_metrics is not None:
+                console.print(render_steps.category_table(scores.step_metrics))
+            continue
         if by == "localisation":
             from mmrefine_agent.analysis.localisation import localisation, reference_steps
             from mmrefine_agent.cli.render_research import localisation_table
@@ -70,6 +80,10 @@ def cmd_report(args: argparse.Namespace) -> int:
             from mmrefine_agent.cli.render_research import print_rounds
 
             print_rounds(console, round_analysis(run.results(), scores))
+            if scores.round_correction is not None:
+                console.print(render_steps.round_correction_table(scores.round_correction))
+            else:
+                console.print("answers across rounds: every item ran one round")
     if scores.usage is not None:
         sessions = len(scores.usage.sessions) or 1
         totals = {"refine": scores.usage.refine, "judge": scores.usage.judge}

@@ -106,11 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir")
     report.add_argument(
         "--by",
-        choices=["error_type", "solution_source", "modality", "round", "localisation"],
+        choices=["error_type", "solution_source", "modality", "round", "localisation", "category"],
         action="append",
         default=[],
-        help="add a breakdown (repeatable); 'round' adds transitions and settling rounds, "
-        "'localisation' the flagged step vs the reference step",
+        help="add a breakdown (repeatable); 'round' adds transitions, settling rounds and answer "
+        "accuracy per round, 'localisation' the flagged step vs the reference step, "
+        "'category' the step metrics per category (error class, task, subject)",
     )
     report.add_argument("--json", action="store_true", help="print scores.json")
     report.add_argument("--plots", default=None, metavar="DIR", help="write PNG plots into DIR")
