@@ -159,7 +159,8 @@ def test_filters_and_limit(name: str, step_plugins) -> None:
     assert [i.key for i in keys] == [first[1].key]
     same = load(base, f"data.filter.problem={first[0].id}", plugins=step_plugins).items
     assert same and all(i.id == first[0].id for i in same)
-    assert not load(base, "data.filter.modality=image", plugins=step_plugins).items
+    with pytest.raises(DataError, match=r"modality: no item has \['image'\] \(values: text\)"):
+        load(base, "data.filter.modality=image", plugins=step_plugins)
     mixed = load(base, "data.balanced=true", "data.limit=4", plugins=step_plugins).items
     assert {i.label for i in mixed} == {"correct", "incorrect"}
 
@@ -213,3 +214,15 @@ def test_older_run_configs_keep_their_fingerprint() -> None:
     fingerprint = build_config({}).fingerprint_dict()
     assert "name" not in fingerprint["data"] and "category" not in fingerprint["data"]["filter"]
     assert build_config({}, ["data.name=mrben"]).fingerprint_dict()["data"]["name"] == "mrben"
+
+
+def test_a_filter_matching_nothing_and_duplicate_keys(tmp_path: Path, step_plugins) -> None:
+    with pytest.raises(DataError, match=r"data\.filter\.category: no item has \['circularr'\]"):
+        load("data.name=prmbench", "data.filter.category=circularr", plugins=step_plugins)
+    good = (STEP / "prmbench" / "prm800k_test_p1_4o_circular.jsonl").open().readline()
+    data = _crafted_dir(tmp_path, "prmbench", {"twice_circular.jsonl": good + good})
+    loaded = load("data.name=prmbench", f"data.dir={data}", plugins=step_plugins)
+    assert [i.key for i in loaded.items] == ["prmbench:twice_circular:prm_test_p1_0"]
+    (problem,) = loaded.problems
+    assert problem.key == "prmbench:twice_circular:prm_test_p1_0#row2"
+    assert "duplicate item key" in problem.message and "line 2" in str(problem)

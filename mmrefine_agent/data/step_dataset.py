@@ -107,6 +107,23 @@ def _matches(record: RawRecord, filters: Mapping[str, Any]) -> bool:
     return True
 
 
+def why_nothing(records: Iterable[RawRecord], filters: Mapping[str, Any]) -> str:
+    """Which filter values no record has (or: the filters match nothing together)."""
+    values: dict[str, set[str]] = {}
+    for record in records:
+        for name, value in {**record.facts, "keys": record.key, "modality": "text"}.items():
+            values.setdefault(name, set()).add(str(value))
+    problems = []
+    for name, wanted in filters.items():
+        asked = [wanted] if isinstance(wanted, str) else list(wanted)
+        missing = [w for w in asked if str(w) not in values.get(name, set())]
+        if missing:
+            known = sorted(values.get(name, set()) - {"None"})
+            shown = ", ".join(known[:8]) + (" ..." if len(known) > 8 else "")
+            problems.append(f"data.filter.{name}: no item has {missing} (values: {shown})")
+    return "; ".join(problems) or "the filters match no record together"
+
+
 def round_robin(records: Sequence[RawRecord], on: Sequence[str]) -> list[RawRecord]:
     """Interleave groups of records (by the facts ``on``), keeping file order in each group."""
     groups: dict[tuple[str, ...], list[RawRecord]] = {}
@@ -151,21 +168,28 @@ class StepDataset(Dataset):
             selected = round_robin(list(matching), self.balance_on)[: config.limit]
         else:  # read no further than needed: a small slice starts fast
             selected = list(itertools.islice(matching, config.limit))
+        if filters and not selected:
+            raise DataError(
+                f"{folder}: no record matches the filter: "
+                f"{why_nothing(self.records(folder), filters)}"
+            )
         loaded = LoadedData(path=folder, items=[])
         seen: set[str] = set()
         for record in selected:
+            duplicate = False
             try:
                 if isinstance(record.data, RecordError):
                     raise record.data
                 item = self.build(record)
-                if item.key in seen:
-                    raise RecordError("(key)", "duplicate item key")
+                duplicate = item.key in seen
+                if duplicate:  # recorded under its own key: it never shadows the kept item
+                    raise RecordError("(key)", f"duplicate item key {item.key!r} (first kept)")
             except RecordError as exc:
                 loaded.problems.append(
                     RowProblem(
                         file=str(record.file),
                         row=record.row,
-                        key=record.key,
+                        key=f"{record.key}#row{record.row}" if duplicate else record.key,
                         field=exc.field,
                         message=exc.message,
                         record=record.where,
