@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
+from mmrefine_agent.cli.safe_text import safe
 from mmrefine_agent.records.step_scores import RoundCorrection, StepScoreBlock, StepScores
 
 STEP_ROWS = (
@@ -69,7 +70,8 @@ def _count(block: StepScoreBlock, name: str) -> str:
 def step_metrics_table(step: StepScores) -> Table:
     """Overall detection, localisation and correction, with 95% intervals and counts."""
     dataset = step.dataset if isinstance(step.dataset, str) else ", ".join(step.dataset)
-    table = Table(title=Text(f"step metrics - dataset {dataset or '?'} ({step.overall.n} items)"))
+    title = f"step metrics - dataset {safe(dataset) or '?'} ({step.overall.n} items)"
+    table = Table(title=Text(title))
     for column in ("task", "metric", "value (%)", "95% CI", "count"):
         table.add_column(column, justify="right" if column in ("value (%)", "count") else "left")
     block = step.overall
@@ -81,7 +83,7 @@ def step_metrics_table(step: StepScores) -> Table:
     table.caption = (
         f"incorrect said correct {c.get('incorrect/said_correct', 0)}, correct said incorrect "
         f"{c.get('correct/said_incorrect', 0)}, no verdict {c.get('no_verdict', 0)}; incorrect "
-        f"items without a reference step {c.get('no_reference_step', 0)}\n{step.note}"
+        f"items without a reference step {c.get('no_reference_step', 0)}\n{safe(step.note)}"
     )
     return table
 
@@ -93,7 +95,7 @@ def category_table(step: StepScores) -> Table:
     table.add_column("n", justify="right")
     for _name, header in CATEGORY_COLUMNS:
         table.add_column(header, justify="right")
-    rows = [(Text(name), b) for name, b in step.by_category.items()]
+    rows = [(Text(safe(name)), b) for name, b in step.by_category.items()]
     for name, block in [*rows, (Text("all", style="bold"), step.overall)]:
         table.add_row(name, str(block.n), *(_pct(block.rates.get(c)) for c, _ in CATEGORY_COLUMNS))
     if not step.by_category:
