@@ -58,15 +58,25 @@ class FilterConfig(Section):
     source: str | list[str] | None = Field(None, description="solution source, e.g. 'GPT-4o'")
     keys: list[str] | None = Field(None, description="explicit item keys")
     problem: str | list[str] | None = Field(None, description="problem ids")
+    category: str | list[str] | None = Field(
+        None, description="step datasets: error class, task or subject"
+    )
 
 
 class DataConfig(Section):
     """Where the benchmark comes from and which slice of it to run."""
 
+    name: str = Field(
+        "mmrefine", description="a registered dataset: mmrefine, prmbench, bigbench_mistake, mrben"
+    )
     dir: str | None = Field(None, description="data directory; see the resolution order")
     parquet: str | None = Field(None, description="a parquet file replacing the official one")
     limit: int | None = Field(None, ge=1, strict=True, description="at most this many items")
-    balanced: bool = Field(False, description="round-robin over modality x label before limit")
+    balanced: bool = Field(
+        False,
+        description="round-robin before limit: modality x label (mmrefine), category x label "
+        "(step datasets)",
+    )
     filter: FilterConfig = Field(default_factory=FilterConfig)
 
 
@@ -198,6 +208,11 @@ class RunConfig(Section):
         )
         for volatile in volatiles:
             data["run"].pop(volatile, None)
+        # keys added with datasets: left out at their defaults, so earlier runs still resume
+        if data["data"].get("name") == "mmrefine":
+            data["data"].pop("name")
+        if data["data"]["filter"].get("category") is None:
+            data["data"]["filter"].pop("category", None)
         data.pop("judge", None)  # a different judge re-judges; it does not redo refinement
         data.pop("grid", None)
         return data

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from mmrefine_agent.data.base import Dataset
     from mmrefine_agent.engine.backend import ModelBackend
     from mmrefine_agent.events import RunInfo
     from mmrefine_agent.graph.strategy import Strategy
@@ -27,6 +28,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 RegisterBackend = Callable[[str, "type[ModelBackend]"], None]
 RegisterStrategy = Callable[[str, "type[Strategy]"], None]
 RegisterJudge = Callable[[str, "type[Judge]"], None]
+RegisterDataset = Callable[[str, "type[Dataset]"], None]
 
 
 @hookspec
@@ -63,6 +65,22 @@ def mmrefine_register_judges(register: RegisterJudge) -> None:
     Args:
         register: call ``register(name, JudgeClass)``; the class subclasses
             :class:`mmrefine_agent.judging.base.Judge`.
+
+    Returns:
+        Nothing. Every implementation is called (results are not collected).
+    """
+
+
+@hookspec
+def mmrefine_register_datasets(register: RegisterDataset) -> None:
+    """Contribute datasets that ``data.name`` can select.
+
+    Args:
+        register: call ``register(name, DatasetClass)``; the class subclasses
+            :class:`mmrefine_agent.data.base.Dataset` and loads the configured slice as typed
+            items (1-based step numbers) plus the records it could not use. Loading happens
+            only for the selected dataset, when a run needs it. A name registered twice is an
+            error.
 
     Returns:
         Nothing. Every implementation is called (results are not collected).

@@ -80,6 +80,7 @@ class Plugins:
     strategies: Registry[Any]
     judges: Registry[Any]
     modules: list[str] = field(default_factory=list)  # extra modules (--plugin), for workers
+    datasets: Registry[Any] = field(default_factory=lambda: Registry("dataset"))
 
     def origin_of(self, plugin: object) -> str:
         """Where a loaded plugin comes from (distribution and version, or module)."""
@@ -169,7 +170,7 @@ def _collect(pm: pluggy.PluginManager, hook_name: str, registry: Registry[Any]) 
 
 
 def load_plugins(extra_modules: Iterable[str] = (), *, load_entry_points: bool = True) -> Plugins:
-    """Load plugins and collect every backend, strategy and judge they register."""
+    """Load plugins and collect every backend, strategy, judge and dataset they register."""
     pm = get_plugin_manager(extra_modules, load_entry_points=load_entry_points)
     plugins = Plugins(
         pm, Registry("backend"), Registry("strategy"), Registry("judge"), list(extra_modules)
@@ -177,6 +178,7 @@ def load_plugins(extra_modules: Iterable[str] = (), *, load_entry_points: bool =
     _collect(pm, "mmrefine_register_backends", plugins.backends)
     _collect(pm, "mmrefine_register_strategies", plugins.strategies)
     _collect(pm, "mmrefine_register_judges", plugins.judges)
+    _collect(pm, "mmrefine_register_datasets", plugins.datasets)
     return plugins
 
 
@@ -189,6 +191,7 @@ def register_object(plugins: Plugins, plugin: object, name: str) -> None:
         ("mmrefine_register_backends", plugins.backends),
         ("mmrefine_register_strategies", plugins.strategies),
         ("mmrefine_register_judges", plugins.judges),
+        ("mmrefine_register_datasets", plugins.datasets),
     ]
     for hook_name, registry in pairs:
         function: Callable[..., None] | None = getattr(plugin, hook_name, None)

@@ -46,7 +46,7 @@ async def arefine_item(
     if isinstance(item, str):
         keyed.data.limit = None
         keyed.data.filter.keys = [item]
-    _dir, loaded, prompts = load_run_items(keyed)
+    _dir, loaded, prompts = load_run_items(keyed, plugins)
     if isinstance(item, str):
         if not loaded.items:
             from mmrefine_agent.errors import DataError

@@ -48,7 +48,13 @@ class Image:
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """One MMRefine benchmark row: a question, an initial solution to review, and its label."""
+    """One benchmark item: a question, an initial solution to review, and its label.
+
+    Step numbers are **1-based everywhere in the project**: ``first_wrong_step == 1`` names the
+    first step of ``steps``, exactly as a model writes "Error found in step 1". Each dataset
+    converts its source's convention on loading (BIG-Bench Mistake's 0-based ``mistake_index``
+    becomes ``mistake_index + 1``). An empty ``answer`` means the dataset has no gold answer.
+    """
 
     key: str
     id: str
@@ -62,6 +68,17 @@ class Item:
     error_type: str | None
     source: str
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    dataset: str = "mmrefine"
+    """The registered dataset the item comes from (``data.name``)."""
+    steps: tuple[str, ...] = ()
+    """The solution's steps, without their numbers (empty: the solution is one free text)."""
+    first_wrong_step: int | None = None
+    """The labelled first wrong step (1-based), None for correct solutions or when unknown.
+    MMRefine items leave it None: their reference feedback names a step in ~20% of the rows,
+    and analysis reads that ("the first 'step N' of the feedback") where it needs one."""
+    category: str | None = None
+    """A dataset-specific breakdown (PRMBench error class, BIG-Bench Mistake task, Mr-Ben
+    subject); None for MMRefine, which breaks down by ``error_type`` and ``source``."""
 
     @property
     def modality(self) -> Modality:

@@ -49,11 +49,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.json:
         print(scores.model_dump_json(indent=2))
         return 0
+    from mmrefine_agent.cli import render_steps
+
     if not scores.judged:
+        if scores.step_metrics is not None:
+            console.print(render_steps.step_metrics_table(scores.step_metrics))
         console.print("this run was not judged: `mmrefine judge RUN_DIR --set judge.name=offline`")
         return EXIT_INCOMPLETE
     console.print(scores_table(scores))
+    if scores.step_metrics is not None:
+        console.print(render_steps.step_metrics_table(scores.step_metrics))
     for by in args.by:
+        if by == "category":
+            if scores.step_metrics is not None:
+                console.print(render_steps.category_table(scores.step_metrics))
+            continue
         if by == "localisation":
             from mmrefine_agent.analysis.localisation import localisation, reference_steps
             from mmrefine_agent.cli.render_research import localisation_table
@@ -70,6 +80,10 @@ def cmd_report(args: argparse.Namespace) -> int:
             from mmrefine_agent.cli.render_research import print_rounds
 
             print_rounds(console, round_analysis(run.results(), scores))
+            if scores.round_correction is not None:
+                console.print(render_steps.round_correction_table(scores.round_correction))
+            else:
+                console.print("answers across rounds: every item ran one round")
     if scores.usage is not None:
         sessions = len(scores.usage.sessions) or 1
         totals = {"refine": scores.usage.refine, "judge": scores.usage.judge}
@@ -113,6 +127,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         ("backend", plugins.backends),
         ("strategy", plugins.strategies),
         ("judge", plugins.judges),
+        ("dataset", plugins.datasets),
     ):
         for name in registry.names():
             entry = registry.entries[name]
@@ -182,30 +197,20 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    """``mmrefine data info|download``."""
-    from mmrefine_agent.cli.render import print_counts
-    from mmrefine_agent.data.datadir import resolve_data_dir
-    from mmrefine_agent.data.mmrefine import count_by, load_items
-
+    """``mmrefine data info|download`` (``info --set data.name=NAME`` for another dataset)."""
     if args.action == "download":
         from mmrefine_agent.data.download import download_data
 
         path = download_data(args.data_dir)
         console.print(f"benchmark data in [bold]{path}[/]", highlight=False)
         return 0
-    data_dir = resolve_data_dir(args.data_dir)
-    loaded = load_items(data_dir)
-    console.print(
-        f"data directory: [bold]{data_dir}[/] - {len(loaded.items)} items, "
-        f"{len(loaded.problems)} bad rows",
-        highlight=False,
+    from mmrefine_agent.cli.data_info import print_data_info
+    from mmrefine_agent.config import build_config
+
+    overrides = list(args.overrides) + ([f"data.dir={args.data_dir}"] if args.data_dir else [])
+    loaded = print_data_info(
+        console, build_config({}, overrides, origin="--set").data, plugins_of(args)
     )
-    counts = {
-        attr: count_by(loaded.items, attr) for attr in ("label", "error_type", "source", "modality")
-    }
-    print_counts(console, "MMRefine", counts)
-    for problem in loaded.problems[:20]:
-        console.print(f"[red]bad row[/] {problem}", highlight=False)
     if loaded.problems:
         raise DataError(f"{len(loaded.problems)} bad row(s) in {loaded.path}")
     return 0

@@ -106,11 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir")
     report.add_argument(
         "--by",
-        choices=["error_type", "solution_source", "modality", "round", "localisation"],
+        choices=["error_type", "solution_source", "modality", "round", "localisation", "category"],
         action="append",
         default=[],
-        help="add a breakdown (repeatable); 'round' adds transitions and settling rounds, "
-        "'localisation' the flagged step vs the reference step",
+        help="add a breakdown (repeatable); 'round' adds transitions, settling rounds and answer "
+        "accuracy per round, 'localisation' the flagged step vs the reference step, "
+        "'category' the step metrics per category (error class, task, subject)",
     )
     report.add_argument("--json", action="store_true", help="print scores.json")
     report.add_argument("--plots", default=None, metavar="DIR", help="write PNG plots into DIR")
@@ -126,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "plugins",
         parents=[plugin_option],
-        help="backends, strategies and judges loaded, and from where",
+        help="backends, strategies, judges and datasets loaded, and from where",
     )
 
     graph = sub.add_parser(
@@ -150,6 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", parents=[plugin_option], help="benchmark data: info | download")
     data.add_argument("action", choices=["info", "download"])
     data.add_argument("--data-dir", default=None)
+    data.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="select a dataset or slice, e.g. data.name=prmbench, data.filter.label=correct",
+    )
     return parser
 
 

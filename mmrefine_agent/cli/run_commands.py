@@ -48,6 +48,11 @@ def print_outcome(outcome: RunOutcome, title: str | None = None) -> int:
         console.print(scores_table(scores, title=title))
     else:
         console.print(f"not scored: {scores.note}", markup=False, highlight=False)
+    step = scores.step_metrics
+    if step is not None and step.dataset not in ("mmrefine", ""):
+        from mmrefine_agent.cli.render_steps import step_metrics_table
+
+        console.print(step_metrics_table(step))
     console.print(usage_table(outcome.usage, "usage (this session)"))
     console.print(
         f"run directory: [bold]{outcome.run_dir}[/]  items {outcome.n_items}, "

@@ -43,24 +43,30 @@ def candidate_dirs(explicit: str | os.PathLike[str] | None = None) -> list[tuple
     return out
 
 
-def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """Return the first candidate holding the parquet file, or raise a DataError listing all."""
+def resolve_data_dir(
+    explicit: str | os.PathLike[str] | None = None, *, marker: str = PARQUET_NAME
+) -> Path:
+    """Return the first candidate holding ``marker`` (default: the MMRefine parquet file).
+
+    A dataset plugin passes its own marker (e.g. ``step_benchmarks/prmbench``); the error
+    lists every place looked at.
+    """
     candidates = candidate_dirs(explicit)
     if explicit:
         path = candidates[0][1]
-        if not (path / PARQUET_NAME).is_file():
-            raise DataError(f"data directory {path} (from --data-dir) has no {PARQUET_NAME}")
+        if not (path / marker).exists():
+            raise DataError(f"data directory {path} (from --data-dir) has no {marker}")
         return path
     seen: set[Path] = set()
     for _label, path in candidates:
         if path in seen:
             continue
         seen.add(path)
-        if (path / PARQUET_NAME).is_file():
+        if (path / marker).exists():
             return path
     tried = "\n".join(f"  - {p} ({label})" for label, p in candidates)
     raise DataError(
-        f"cannot find {PARQUET_NAME}; looked in:\n{tried}\n"
+        f"cannot find {marker}; looked in:\n{tried}\n"
         f"Set {ENV_VAR}, pass --data-dir, or run `mmrefine data download` on a machine "
         "with network access."
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmrefine_agent.data.base import LoadedData, RowProblem
 from mmrefine_agent.data.datadir import PARQUET_NAME
 from mmrefine_agent.errors import DataError
 from mmrefine_agent.types import Image, Item
@@ -17,35 +17,17 @@ REQUIRED_TEXT = ("id", "question", "answer", "initial_solution", "solution_sourc
 LABELS = ("correct", "incorrect")
 FILTER_FIELDS = ("modality", "error_type", "label", "source", "keys", "problem")
 
-
-@dataclass(frozen=True, slots=True)
-class RowProblem:
-    """A row that could not become an item: which file, row, key and field, and why."""
-
-    file: str
-    row: int
-    key: str
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: row {self.row} (key {self.key}): field '{self.field}': {self.message}"
-
-
-@dataclass(slots=True)
-class LoadedData:
-    """Valid items plus the rows that failed validation (never silently dropped)."""
-
-    path: Path
-    items: list[Item]
-    problems: list[RowProblem] = field(default_factory=list)
-
-    def raise_on_problems(self) -> None:
-        """Raise a DataError naming every bad row, if there is any."""
-        if self.problems:
-            lines = "\n".join(f"  {p}" for p in self.problems[:20])
-            more = f"\n  ... and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
-            raise DataError(f"{len(self.problems)} bad row(s):\n{lines}{more}")
+__all__ = [
+    "FILTER_FIELDS",
+    "LoadedData",
+    "RowProblem",
+    "balanced_order",
+    "count_by",
+    "decode_image",
+    "load_items",
+    "read_rows",
+    "row_to_item",
+]
 
 
 def decode_image(data: bytes) -> Image:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mmrefine_agent.analysis.metrics import compute_scores
+from mmrefine_agent.analysis.round_metrics import step_and_round_scores
 from mmrefine_agent.config import RunConfig
 from mmrefine_agent.engine.usage import by_node
 from mmrefine_agent.records import rundir
@@ -102,6 +103,9 @@ def finish_run(
     scores.usage_by_node = by_node(steps)
     scores.parse_health = parse_health(steps)
     scores.completeness = completeness(results, expected, judged, run.path)
+    scores.step_metrics, scores.round_correction = step_and_round_scores(
+        results, items, seed=config.run.seed
+    )
     rundir.write_json_atomic(run.file(rundir.SCORES), scores)
     submission = {}
     for record in results:

@@ -79,7 +79,7 @@ async def arun(
     started = time.perf_counter()
     plugins = plugins or load_plugins()
     out = Path(run_dir)
-    _data_dir, loaded, prompts = load_run_items(config)
+    _data_dir, loaded, prompts = load_run_items(config, plugins)
     plugins.strategies.get(config.strategy.name)  # an unknown strategy fails before anything
     fingerprint = make_fingerprint(config, plugins, loaded.path)
     if out.exists() and not out.is_dir():

@@ -4,7 +4,8 @@ Correct initial solution: VS when the response's verdict is Correct, else FD (th
 judge also scores anything but 'Correctness: Correct' as 0).
 Incorrect initial solution: RF when the verdict is not Incorrect; RS when the final answer
 is equivalent to the ground truth (option letters mapped; math-verify otherwise); EC when
-the flagged step is the step the reference feedback names first; else ED.
+the flagged step is the dataset's labelled first wrong step (MMRefine: the step the reference
+feedback names first); else ED.
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ class OfflineJudge(Judge):
         else:
             final = parse_final_answer(response) or parsed.get("final_answer")
             flagged = parse_error_step(response) or parsed.get("error_step")
-            reference_step = first_step_number(item.reference_feedback)
-            correct_answer = answers_match(final, item.answer, item.options)
+            reference_step = item.first_wrong_step or first_step_number(item.reference_feedback)
+            has_gold = bool(item.answer.strip())  # step datasets may have no gold answer
+            correct_answer = has_gold and answers_match(final, item.answer, item.options)
             fields.update(
                 final_answer=final,
                 answer_matches=correct_answer,

@@ -125,7 +125,7 @@ async def rejudge_run(
     config = build_config(
         raw, check_judge_overrides(overrides or []), origin=str(run.file(rundir.CONFIG))
     )
-    _data_dir, loaded, prompts = load_run_items(config)
+    _data_dir, loaded, prompts = load_run_items(config, plugins)
     items = {item.key: item for item in loaded.items}
     with RunLock(path, "judge"):
         return await judge_records(
@@ -196,7 +196,7 @@ async def score_submission(
     known: dict[str, Item] = {}
     prompts = None
     try:
-        _dir, loaded, prompts = load_run_items(config)
+        _dir, loaded, prompts = load_run_items(config, plugins)
         known = {item.key: item for item in loaded.items}
     except DataError:
         if config.judge.name == "mmrefine_official":

@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field, JsonValue
 
 from mmrefine_agent.records.base import Part, Record
 from mmrefine_agent.records.outcomes import UsageBlock
+from mmrefine_agent.records.step_scores import RoundCorrection, StepScores
 
 
 class UsageSession(Part):
@@ -86,6 +87,8 @@ class Scores(Record):
     usage_by_node: dict[str, NodeUsage] = Field(default_factory=dict)
     parse_health: dict[str, ParseHealth] = Field(default_factory=dict)
     completeness: Completeness = Field(default_factory=Completeness)
+    step_metrics: StepScores | None = None
+    round_correction: RoundCorrection | None = None
 
     @property
     def judged(self) -> bool:

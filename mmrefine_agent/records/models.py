@@ -45,6 +45,7 @@ from mmrefine_agent.records.outcomes import (
     RoundSummary,
     UsageBlock,
 )
+from mmrefine_agent.records.step_scores import RoundCorrection, StepScoreBlock, StepScores
 from mmrefine_agent.records.trace import (
     CallRecord,
     CallUsage,
@@ -77,6 +78,7 @@ __all__ = [
     "Part",
     "PluginFingerprint",
     "Record",
+    "RoundCorrection",
     "RoundJudgment",
     "RoundSummary",
     "ScoreBlock",
@@ -84,6 +86,8 @@ __all__ = [
     "Status",
     "StepError",
     "StepEvent",
+    "StepScoreBlock",
+    "StepScores",
     "SubmissionEntry",
     "SweepDoc",
     "UsageBlock",

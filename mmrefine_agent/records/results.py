@@ -28,6 +28,8 @@ def item_fields(item: Item) -> dict[str, Any]:
         "label": item.label,
         "error_type": item.error_type,
         "modality": item.modality,
+        "dataset": item.dataset,
+        "category": item.category,
     }
 
 
