@@ -79,7 +79,7 @@ def _rates_matrix(totals: Any) -> dict[str, Any]:
     return out
 
 
-def _percentile_interval(values: Any, resamples: int) -> list[float] | None:
+def percentile_interval(values: Any, resamples: int) -> list[float] | None:
     """The 2.5% and 97.5% order statistics of the defined values (None if too few)."""
     import numpy as np
 
@@ -129,7 +129,7 @@ def bootstrap_intervals(
         return dict.fromkeys(METRICS)
     totals = _resample_totals(counts, resamples, seed)[:, 0, :]
     rates = _rates_matrix(totals)
-    return {metric: _percentile_interval(rates[metric], resamples) for metric in METRICS}
+    return {metric: percentile_interval(rates[metric], resamples) for metric in METRICS}
 
 
 def paired_bootstrap(
@@ -166,7 +166,7 @@ def paired_bootstrap(
             "a": a,
             "b": b,
             "diff": None if a is None or b is None else round(b - a, 6),
-            "ci95": _percentile_interval(values, resamples) if values is not None else None,
+            "ci95": percentile_interval(values, resamples) if values is not None else None,
             "p_le_0": round(float(np.mean(defined <= 0)), 4) if len(defined) else None,
         }
     return out

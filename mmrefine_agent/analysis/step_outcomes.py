@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mmrefine_agent.analysis.metrics import percentile_interval
 from mmrefine_agent.graph.parsing import first_step_number
 from mmrefine_agent.judging.answers import answers_match
 from mmrefine_agent.types import Item
@@ -145,18 +146,6 @@ def resampled_sums(sums: Any, resamples: int, seed: int) -> Any:
     return drawn @ sums
 
 
-def interval(values: Any, resamples: int) -> list[float] | None:
-    """The 2.5% and 97.5% order statistics of the defined values (None if too few)."""
-    import numpy as np
-
-    defined = np.sort(values[~np.isnan(values)])
-    if len(defined) == 0 or len(defined) < resamples // 2:
-        return None
-    lo = float(defined[int(0.025 * (len(defined) - 1))])
-    hi = float(defined[round(0.975 * (len(defined) - 1))])
-    return [round(lo, 6), round(hi, 6)]
-
-
 def ratio(numerator: Any, denominator: Any) -> Any:
     """Element-wise ``numerator / denominator`` (NaN where the denominator is 0)."""
     import numpy as np
@@ -201,4 +190,4 @@ def rates_with_intervals(
         return values_out, dict.fromkeys(point)
     sums = resampled_sums(problem_sums(problems, values), resamples, seed)
     drawn = rates({c: sums[:, i] for i, c in enumerate(columns)})
-    return values_out, {name: interval(v, resamples) for name, v in drawn.items()}
+    return values_out, {name: percentile_interval(v, resamples) for name, v in drawn.items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -158,9 +158,14 @@ def _matches(row: dict[str, Any], filters: dict[str, Any]) -> bool:
 
 def _why_nothing(rows: Sequence[dict[str, Any]], filters: dict[str, Any]) -> str:
     """Which filter values exist in no row (or: the combination matches nothing)."""
+    return missing_values((row_facts(row) for row in rows), filters)
+
+
+def missing_values(facts: Iterable[Mapping[str, Any]], filters: Mapping[str, Any]) -> str:
+    """Which filter values no item has (from each item's filter facts), in one line."""
     values: dict[str, set[str]] = {}
-    for row in rows:
-        for name, value in row_facts(row).items():
+    for fact in facts:
+        for name, value in fact.items():
             values.setdefault(name, set()).add(str(value))
     problems = []
     for name, wanted in filters.items():
@@ -170,7 +175,7 @@ def _why_nothing(rows: Sequence[dict[str, Any]], filters: dict[str, Any]) -> str
             known = sorted(values.get(name, set()) - {"None"})
             shown = ", ".join(known[:8]) + (" ..." if len(known) > 8 else "")
             problems.append(f"data.filter.{name}: no item has {missing} (values: {shown})")
-    return "; ".join(problems) or "the filters match no row together"
+    return "; ".join(problems) or "the filters match no item together"
 
 
 def balanced_order(rows: Sequence[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:

@@ -109,19 +109,10 @@ def _matches(record: RawRecord, filters: Mapping[str, Any]) -> bool:
 
 def why_nothing(records: Iterable[RawRecord], filters: Mapping[str, Any]) -> str:
     """Which filter values no record has (or: the filters match nothing together)."""
-    values: dict[str, set[str]] = {}
-    for record in records:
-        for name, value in {**record.facts, "keys": record.key, "modality": "text"}.items():
-            values.setdefault(name, set()).add(str(value))
-    problems = []
-    for name, wanted in filters.items():
-        asked = [wanted] if isinstance(wanted, str) else list(wanted)
-        missing = [w for w in asked if str(w) not in values.get(name, set())]
-        if missing:
-            known = sorted(values.get(name, set()) - {"None"})
-            shown = ", ".join(known[:8]) + (" ..." if len(known) > 8 else "")
-            problems.append(f"data.filter.{name}: no item has {missing} (values: {shown})")
-    return "; ".join(problems) or "the filters match no record together"
+    from mmrefine_agent.data.mmrefine import missing_values
+
+    facts = ({**r.facts, "keys": r.key, "modality": "text"} for r in records)
+    return missing_values(facts, filters)
 
 
 def round_robin(records: Sequence[RawRecord], on: Sequence[str]) -> list[RawRecord]:
