@@ -7,6 +7,7 @@ from typing import Any
 from langgraph.graph import END as LG_END
 from langgraph.graph import START, StateGraph
 
+from mmrefine_agent.errors import MMRefineError, PluginError
 from mmrefine_agent.graph.context import GraphContext
 from mmrefine_agent.graph.nodes import begin_round, end_round, make_node
 from mmrefine_agent.graph.routing import after_round, checked
@@ -26,20 +27,30 @@ def standard_shape(strategy: Strategy) -> GraphShape:
     shape.add_edge("correct", "verify")
     shape.add_edge("verify", END_ROUND)
     shape.add_route(END_ROUND, after_round(strategy), [BEGIN_ROUND, END])
+    shape.laid_out()
     return shape
 
 
 def strategy_shape(strategy: Strategy) -> GraphShape:
     """The checked shape of ``strategy``'s graph (standard shape + ``strategy.shape``)."""
     shape = standard_shape(strategy)
-    strategy.shape(shape)
+    try:
+        strategy.shape(shape)
+    except MMRefineError:
+        raise
+    except Exception as exc:  # plugin code: one line naming the strategy, not a traceback
+        raise PluginError(
+            f"{type(strategy).__name__}.shape failed: {type(exc).__name__}: {exc}"
+        ) from exc
     shape.check()
     return shape
 
 
-def build_graph(strategy: Strategy) -> StateGraph[Any, Any, Any, Any]:
-    """The uncompiled graph whose nodes run ``strategy``'s behaviours."""
-    shape = strategy_shape(strategy)
+def build_graph(
+    strategy: Strategy, shape: GraphShape | None = None
+) -> StateGraph[Any, Any, Any, Any]:
+    """The uncompiled graph whose nodes run ``strategy``'s behaviours (``shape``: already built)."""
+    shape = shape if shape is not None else strategy_shape(strategy)
     graph: StateGraph[Any, Any, Any, Any] = StateGraph(RefineState, context_schema=GraphContext)
     graph.add_node(BEGIN_ROUND, begin_round(strategy))  # type: ignore[call-overload]
     for name, behaviour in shape.nodes.items():
@@ -54,6 +65,6 @@ def build_graph(strategy: Strategy) -> StateGraph[Any, Any, Any, Any]:
     return graph
 
 
-def compile_graph(strategy: Strategy) -> Any:
+def compile_graph(strategy: Strategy, shape: GraphShape | None = None) -> Any:
     """Compile the graph for a run (no checkpointer: results are persisted by the engine)."""
-    return build_graph(strategy).compile()
+    return build_graph(strategy, shape).compile()

@@ -38,15 +38,15 @@ def checked(source: str, route: Route) -> Callable[[RefineState], str]:
 
     def decide(state: RefineState) -> str:
         try:
-            value = route.router(state)
+            answer = route.router(state)
         except (RouteError, NodeFailed):
             raise
         except Exception as exc:  # router code of a plugin
             raise NodeFailed(f"route:{source}", exc) from exc
-        value = END if value in END_NAMES else value
-        if value not in route.destinations:
+        value = END if isinstance(answer, str) and answer in END_NAMES else answer
+        if not isinstance(value, str) or value not in route.destinations:
             allowed = ", ".join("end" if d == END else d for d in route.destinations)
-            raise RouteError(f"the route after '{source}' returned {value!r}; allowed: {allowed}")
+            raise RouteError(f"the route after '{source}' returned {answer!r}; allowed: {allowed}")
         return value
 
     decide.__name__ = f"route_after_{source}"
