@@ -6,6 +6,7 @@ Run it from the repository root with::
     mmrefine run configs/quickstart.yaml --plugin examples/plan_first.py
         --set strategy.name=plan_first --out runs/plan_first   (one command line)
     mmrefine graph plan_first --plugin examples/plan_first.py
+    PYTHONPATH=examples mmrefine graph plan_first --plugin plan_first   (as a module)
 
 The ``plan`` node makes one model call (traced as its own step in ``steps.jsonl``) and hands
 the plan to ``detect`` through the round's typed state; ``detect`` then asks the official
@@ -14,11 +15,10 @@ refinement prompt with the plan attached. Everything after ``detect`` is the pap
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
-from mmrefine_agent import NodeContext, hookimpl
-from mmrefine_agent.graph.shape import GraphShape
-from mmrefine_agent.graph.state import RefineState
+from mmrefine_agent import GraphShape, NodeContext, RefineState, hookimpl
 from mmrefine_agent.strategies.single_pass import SinglePass, official_refinement_prompt
 
 PLAN_PROMPT = """Question: {question}
@@ -26,7 +26,7 @@ PLAN_PROMPT = """Question: {question}
 Proposed solution:
 {solution}
 
-Before checking this solution, write a short plan (at most five numbered points) of what must
+Before checking this solution, write a short plan (at most {points} numbered points) of what must
 be verified: which quantities, which steps, which facts from the figure, if there is one.
 Do not check the solution yet."""
 
@@ -37,10 +37,16 @@ Use this checking plan while you review:
 
 
 class PlanFirst(SinglePass):
-    """Plan the check, then the official single pass with the plan attached."""
+    """Plan the check, then the official single pass with the plan attached.
+
+    Options: ``plan_points`` (default 5), the most numbered points the plan may have.
+    """
 
     name: ClassVar[str] = "plan_first"
     description: ClassVar[str] = "example: a plan node before detect, then the paper protocol"
+    options_doc: ClassVar[dict[str, str] | None] = {
+        "plan_points": "the most numbered points the plan may have (default 5)"
+    }
 
     def shape(self, graph: GraphShape) -> None:
         """Add ``plan`` on the way into ``detect`` (begin_round -> plan -> detect)."""
@@ -48,8 +54,11 @@ class PlanFirst(SinglePass):
 
     async def plan(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """One call that drafts the checking plan."""
+        points = int(self.options.get("plan_points", 5))
         plan = await ctx.ask(
-            PLAN_PROMPT.format(question=ctx.item.question, solution=state.get("solution", ""))
+            PLAN_PROMPT.format(
+                question=ctx.item.question, solution=state.get("solution", ""), points=points
+            )
         )
         ctx.parsed(plan_chars=len(plan))
         return {"scratch": {**state.get("scratch", {}), "plan": plan.strip()}}
@@ -64,6 +73,6 @@ class PlanFirst(SinglePass):
 
 
 @hookimpl
-def mmrefine_register_strategies(register: Any) -> None:
+def mmrefine_register_strategies(register: Callable[[str, type[PlanFirst]], None]) -> None:
     """Register ``plan_first``."""
     register("plan_first", PlanFirst)

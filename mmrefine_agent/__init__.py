@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from mmrefine_agent.engine.backend import ModelBackend
     from mmrefine_agent.engine.run import RunOutcome, arun, run
     from mmrefine_agent.events import RunInfo
+    from mmrefine_agent.graph.shape import GraphShape
+    from mmrefine_agent.graph.state import RefineState
     from mmrefine_agent.graph.strategy import NodeContext, Strategy
     from mmrefine_agent.judging.base import Judge, Judgment
     from mmrefine_agent.records.models import (
@@ -43,6 +45,8 @@ _LAZY = {
     "arun": "mmrefine_agent.engine.run",
     "run": "mmrefine_agent.engine.run",
     "RunInfo": "mmrefine_agent.events",
+    "GraphShape": "mmrefine_agent.graph.shape",
+    "RefineState": "mmrefine_agent.graph.state",
     "NodeContext": "mmrefine_agent.graph.strategy",
     "Strategy": "mmrefine_agent.graph.strategy",
     "Judge": "mmrefine_agent.judging.base",
@@ -65,6 +69,7 @@ _LAZY = {
 
 __all__ = [
     "ChatMessage",
+    "GraphShape",
     "Image",
     "Item",
     "ItemResult",
@@ -75,6 +80,7 @@ __all__ = [
     "ModelRequest",
     "ModelResponse",
     "NodeContext",
+    "RefineState",
     "RefinedItem",
     "RunConfig",
     "RunInfo",

@@ -119,7 +119,10 @@ class StrategyConfig(Section):
     max_rounds: int = Field(
         1, ge=1, le=20, strict=True, description="rounds for looping strategies"
     )
-    options: dict[str, Any] = Field(default_factory=dict, description="strategy-specific")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="strategy-specific; the keys a strategy reads: `mmrefine graph NAME`",
+    )
 
 
 class JudgeConfig(Section):

@@ -91,11 +91,17 @@ class MultiRoundCarry:
 
 
 class MultiRound(Strategy):
-    """One call per node; loops on the corrected solution until verified."""
+    """One call per node; loops on the corrected solution until verified.
+
+    Reads no options. A rejected round hands the verifier's answer on as a
+    :class:`MultiRoundCarry`.
+    """
 
     name: ClassVar[str] = "multi_round"
     description: ClassVar[str] = "a call per node, looping until verify confirms or max_rounds"
     default_max_rounds: ClassVar[int] = 3
+    options_doc: ClassVar[dict[str, str] | None] = {}
+    carry_type: ClassVar[type[Any] | None] = MultiRoundCarry
 
     async def detect(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """Ask whether the current solution has an error."""

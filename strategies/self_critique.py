@@ -1,10 +1,12 @@
 """``self_critique``: refine with the official prompt, critique the refinement, revise once.
 
-Round 1: ``detect`` asks the official refinement prompt; ``locate``/``correct`` parse it;
-``verify`` asks the model to critique its own refinement. If the critique asks for a
+Round 1: ``detect`` asks the official refinement prompt; ``locate``/``correct``/``verify``
+parse it; a ``critique`` node of its own (added in :meth:`SelfCritique.shape`, so per-node
+reports show it) asks the model to critique its own refinement. If the critique asks for a
 revision and a round is left, round 2 re-asks the official prompt with the earlier review and
-the critique attached; its ``verify`` only parses (one revision). The judged response is the
-latest official-format answer, so it stays comparable with the paper protocol.
+the critique attached; the last round has no critique (one revision with ``max_rounds: 2``).
+The judged response is the latest official-format answer, so it stays comparable with the
+paper protocol.
 """
 
 from __future__ import annotations
@@ -60,10 +62,16 @@ class RevisionCarry:
 
 
 class SelfCritique(SinglePass):
-    """Official prompt, self-critique in a node of its own, one revision."""
+    """Official prompt, self-critique in a node of its own, one revision.
+
+    Reads no options. The critique hands the review and itself on as a
+    :class:`RevisionCarry`.
+    """
 
     name: ClassVar[str] = "self_critique"
     description: ClassVar[str] = "refine, critique the refinement, revise once"
+    options_doc: ClassVar[dict[str, str] | None] = {}
+    carry_type: ClassVar[type[Any] | None] = RevisionCarry
 
     def shape(self, graph: GraphShape) -> None:
         """A ``critique`` node after ``verify`` while a revision is still possible."""

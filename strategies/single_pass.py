@@ -30,10 +30,11 @@ def parsed_of(state: RefineState) -> ParsedRefinement:
 
 
 class SinglePass(Strategy):
-    """The official single-call protocol; later nodes only parse."""
+    """The official single-call protocol; later nodes only parse. Reads no options."""
 
     name: ClassVar[str] = "single_pass"
     description: ClassVar[str] = "paper protocol: one official-prompt call, parsed by the nodes"
+    options_doc: ClassVar[dict[str, str] | None] = {}
 
     async def detect(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """Ask once with the official prompt and parse the verdict."""

@@ -11,6 +11,7 @@ from mmrefine_agent.data.prompts import load_official_prompts
 from mmrefine_agent.engine.client import ClientSettings, ModelClient
 from mmrefine_agent.graph.builder import build_graph
 from mmrefine_agent.graph.context import GraphContext
+from mmrefine_agent.graph.strategy import Strategy
 from mmrefine_agent.records.steps import StepRecord
 from mmrefine_agent.types import Item, ModelRequest
 
@@ -18,16 +19,15 @@ from mmrefine_agent.types import Item, ModelRequest
 def run_item(
     plugins: Any,
     data_dir: Path,
-    strategy_name: str,
+    strategy_name: str | type[Strategy],
     answers: dict[str, Any],
     max_rounds: int = 1,
     item: Item | None = None,
 ) -> tuple[dict, list[StepRecord], Any]:
     backend_cls = plugins.backends.get("scripted")
     backend = backend_cls(ModelConfig(backend="scripted", name="s", options={"answers": answers}))
-    strategy = plugins.strategies.get(strategy_name)(
-        StrategyConfig(name=strategy_name, max_rounds=max_rounds)
-    )
+    cls = plugins.strategies.get(strategy_name) if isinstance(strategy_name, str) else strategy_name
+    strategy = cls(StrategyConfig(name=cls.name, max_rounds=max_rounds))
     item = item or load_items(data_dir, limit=1).items[0]
     steps: list[StepRecord] = []
 

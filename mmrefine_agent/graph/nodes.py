@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, get_type_hints
 
 from langgraph.runtime import Runtime
 
 from mmrefine_agent.errors import ModelCallError, NodeFailed
 from mmrefine_agent.graph.context import GraphContext
-from mmrefine_agent.graph.shape import Behaviour
+from mmrefine_agent.graph.shape import BEGIN_ROUND, Behaviour
 from mmrefine_agent.graph.state import RefineState, RoundRecord
 from mmrefine_agent.graph.strategy import NodeContext, Strategy, compose_response
 from mmrefine_agent.records.steps import StepRecord
 
 NodeFn = Callable[[RefineState, Runtime[GraphContext]], Awaitable[dict[str, Any]]]
+
+STATE_FIELDS = tuple(get_type_hints(RefineState))
+FRAMEWORK_FIELDS = frozenset({"item_key", "round", "rounds", "carry"})
+"""State fields only the framework sets (``begin_round``/``end_round``)."""
 
 ROUND_FIELDS = (
     "verdict",
@@ -50,10 +54,15 @@ def begin_round(strategy: Strategy) -> Callable[[RefineState], dict[str, Any]]:
         }
         update.update({name: None for name in ROUND_FIELDS})
         if number > 1:
-            update["solution"] = strategy.next_round_solution(state)
+            try:
+                update["solution"] = strategy.next_round_solution(state)
+            except ModelCallError:
+                raise
+            except Exception as exc:  # plugin code
+                raise NodeFailed(BEGIN_ROUND, exc) from exc
         return update
 
-    node.__name__ = "begin_round"
+    node.__name__ = BEGIN_ROUND
     return node
 
 
@@ -99,7 +108,7 @@ def make_node(name: str, behaviour: Behaviour, strategy: Strategy) -> NodeFn:
         )
         started = time.perf_counter()
         try:
-            update = await behaviour(state, ctx)
+            out = checked_update(strategy, await behaviour(state, ctx), step)
         except ModelCallError:
             raise  # the engine maps model failures to backend_error / budget
         except Exception as exc:
@@ -108,10 +117,35 @@ def make_node(name: str, behaviour: Behaviour, strategy: Strategy) -> NodeFn:
         finally:
             step.elapsed_s = round(time.perf_counter() - started, 4)
             context.emit_step(step)
-        out: dict[str, Any] = dict(update or {})
         if step.parse_errors:
             out["parse_errors"] = [f"{name}: {p}" for p in step.parse_errors]
         return out
 
     node.__name__ = name
     return node
+
+
+def checked_update(strategy: Strategy, update: Any, step: StepRecord) -> dict[str, Any]:
+    """A node's partial update, checked: state fields, ``carry_next`` of the declared type.
+
+    Fields the framework keeps (the round number, the history) cannot be set by a node; a key
+    that is not a state field would be dropped silently by LangGraph, so it is named in the
+    step's notes (a typo shows in ``mmrefine trace``).
+    """
+    if update is None:
+        return {}
+    if not isinstance(update, dict):
+        raise TypeError(f"a node returns a dict of state fields, not {type(update).__name__}")
+    owned = sorted(set(update) & FRAMEWORK_FIELDS)
+    if owned:
+        raise TypeError(f"{', '.join(owned)}: kept by the framework, not set by a node")
+    for key in sorted(set(update) - set(STATE_FIELDS)):
+        step.notes.append(f"ignored update {key!r}: not a state field")
+    carry = update.get("carry_next")
+    wanted = strategy.carry_type
+    if carry is not None and wanted is not None and not isinstance(carry, wanted):
+        raise TypeError(
+            f"carry_next must be a {wanted.__name__} (the strategy's carry_type), "
+            f"not {type(carry).__name__}"
+        )
+    return {key: value for key, value in update.items() if key in STATE_FIELDS}

@@ -13,7 +13,7 @@ Verdict = Literal["correct", "incorrect"]
 
 
 class RoundRecord(TypedDict, total=False):
-    """What one round concluded (appended to ``RefineState.rounds`` by ``verify``)."""
+    """What one round concluded (appended to ``RefineState.rounds`` by ``end_round``)."""
 
     round: int
     reviewed_solution: str
@@ -28,12 +28,16 @@ class RoundRecord(TypedDict, total=False):
 
 
 class RefineState(TypedDict, total=False):
-    """State of one item moving through detect -> locate -> correct -> verify."""
+    """State of one item moving through its graph.
+
+    begin_round -> detect -> locate -> correct -> verify -> end_round, and the nodes a
+    strategy adds.
+    """
 
     item_key: str
     """The item under refinement (set once)."""
     round: int
-    """Current round, 1-based; set by ``detect`` at the start of each round."""
+    """Current round, 1-based; set by ``begin_round`` (the framework's, not a node's)."""
     solution: str
     """The solution reviewed this round: the initial one, then the last correction."""
     verdict: Verdict | None
@@ -54,9 +58,11 @@ class RefineState(TypedDict, total=False):
     """Strategy-private values for this round (e.g. the raw answer to parse); cleared by
     ``begin_round``."""
     carry: Any
-    """What the previous round handed on (``carry_next``), typed by the strategy."""
+    """What the previous round handed on (``carry_next``), of the strategy's ``carry_type``;
+    set by ``begin_round`` only (None in round 1)."""
     carry_next: Any
-    """Set by a node to hand a typed value to the next round (moved to ``carry``)."""
+    """Set by a node to hand a typed value to the next round; ``begin_round`` moves it to
+    ``carry`` (and clears it)."""
     parse_errors: Annotated[list[str], operator.add]
     """*Appended*: parse problems of every node (recorded, never raised)."""
     rounds: Annotated[list[RoundRecord], operator.add]

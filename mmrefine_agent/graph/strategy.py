@@ -1,16 +1,24 @@
 """The refinement-strategy interface and the context its nodes receive.
 
 A strategy decides what each of the four fixed nodes does (which prompt, whether it calls the
-model or only parses an earlier answer) and the routing between them. The framework owns the
-graph, the tracing and the call path; a strategy only returns partial state updates.
+model or only parses an earlier answer), the routing between them, and may add nodes, edges
+and routes in :meth:`Strategy.shape`. The framework owns the round bookkeeping
+(``begin_round``/``end_round``), ``max_rounds``, the tracing and the call path; a strategy's
+nodes only return partial state updates.
+
+The values a strategy reads (documented per strategy): ``self.options`` (``strategy.options``
+in the config, keys listed in ``options_doc``), ``state['carry']`` (what the previous round
+handed on, of type ``carry_type``) and ``state['scratch']`` (this round's private space).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from mmrefine_agent.errors import ConfigError
 from mmrefine_agent.graph.state import RefineState, RoundRecord
 from mmrefine_agent.types import CallTags, ChatMessage, Item
 
@@ -71,21 +79,25 @@ class NodeContext:
         self.step.parse_errors.append(message)
 
 
-Route = Literal["locate", "verify", "detect", "end"]
-
-
 class Strategy(ABC):
     """Base class for refinement strategies. One instance serves every item of a run."""
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     default_max_rounds: ClassVar[int] = 1
-    options_doc: ClassVar[dict[str, str]] = {}
-    """The ``strategy.options`` this strategy reads: option name -> what it does."""
+    options_doc: ClassVar[dict[str, str] | None] = None
+    """The ``strategy.options`` this strategy reads: option name -> what it does (shown by
+    ``mmrefine graph`` and ``mmrefine plugins``). Declared on a class (not inherited), an
+    option it does not list is a config error naming it; undeclared (a v1 strategy), any
+    option is accepted."""
+    carry_type: ClassVar[type[Any] | None] = None
+    """The type of the value a round hands to the next (``carry_next``, found in ``carry``);
+    when declared, a node that hands on anything else fails naming both types."""
 
     def __init__(self, config: StrategyConfig) -> None:
         self.config = config
         self.options = dict(config.options)
+        check_options(type(self), self.options)
 
     @property
     def max_rounds(self) -> int:
@@ -122,7 +134,13 @@ class Strategy(ABC):
                 graph.insert_before("detect", "plan", self.plan)
 
         A node's behaviour is ``async def node(self, state, ctx) -> dict`` like the four
-        fixed ones; routes are checked when the graph is compiled and when they run.
+        fixed ones, traced as a step of its own. The rules, checked when the graph is built
+        (a :class:`~mmrefine_agent.errors.PluginError` names the bad edge or route and the
+        allowed nodes): the four named nodes and ``begin_round``/``end_round`` stay; every
+        node is reached from ``begin_round`` and leads to ``end_round``; only the framework's
+        route after ``end_round`` ends the item or begins the next round (it enforces
+        ``max_rounds``). A router returning a name it did not declare fails its item
+        (``strategy_error``) naming the allowed ones.
         """
 
     def route_after_detect(self, state: RefineState) -> str:
@@ -150,6 +168,30 @@ class Strategy(ABC):
             parse_errors=[],
             rounds=[],
             scratch={},
+        )
+
+
+def declared_options(strategy: type[Strategy]) -> dict[str, str] | None:
+    """The options ``strategy`` itself declares, or None when it declares none.
+
+    ``options_doc`` is not inherited: a subclass may read other options than its base.
+    """
+    declared = vars(strategy).get("options_doc")
+    return dict(declared) if isinstance(declared, dict) else None
+
+
+def check_options(strategy: type[Strategy], options: dict[str, Any]) -> None:
+    """Refuse ``strategy.options`` keys that ``strategy`` does not declare in ``options_doc``."""
+    known = declared_options(strategy)
+    if known is None:
+        return
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        close = get_close_matches(unknown[0], list(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"strategy.options.{unknown[0]}: {strategy.name or strategy.__name__} has no such "
+            f"option{hint} (options: {', '.join(sorted(known)) or 'none'})"
         )
 
 
