@@ -67,6 +67,66 @@ def test_plan_first_runs_and_its_plan_steps_are_traced(tmp_path: Path) -> None:
     assert "plan -> detect" in drawn.stdout
 
 
+SINGLE_PASS_DRAWN = """\
+single_pass: paper protocol: one official-prompt call, parsed by the nodes (max_rounds 2)
+  START -> begin_round
+  begin_round -> detect
+  detect -?-> locate | verify   (route: route_after_detect)
+  locate -> correct
+  correct -> verify
+  verify -> end_round
+  end_round -?-> begin_round | END   (route: after_round)
+options: none
+"""
+
+
+def test_graph_command_snapshot_of_single_pass() -> None:
+    drawn = mmrefine("graph", "single_pass", "--set", "strategy.max_rounds=2")
+    assert drawn.returncode == 0, drawn.stderr
+    assert drawn.stdout == SINGLE_PASS_DRAWN
+
+
+def test_plan_first_loads_as_a_module_too_and_documents_its_option() -> None:
+    env = {"PYTHONPATH": str(ROOT / "examples")}
+    drawn = mmrefine("graph", "plan_first", "--plugin", "plan_first", env=env)
+    assert drawn.returncode == 0, drawn.stderr
+    assert "begin_round -> plan" in drawn.stdout and "strategy.options.plan_points" in drawn.stdout
+    typo = mmrefine(
+        "graph", "plan_first", "--plugin", "plan_first", "--set", "strategy.options.points=3",
+        env=env,
+    )  # fmt: skip
+    assert typo.returncode == 2 and "did you mean 'plan_points'" in typo.stderr
+
+
+BAD_EDGE = """
+from mmrefine_agent import hookimpl
+from mmrefine_agent.strategies.single_pass import SinglePass
+
+
+class BadEdge(SinglePass):
+    name = "bad_edge"
+
+    def shape(self, graph):
+        graph.add_edge("verify", "nowhere")
+
+
+@hookimpl
+def mmrefine_register_strategies(register):
+    register("bad_edge", BadEdge)
+"""
+
+
+def test_a_badly_shaped_graph_stops_the_run_before_anything_is_written(tmp_path: Path) -> None:
+    (tmp_path / "bad_edge.py").write_text(BAD_EDGE)
+    out = tmp_path / "run"
+    result = scripted_run(
+        out, "--plugin", str(tmp_path / "bad_edge.py"), "--set", "strategy.name=bad_edge", limit=2
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "graph edge 'verify' -> 'nowhere': no such node; allowed" in result.stderr
+    assert not out.exists()
+
+
 def test_graph_command_draws_the_four_nodes_and_the_round_nodes() -> None:
     drawn = mmrefine("graph", "multi_round")
     assert drawn.returncode == 0, drawn.stderr

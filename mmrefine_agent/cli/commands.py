@@ -119,6 +119,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     """``mmrefine plugins``: what is loaded and from where."""
     from rich.table import Table
 
+    from mmrefine_agent.graph.strategy import declared_options
+
     plugins = plugins_of(args)
     table = Table(title="mmrefine plugins")
     for column in ("kind", "name", "plugin", "from", "description"):
@@ -132,6 +134,9 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         for name in registry.names():
             entry = registry.entries[name]
             description = getattr(entry.component, "description", "") or ""
+            options = declared_options(entry.component) if kind == "strategy" else None
+            if options:
+                description += f" (options: {', '.join(options)})"
             table.add_row(kind, name, entry.plugin, entry.origin, description)
     observing = ("mmrefine_run_started", "mmrefine_observe_step", "mmrefine_observe_judgment",
                  "mmrefine_observe_item", "mmrefine_run_finished")  # fmt: skip
@@ -147,34 +152,20 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    """``mmrefine graph STRATEGY``: the compiled graph's nodes, edges and routes."""
+    """``mmrefine graph STRATEGY [--mermaid]``: the compiled graph's nodes, edges and routes."""
+    from mmrefine_agent.cli.graph_view import print_graph
     from mmrefine_agent.config import build_config
     from mmrefine_agent.graph.builder import compile_graph, strategy_shape
 
     plugins = plugins_of(args)
     config = build_config({"strategy": {"name": args.strategy}}, args.overrides, origin="--set")
     strategy = plugins.strategies.get(config.strategy.name)(config.strategy)
-    compiled = compile_graph(strategy)
+    shape = strategy_shape(strategy)
+    compiled = compile_graph(strategy, shape)
     if args.mermaid:
         print(compiled.get_graph().draw_mermaid())
         return 0
-    shape = strategy_shape(strategy)
-    console.print(
-        f"[bold]{strategy.name}[/]: {strategy.description} (max_rounds {strategy.max_rounds})",
-        highlight=False,
-    )
-    for node in ["__start__", *shape.all_nodes()]:
-        if node == "__start__":
-            console.print("  START -> begin_round", highlight=False)
-        elif node in shape.edges:
-            target = shape.edges[node].replace("__end__", "END")
-            console.print(f"  {node} -> {target}", highlight=False)
-        elif node in shape.routes:
-            route = shape.routes[node]
-            targets = " | ".join(d.replace("__end__", "END") for d in route.destinations)
-            console.print(f"  {node} -?-> {targets}   (route)", highlight=False)
-    for option, meaning in strategy.options_doc.items():
-        console.print(f"  option strategy.options.{option}: {meaning}", highlight=False)
+    print_graph(console, strategy, shape)
     return 0
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import JsonValue
 
@@ -36,6 +37,8 @@ from mmrefine_agent.events import (
     Sink,
     StepFinished,
 )
+from mmrefine_agent.graph.builder import compile_graph
+from mmrefine_agent.graph.strategy import Strategy
 from mmrefine_agent.judging.item_judging import needs_judging
 from mmrefine_agent.plugins_manager import Plugins, load_plugins
 from mmrefine_agent.records.models import Fingerprint, ItemResult, Scores, UsageBlock
@@ -80,13 +83,15 @@ async def arun(
     plugins = plugins or load_plugins()
     out = Path(run_dir)
     _data_dir, loaded, prompts = load_run_items(config, plugins)
-    plugins.strategies.get(config.strategy.name)  # an unknown strategy fails before anything
+    # an unknown strategy, a bad option or a badly shaped graph fails before anything is written
+    strategy = plugins.strategies.get(config.strategy.name)(config.strategy)
+    work_graph = compile_graph(strategy)
     fingerprint = make_fingerprint(config, plugins, loaded.path)
     if out.exists() and not out.is_dir():
         raise RunDirError(f"{out} is a file, not a run directory; choose another --out")
     with RunLock(out, "run"):
         return await _locked_run(
-            config, out, plugins, loaded, prompts, fingerprint, started,
+            config, out, plugins, loaded, prompts, fingerprint, started, (strategy, work_graph),
             restart=restart, backend=backend, judge_backend=judge_backend, sinks=sinks, cell=cell,
         )  # fmt: skip
 
@@ -99,6 +104,7 @@ async def _locked_run(
     prompts: OfficialPrompts | None,
     fingerprint: Fingerprint,
     started: float,
+    compiled: tuple[Strategy, Any],
     *,
     restart: bool,
     backend: ModelBackend | None,
@@ -106,7 +112,7 @@ async def _locked_run(
     sinks: Iterable[Sink],
     cell: dict[str, JsonValue] | None,
 ) -> RunOutcome:
-    strategy = plugins.strategies.get(config.strategy.name)(config.strategy)
+    strategy, graph = compiled
     run = prepare_run_dir(out, config, fingerprint, restart=restart)
     info = RunInfo(run_dir=out, config=config, cell=dict(cell or {}))
     items = {item.key: item for item in loaded.items}
@@ -153,6 +159,7 @@ async def _locked_run(
         per_round=config.judge.per_round,
         model_name=model_name,
         emit_step=emit_step,
+        graph=graph,
     )
     judge_name = services.judge.name if services.judge is not None else None
     to_judge = [

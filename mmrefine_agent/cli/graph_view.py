@@ -1,0 +1,60 @@
+"""``mmrefine graph STRATEGY``: a strategy's checked graph as text (or Mermaid)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.text import Text
+
+from mmrefine_agent.graph.shape import BEGIN_ROUND, END, GraphShape
+from mmrefine_agent.graph.strategy import Strategy, declared_options
+
+
+def _shown(name: str) -> str:
+    return "END" if name == END else name
+
+
+def round_order(shape: GraphShape) -> list[str]:
+    """The nodes in the order a round meets them (depth first from ``begin_round``)."""
+    order: list[str] = []
+    todo = [BEGIN_ROUND]
+    while todo:
+        name = todo.pop()
+        if name in order or name == END:
+            continue
+        order.append(name)
+        todo.extend(reversed(shape.successors(name)))
+    return order
+
+
+def graph_lines(shape: GraphShape) -> list[str]:
+    """One line per way out of a node; a route is ``-?->`` with its destinations and router."""
+    lines = [f"START -> {BEGIN_ROUND}"]
+    for name in round_order(shape):
+        if name in shape.routes:
+            route = shape.routes[name]
+            targets = " | ".join(_shown(d) for d in route.destinations)
+            router = getattr(route.router, "__name__", "router")
+            lines.append(f"{name} -?-> {targets}   (route: {router})")
+        elif name in shape.edges:
+            lines.append(f"{name} -> {_shown(shape.edges[name])}")
+    return lines
+
+
+def print_graph(console: Console, strategy: Strategy, shape: GraphShape) -> None:
+    """The strategy, its graph, the options it reads and what it carries between rounds."""
+    head = Text(strategy.name or type(strategy).__name__, style="bold")
+    head.append(f": {strategy.description} (max_rounds {strategy.max_rounds})", style="")
+    console.print(head, soft_wrap=True)
+    for line in graph_lines(shape):
+        console.print(Text(f"  {line}"), soft_wrap=True)
+    options = declared_options(type(strategy))
+    if options is None:
+        lines = ["options: not declared (options_doc); any strategy.options accepted"]
+    else:
+        lines = [f"option strategy.options.{k}: {v}" for k, v in options.items()]
+    if options == {}:
+        lines = ["options: none"]
+    if strategy.carry_type is not None:
+        lines.append(f"carried between rounds: {strategy.carry_type.__name__}")
+    for line in lines:
+        console.print(Text(line), soft_wrap=True)
