@@ -248,3 +248,21 @@ def test_ray_is_not_imported_by_a_local_run_or_the_cli() -> None:
 
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+@pytest.mark.parametrize(("settings", "expected"), [
+    (["model.backend=llamacpp"], 1),  # an in-process model: one copy per machine
+    (["model.backend=llamacpp", "run.ray_workers_per_node=2"], 2),  # unless asked for more
+    (["model.backend=openai_compat"], 2),  # otherwise one worker per core
+])  # fmt: skip
+def test_workers_per_machine(ray_cluster: str, settings: list[str], expected: int) -> None:
+    from mmrefine_agent.engine.executors.ray_pool import RayPool
+
+    config = build_config({"name": "t"}, ["run.executor=ray", "judge.name=offline", *settings])
+    pool = RayPool()
+    try:
+        pool.start(config, load_plugins())
+        assert len(pool.workers) == expected
+    finally:
+        pool.close()
+    assert ray.is_initialized()  # the module's Ray: a pool closes only what it started
