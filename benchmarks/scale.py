@@ -13,11 +13,17 @@ request, answering like a refiner and the official judge) stands in for the prov
    fresh cache (identical judge prompts are answered once), the second is the cached rerun
    (it must make zero calls);
 3. ``mmrefine --help`` and ``mmrefine report RUN``;
-4. the very same 3,199 request bodies (a) one at a time with the OpenAI SDK, as the official
+4. ``run.executor: ray`` (Ray started by the run on this machine: both cores, one worker per
+   core), the same command through litellm: its wall time, the most requests the server held
+   at once (it must stay within the configured concurrency per model), and Ray's start-up
+   cost measured on its own (``benchmarks/ray_probe.py``: ``ray.init`` and the workers up,
+   their sessions built, and what a model call pays to the shared limits);
+5. the very same 3,199 request bodies (a) one at a time with the OpenAI SDK, as the official
    evaluator does (a sample, extrapolated, unless ``--sequential-all``), (b) by bare
    ``litellm.acompletion`` under a semaphore of 64, (c) by a bare aiohttp client, 64 at a time.
 
     python benchmarks/scale.py [--latency 0.1] [--concurrency 64] [--sequential-sample 200]
+                               [--no-ray]
 """
 
 from __future__ import annotations
@@ -87,6 +93,7 @@ def run_args(
     *,
     backend: str = "litellm",
     cache: bool = False,
+    executor: str = "local",
 ) -> list[str]:
     """``mmrefine run`` of the paper protocol against the loopback server."""
     return [
@@ -101,6 +108,7 @@ def run_args(
         "--set", f"run.cache={str(cache).lower()}",
         "--set", f"run.concurrency={concurrency}",
         "--set", f"judge.concurrency={concurrency}",
+        "--set", f"run.executor={executor}",
     ]  # fmt: skip
 
 
@@ -174,6 +182,55 @@ def cpu_during(fn: Any) -> tuple[float, float]:
     return wall, time.process_time() - cpu_before
 
 
+def ray_figures(url: str, tmp: Path, concurrency: int, env: dict[str, str]) -> dict[str, Any]:
+    """The full run with ``run.executor: ray``, the server's in-flight peaks, Ray's start-up."""
+    console = Console()
+    console.print("Ray start-up on its own (benchmarks/ray_probe.py) ...")
+    probe = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "ray_probe.py")],
+        env=env, capture_output=True, text=True, cwd=ROOT, check=True,
+    )  # fmt: skip
+    startup = json.loads(probe.stdout.strip().splitlines()[-1])
+    console.print("full run through litellm, run.executor=ray, cache off ...")
+    get_json(f"{url}/_stats?reset=1")
+    out = tmp / "run-ray"
+    figures = timed_command(run_args(url, out, concurrency, executor="ray"), env)
+    stats = get_json(f"{url}/_stats")
+    get_json(f"{url}/_requests?reset=1")
+    return {**figures, "calls": total_calls(out), "peaks": stats["max_in_flight"], **startup}
+
+
+def ray_rows(ray: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+    """Table rows for the Ray executor."""
+    ready = ray["init_s"] + ray["open_s"]
+    run_s = ray["wall_s"] - ready
+    return [
+        (f"mmrefine run, litellm, executor ray, {ray['workers']} workers (whole)",
+         f"{ray['wall_s']:.1f}", f"{ray['calls'] / ray['wall_s']:.0f}",
+         "", "",  # Ray's workers are not this process's children: their CPU is not counted
+         f"{ray['calls']} calls; server peak in flight {ray['peaks']}"),
+        ("  minus Ray start-up (measured on its own)", f"{run_s:.1f}",
+         f"{ray['calls'] / run_s:.0f}", "", "",
+         f"start-up {ready:.1f}s = ray.init + workers {ray['init_s']:.1f}s, sessions "
+         f"{ray['open_s']:.1f}s"),
+    ]  # fmt: skip
+
+
+def ray_report(console: Console, ray: dict[str, Any], litellm_s: float, limit: int) -> None:
+    """The Ray executor against bare litellm, and the limits it kept."""
+    ready = ray["init_s"] + ray["open_s"]
+    peaks = {k: v for k, v in ray["peaks"].items() if k != "*"}
+    kept = all(v <= limit for v in peaks.values())
+    console.print(
+        f"executor ray / (b) bare litellm: {ray['wall_s'] / litellm_s:.2f}x whole command, "
+        f"{(ray['wall_s'] - ready) / litellm_s:.2f}x without Ray start-up (target <= 1.25x); "
+        f"server peak in flight per model {peaks} (limit {limit} each: "
+        f"{'kept' if kept else 'EXCEEDED'}); a call waits {ray['limit_call_ms']:.2f} ms when "
+        f"it must lease its permit, {1e6 / ray['limit_calls_per_s']:.1f} us when its worker "
+        "holds one"
+    )
+
+
 def main() -> None:
     """Measure everything and print one table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -181,6 +238,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--sequential-sample", type=int, default=200)
     parser.add_argument("--sequential-all", action="store_true")
+    parser.add_argument("--no-ray", action="store_true", help="skip the Ray executor")
     args = parser.parse_args()
     console = Console()
     server, url = start_server(args.latency)
@@ -209,6 +267,7 @@ def main() -> None:
             direct_calls = total_calls(direct_out)
             direct_elapsed = run_elapsed(direct_out)
             get_json(f"{url}/_requests?reset=1")
+            on_ray = None if args.no_ray else ray_figures(url, Path(tmp), args.concurrency, env)
             console.print("cache on: a run that fills a fresh cache, then the cached rerun ...")
             filling = timed_command(
                 run_args(url, Path(tmp) / "run2", args.concurrency, cache=True), env
@@ -259,6 +318,8 @@ def main() -> None:
     if direct_elapsed is not None:
         rows.append(("  the run itself (after start-up)", f"{direct_elapsed:.1f}",
                      f"{direct_calls / direct_elapsed:.0f}", "", "", ""))  # fmt: skip
+    if on_ray is not None:
+        rows += ray_rows(on_ray)
     rows.append(("mmrefine run, cache on, fresh cache", f"{filling['wall_s']:.1f}", "", "", "",
                  f"{filling_calls} calls (identical prompts asked once)"))  # fmt: skip
     rows.append(("mmrefine cached rerun", f"{cached['wall_s']:.1f}", "", "", "",
@@ -286,6 +347,8 @@ def main() -> None:
     console.print(
         f"(a) sequential / mmrefine run: {sequential_s / fresh['wall_s']:.1f}x (target >= 15x)"
     )
+    if on_ray is not None:
+        ray_report(console, on_ray, litellm_s, args.concurrency)
     direct_run_s = direct_elapsed if direct_elapsed is not None else direct["wall_s"]
     console.print(
         f"(a) sequential / mmrefine run (openai_compat): {sequential_s / direct['wall_s']:.1f}x"

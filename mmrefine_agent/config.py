@@ -176,6 +176,34 @@ class RunSettings(Section):
             raise ValueError("workers must be 'auto' or 1..64")
         return value
 
+    executor: Literal["local", "ray"] = Field(
+        "local",
+        description="local: one process (asyncio); ray: items run in Ray worker processes "
+        "(this machine's cores, or the cluster at run.ray_address); extra 'ray'",
+    )
+    ray_address: str | None = Field(
+        None,
+        description="executor ray: the cluster to join (default RAY_ADDRESS, else a local "
+        "Ray started for the run)",
+    )
+    ray_workers_per_node: int | Literal["auto"] = Field(
+        "auto",
+        description="executor ray: worker processes per machine; auto: one per core, one "
+        "for an in-process model (llamacpp); a number asks for that many copies",
+    )
+
+    @field_validator("ray_address")
+    @classmethod
+    def _no_secret_address(cls, value: str | None) -> str | None:
+        return _reject_secrets(value, "run.ray_address")  # type: ignore[no-any-return]
+
+    @field_validator("ray_workers_per_node")
+    @classmethod
+    def _ray_workers_range(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and not 1 <= value <= 256:
+            raise ValueError("ray_workers_per_node must be 'auto' or 1..256")
+        return value
+
     seed: int = Field(0, description="seed for sampling and bootstrap intervals")
     preflight: bool = Field(
         True, description="check model/judge routes, keys and servers before any item"
@@ -208,6 +236,9 @@ class RunConfig(Section):
             "retries",
             "backoff_s",
             "workers",
+            "executor",
+            "ray_address",
+            "ray_workers_per_node",
         )
         for volatile in volatiles:
             data["run"].pop(volatile, None)

@@ -28,6 +28,7 @@ DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 _models: dict[tuple[str, int, int | None, int], Any] = {}
 _models_lock = threading.Lock()
+_in_use: dict[int, threading.Lock] = {}  # one per loaded model: llama.cpp is not re-entrant
 
 
 def packaged_model_path(package: str = DEFAULT_PACKAGE, filename: str = DEFAULT_FILE) -> Path:
@@ -112,6 +113,12 @@ class LlamaCppBackend(ModelBackend):
 
     def _complete_sync(self, request: ModelRequest) -> ModelResponse:
         llama = self.llama()
+        with _models_lock:
+            in_use = _in_use.setdefault(id(llama), threading.Lock())
+        with in_use:  # several clients (model and judge, a sweep's cells) share one model
+            return self._generate(llama, request)
+
+    def _generate(self, llama: Any, request: ModelRequest) -> ModelResponse:
         messages = [{"role": m.role, "content": m.text} for m in request.messages]
         params = dict(request.params)
         max_tokens = int(params.pop("max_tokens", 512))

@@ -9,7 +9,9 @@ body is kept.
 Run as a script it serves in its own process (for benchmarks, so the server does not share
 the client's CPU): ``python tests/fake_openai.py --latency 0.1`` prints ``PORT <n>`` and
 answers like a refiner and the official judge (``JudgeScript``). ``GET /v1/_requests`` returns
-the bodies received so far (``?reset=1`` clears them) and ``GET /v1/_stats`` their count.
+the bodies received so far (``?reset=1`` clears them) and ``GET /v1/_stats`` their count and
+the most requests it held in flight at once, overall and per model name (``?reset=1``
+restarts those counts).
 """
 
 from __future__ import annotations
@@ -41,6 +43,18 @@ class FakeOpenAI:
         self._runner: web.AppRunner | None = None
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
+        self.in_flight: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}
+        """Most requests held at once, per model name and in all (key ``"*"``)."""
+
+    def _enter(self, model: str) -> None:
+        for key in (model, "*"):
+            self.in_flight[key] = self.in_flight.get(key, 0) + 1
+            self.max_in_flight[key] = max(self.max_in_flight.get(key, 0), self.in_flight[key])
+
+    def _leave(self, model: str) -> None:
+        for key in (model, "*"):
+            self.in_flight[key] -= 1
 
     @property
     def base_url(self) -> str:
@@ -90,7 +104,10 @@ class FakeOpenAI:
 
     async def _stats(self, request: web.Request) -> web.Response:
         with self._lock:
-            return web.json_response({"requests": len(self.requests)})
+            stats = {"requests": len(self.requests), "max_in_flight": dict(self.max_in_flight)}
+            if request.query.get("reset"):
+                self.max_in_flight.clear()
+            return web.json_response(stats)
 
     def next_fault(self) -> str | None:
         with self._lock:
@@ -98,6 +115,14 @@ class FakeOpenAI:
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
+        model = str(body.get("model", ""))
+        self._enter(model)  # the server's one event-loop thread: no lock needed
+        try:
+            return await self._reply(request, body)
+        finally:
+            self._leave(model)
+
+    async def _reply(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
         with self._lock:
             self.requests.append(body)
             self.headers.append(dict(request.headers))

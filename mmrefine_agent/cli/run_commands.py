@@ -146,9 +146,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             if getattr(judge, "needs_model", False):
                 plugins.backends.get(config.judge.backend)
 
-    outcomes = run_sweep(
-        raw, out, run_cell, origin=args.config, on_cell=on_cell, check_cell=check_cell
-    )
+    if ((raw.get("run") or {}).get("executor") or "local") == "ray":
+        from mmrefine_agent.engine.executors.ray_sweep import sweep_on_ray
+
+        outcomes = sweep_on_ray(
+            raw, out, plugins, restart=args.restart, origin=args.config, on_cell=on_cell,
+            check_cell=check_cell, quiet=args.quiet,
+        )  # fmt: skip
+    else:
+        outcomes = run_sweep(
+            raw, out, run_cell, origin=args.config, on_cell=on_cell, check_cell=check_cell
+        )
     console.print(sweep_table(name, outcomes))
     from mmrefine_agent.analysis.plots import plot_sweep
 

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import random
 import time
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +98,10 @@ class Budget:
         if self.limit is not None and self.spent >= self.limit:
             raise BudgetExceeded(self.spent, self.limit)
 
+    def charge(self, cost_usd: float) -> None:
+        """Count the cost of one finished call."""
+        self.spent += cost_usd
+
 
 @dataclass(slots=True)
 class ClientSettings:
@@ -110,13 +115,17 @@ class ClientSettings:
 
 
 class ModelClient:
-    """Calls one backend under a shared concurrency limit, with cache and retries."""
+    """Calls one backend under a shared concurrency limit, with cache and retries.
+
+    ``limiter`` is entered around each attempt: an ``asyncio.Semaphore``, or a limit shared
+    with other processes (the Ray executor's).
+    """
 
     def __init__(
         self,
         backend: ModelBackend,
         *,
-        limiter: asyncio.Semaphore,
+        limiter: AbstractAsyncContextManager[Any],
         settings: ClientSettings,
         cache: CallCache | None = None,
         budget: Budget | None = None,
@@ -224,7 +233,7 @@ class ModelClient:
                     if not response.latency_s:
                         response.latency_s = time.perf_counter() - started
                     clean_text(response)
-                    self.budget.spent += response.cost_usd
+                    self.budget.charge(response.cost_usd)
                 return response, attempt
             except PermanentModelError as exc:
                 self.totals.failures += 1

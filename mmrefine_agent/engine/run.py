@@ -7,7 +7,6 @@ finished but whose judgment is missing or failed are only re-judged.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,8 +20,8 @@ from mmrefine_agent.data.mmrefine import LoadedData
 from mmrefine_agent.data.prompts import OfficialPrompts
 from mmrefine_agent.data.run_slice import load_run_items
 from mmrefine_agent.engine.backend import ModelBackend
+from mmrefine_agent.engine.executors import Executor, ExecutorJob, make_executor
 from mmrefine_agent.engine.finish import finish_run
-from mmrefine_agent.engine.item_loop import ItemWork
 from mmrefine_agent.engine.lock import RunLock
 from mmrefine_agent.engine.resume import make_fingerprint, plan_resume, prepare_run_dir
 from mmrefine_agent.engine.services import build_services
@@ -41,9 +40,8 @@ from mmrefine_agent.graph.builder import compile_graph
 from mmrefine_agent.graph.strategy import Strategy
 from mmrefine_agent.judging.item_judging import needs_judging
 from mmrefine_agent.plugins_manager import Plugins, load_plugins
-from mmrefine_agent.records.models import Fingerprint, ItemResult, Scores, UsageBlock
+from mmrefine_agent.records.models import Fingerprint, ItemResult, Scores, StepEvent, UsageBlock
 from mmrefine_agent.records.results import failed_result
-from mmrefine_agent.records.steps import StepRecord
 from mmrefine_agent.sync import run_sync
 
 
@@ -77,6 +75,7 @@ async def arun(
     judge_backend: ModelBackend | None = None,
     sinks: Iterable[Sink] = (),
     cell: dict[str, JsonValue] | None = None,
+    executor: Executor | None = None,
 ) -> RunOutcome:
     """Refine, judge and score every configured item into ``run_dir`` (resuming it)."""
     started = time.perf_counter()
@@ -87,12 +86,14 @@ async def arun(
     strategy = plugins.strategies.get(config.strategy.name)(config.strategy)
     work_graph = compile_graph(strategy)
     fingerprint = make_fingerprint(config, plugins, loaded.path)
+    executor = executor or make_executor(config)  # a missing extra fails before any file
     if out.exists() and not out.is_dir():
         raise RunDirError(f"{out} is a file, not a run directory; choose another --out")
     with RunLock(out, "run"):
         return await _locked_run(
             config, out, plugins, loaded, prompts, fingerprint, started, (strategy, work_graph),
             restart=restart, backend=backend, judge_backend=judge_backend, sinks=sinks, cell=cell,
+            executor=executor,
         )  # fmt: skip
 
 
@@ -111,6 +112,7 @@ async def _locked_run(
     judge_backend: ModelBackend | None,
     sinks: Iterable[Sink],
     cell: dict[str, JsonValue] | None,
+    executor: Executor,
 ) -> RunOutcome:
     strategy, graph = compiled
     run = prepare_run_dir(out, config, fingerprint, restart=restart)
@@ -139,8 +141,8 @@ async def _locked_run(
     model_name = f"{config.model.backend}:{config.model.name}"
     errors: list[str] = []
 
-    def emit_step(step: StepRecord) -> None:
-        stream.emit(StepFinished(run=info, step=step.to_event()))
+    def emit_step(step: StepEvent) -> None:
+        stream.emit(StepFinished(run=info, step=step))
 
     watch = FailureWatch()
 
@@ -151,16 +153,6 @@ async def _locked_run(
         if record.status != "ok":
             errors.append(f"{record.key}: {record.status}: {record.error}")
 
-    work = ItemWork(
-        strategy=strategy,
-        client=services.client,
-        prompts=prompts,
-        judge=services.judge,
-        per_round=config.judge.per_round,
-        model_name=model_name,
-        emit_step=emit_step,
-        graph=graph,
-    )
     judge_name = services.judge.name if services.judge is not None else None
     to_judge = [
         r
@@ -192,20 +184,17 @@ async def _locked_run(
         if earlier is None or earlier.error != record.error:
             stream.emit(ItemFinished(run=info, result=record))
         errors.append(str(problem))
-    slots = asyncio.Semaphore(max(4, config.run.concurrency * 2))
-
-    async def refine(key: str) -> None:
-        async with slots:
-            if watch.stopped is None:  # most items failing the same way: stop sending more
-                finished(await work.refine(items[key]))
-
-    async def rejudge(record: ItemResult) -> None:
-        async with slots:
-            await work.judge_item(items[record.key], record)
-            finished(record)
-
+    job = ExecutorJob(
+        config=config, plugins=plugins, prompts=prompts, strategy=strategy, graph=graph,
+        services=services, model_name=model_name, items=items, todo=plan.todo,
+        to_judge=to_judge, finished=finished, emit_step=emit_step,
+        emit_judge_call=lambda call: stream.emit(files.judge_call(info, call)),
+        stopped=lambda: watch.stopped is not None, report=errors.append,
+        scope=str(out),
+        injected=[role for role, b in (("model", backend), ("judge", judge_backend)) if b],
+    )  # fmt: skip
     try:
-        await asyncio.gather(*(refine(k) for k in plan.todo), *(rejudge(r) for r in to_judge))
+        await executor.execute(job)
     finally:
         files.close()
         await services.aclose()

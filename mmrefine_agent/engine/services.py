@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,8 @@ class Services:
     judge_totals: UsageTotals = field(default_factory=UsageTotals)
     client: ModelClient | None = None
     judge: Judge | None = None
+    limiter: Callable[[str, int], AbstractAsyncContextManager[Any]] | None = None
+    """(role, concurrency) -> the limit its calls share (None: a semaphore in this process)."""
 
     def client_for(
         self,
@@ -77,11 +80,14 @@ class Services:
         params: dict[str, Any],
         concurrency: int,
         totals: UsageTotals,
+        role: str = "refine",
     ) -> ModelClient:
         """A model client sharing this session's cache, budget and retry settings."""
         return ModelClient(
             backend,
-            limiter=asyncio.Semaphore(concurrency),
+            limiter=self.limiter(role, concurrency)
+            if self.limiter is not None
+            else asyncio.Semaphore(concurrency),
             settings=ClientSettings(
                 timeout_s=timeout_s,
                 retries=self.config.run.retries,
@@ -127,10 +133,19 @@ def build_services(
     refine: bool = True,
     backend: ModelBackend | None = None,
     judge_backend: ModelBackend | None = None,
+    budget: Budget | None = None,
+    limiter: Callable[[str, int], AbstractAsyncContextManager[Any]] | None = None,
 ) -> Services:
-    """Build the session's services (``refine=False``: judging only)."""
+    """Build the session's services (``refine=False``: judging only).
+
+    ``budget`` and ``limiter`` replace this process's own (the Ray executor's workers share
+    the driver's).
+    """
     services = Services(
-        config=config, cache=open_cache(config), budget=Budget(config.run.max_cost_usd)
+        config=config,
+        cache=open_cache(config),
+        budget=budget or Budget(config.run.max_cost_usd),
+        limiter=limiter,
     )
     if refine:
         services.client = services.client_for(
@@ -168,6 +183,7 @@ def make_judge(
             config.judge.params,
             config.judge.concurrency,
             services.judge_totals,
+            "judge",
         )
     judge: Judge = judge_cls(name, config.judge, JudgeEnv(prompts, client, record))
     return judge

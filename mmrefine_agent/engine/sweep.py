@@ -1,6 +1,7 @@
 """Sweeps: a ``grid:`` of dotted keys x value lists becomes one run directory per cell.
 
-Cells run one after another into ``OUT/<cell>`` (``OUT`` defaults to ``run.out_dir/NAME``) and
+Cells run one after another (with ``run.executor: ray``, all at once, sharing the Ray workers
+and limits) into ``OUT/<cell>`` (``OUT`` defaults to ``run.out_dir/NAME``) and
 share the call cache, so work that overlaps between cells (e.g. round 1 of ``max_rounds: 1`` and
 ``max_rounds: 3``) is paid once. A sweep that is run again resumes: every cell resumes its run
 directory, and finished cells are only re-scored. ``sweep.json`` lists the cells, their
@@ -9,11 +10,12 @@ overrides and their headline figures; it is rewritten after every cell.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,6 +138,37 @@ def write_summary(out: Path, name: str, grid: dict[str, Any], outcomes: list[Cel
 RunCell = Callable[[Cell, Path], Any]
 
 
+def _checked_cells(
+    raw: dict[str, Any],
+    out: Path,
+    origin: str,
+    check_cell: Callable[[Cell], None] | None,
+) -> list[Cell]:
+    """Every cell, each checked before any runs; refuses a cell that would leave ``out``."""
+    from mmrefine_agent.errors import MMRefineError
+
+    cells = expand_grid(raw, origin)
+    for cell in cells:
+        if check_cell is not None:
+            try:
+                check_cell(cell)
+            except MMRefineError as exc:
+                raise type(exc)(f"{origin} [cell {cell.name}]: {exc}") from exc
+        if (out / cell.name).resolve().parent != out.resolve():  # never outside the sweep
+            raise ConfigError(f"{origin}: cell {cell.name!r} would leave {out}")
+    out.mkdir(parents=True, exist_ok=True)
+    return cells
+
+
+def _outcome(cell: Cell, run_dir: Path, started: float, result: Any) -> CellOutcome:
+    """A cell's outcome from what its run returned (a RunOutcome) or raised."""
+    elapsed = time.perf_counter() - started
+    if isinstance(result, BaseException):
+        return CellOutcome(cell, run_dir, "failed", error=str(result), elapsed_s=elapsed)
+    status = "ok" if result.n_errors == 0 else f"{result.n_errors} failed items"
+    return CellOutcome(cell, run_dir, status, scores=result.scores, elapsed_s=elapsed)
+
+
 def run_sweep(
     raw: dict[str, Any],
     out: Path,
@@ -154,39 +187,54 @@ def run_sweep(
     """
     from mmrefine_agent.errors import MMRefineError
 
-    cells = expand_grid(raw, origin)
-    for cell in cells:
-        if check_cell is not None:
-            try:
-                check_cell(cell)
-            except MMRefineError as exc:
-                raise type(exc)(f"{origin} [cell {cell.name}]: {exc}") from exc
-    out.mkdir(parents=True, exist_ok=True)
+    cells = _checked_cells(raw, out, origin, check_cell)
     outcomes: list[CellOutcome] = []
     for cell in cells:
         run_dir = out / cell.name
-        if run_dir.resolve().parent != out.resolve():  # never outside the sweep directory
-            raise ConfigError(f"{origin}: cell {cell.name!r} would leave {out}")
         started = time.perf_counter()
         try:
             result = run_cell(cell, run_dir)
-            outcome = CellOutcome(
-                cell=cell,
-                run_dir=run_dir,
-                status="ok" if result.n_errors == 0 else f"{result.n_errors} failed items",
-                scores=result.scores,
-                elapsed_s=time.perf_counter() - started,
-            )
         except MMRefineError as exc:
-            outcome = CellOutcome(
-                cell=cell,
-                run_dir=run_dir,
-                status="failed",
-                error=str(exc),
-                elapsed_s=time.perf_counter() - started,
-            )
-        outcomes.append(outcome)
+            result = exc
+        outcomes.append(_outcome(cell, run_dir, started, result))
         write_summary(out, str(raw.get("name", "sweep")), raw.get("grid") or {}, outcomes)
         if on_cell is not None:
-            on_cell(outcome)
+            on_cell(outcomes[-1])
     return outcomes
+
+
+async def arun_sweep_concurrently(
+    raw: dict[str, Any],
+    out: Path,
+    run_cell: Callable[[Cell, Path], Awaitable[Any]],
+    *,
+    origin: str = "config",
+    on_cell: Callable[[CellOutcome], None] | None = None,
+    check_cell: Callable[[Cell], None] | None = None,
+) -> list[CellOutcome]:
+    """:func:`run_sweep` with every cell at once (``await run_cell(cell, run_dir)``).
+
+    For executors that spread work (``run.executor: ray``): the cells' items share the
+    workers and the limits. ``sweep.json`` is rewritten as each cell ends (cells in grid
+    order; a cell still running is not listed yet).
+    """
+    from mmrefine_agent.errors import MMRefineError
+
+    cells = _checked_cells(raw, out, origin, check_cell)
+    done: dict[str, CellOutcome] = {}
+
+    async def one(cell: Cell) -> None:
+        run_dir = out / cell.name
+        started = time.perf_counter()
+        try:
+            result = await run_cell(cell, run_dir)
+        except MMRefineError as exc:
+            result = exc
+        done[cell.name] = _outcome(cell, run_dir, started, result)
+        ordered = [done[c.name] for c in cells if c.name in done]
+        write_summary(out, str(raw.get("name", "sweep")), raw.get("grid") or {}, ordered)
+        if on_cell is not None:
+            on_cell(done[cell.name])
+
+    await asyncio.gather(*(one(cell) for cell in cells))
+    return [done[c.name] for c in cells]

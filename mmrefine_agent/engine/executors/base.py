@@ -1,0 +1,73 @@
+"""What an executor is given (one session's work) and how one is chosen from the config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mmrefine_agent.config import RunConfig
+from mmrefine_agent.data.prompts import OfficialPrompts
+from mmrefine_agent.graph.strategy import Strategy
+from mmrefine_agent.plugins_manager import Plugins
+from mmrefine_agent.records.models import ItemResult, JudgeCallRecord, StepEvent
+from mmrefine_agent.types import Item
+
+if TYPE_CHECKING:
+    from mmrefine_agent.engine.services import Services
+
+
+@dataclass(slots=True)
+class ExecutorJob:
+    """One session's work and the driver's callbacks (all called in the driver's loop).
+
+    ``finished`` receives each item's final record, ``emit_step`` and ``emit_judge_call`` the
+    records made on the way; ``stopped`` says the run stopped early (send no more items);
+    ``report`` adds a one-line problem to the session's errors.
+    """
+
+    config: RunConfig
+    plugins: Plugins
+    prompts: OfficialPrompts | None
+    strategy: Strategy
+    graph: Any
+    services: Services
+    model_name: str
+    items: dict[str, Item]
+    todo: list[str]
+    to_judge: list[ItemResult]
+    finished: Callable[[ItemResult], None]
+    emit_step: Callable[[StepEvent], None]
+    emit_judge_call: Callable[[JudgeCallRecord], None]
+    stopped: Callable[[], bool]
+    report: Callable[[str], None]
+    scope: str = "run"
+    """Names this session among others sharing an executor (a sweep's cell)."""
+    injected: list[str] = field(default_factory=list)
+    """Backends passed as objects (``arun(backend=...)``), not built from the config."""
+
+    @property
+    def slots(self) -> int:
+        """Items in flight at once (enough to keep ``run.concurrency`` calls busy)."""
+        return max(4, self.config.run.concurrency * 2)
+
+
+class Executor(Protocol):
+    """Refines and judges a job's items; returns when every item is finished or lost."""
+
+    name: str
+
+    async def execute(self, job: ExecutorJob) -> None:
+        """Run the job: every finished item through ``job.finished``, in the driver."""
+        ...
+
+
+def make_executor(config: RunConfig) -> Executor:
+    """The executor ``run.executor`` names (Ray is imported only for ``ray``)."""
+    if config.run.executor == "ray":
+        from mmrefine_agent.engine.executors.ray_driver import RayExecutor
+
+        return RayExecutor(config)
+    from mmrefine_agent.engine.executors.local import LocalExecutor
+
+    return LocalExecutor()
