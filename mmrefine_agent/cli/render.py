@@ -147,3 +147,10 @@ def parse_health_table(health: dict[str, ParseHealth]) -> Table:
         reasons = "; ".join(f"{r} ({n})" for r, n in list(block.reasons.items())[:3])
         table.add_row(node, str(block.steps), str(block.with_problems), _fmt(block.share), reasons)
     return table
+
+
+GOLD_NOTE = (
+    "[yellow]uses gold:[/] the strategy read the gold answer or label while refining; these "
+    "scores are not comparable with the paper protocol (compare and sweep summaries put the "
+    "run apart unless --include-gold)"
+)

@@ -99,6 +99,7 @@ def finish_run(
         "params": dict(config.judge.params),
         "per_round": config.judge.per_round,
     }
+    scores.uses_gold = any(r.uses_gold for r in results if r.refined)
     scores.usage = usage
     scores.usage_by_node = by_node(steps)
     scores.parse_health = parse_health(steps)
