@@ -145,7 +145,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             if options:
                 description += f" (options: {', '.join(options)})"
             if kind == "strategy" and getattr(entry.component, "uses_gold", False):
-                description += " [uses gold]"
+                description = f"(uses gold) {description}"
             table.add_row(kind, name, entry.plugin, entry.origin, description)
     observing = ("mmrefine_run_started", "mmrefine_observe_step", "mmrefine_observe_judgment",
                  "mmrefine_observe_item", "mmrefine_run_finished")  # fmt: skip

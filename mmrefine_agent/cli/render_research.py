@@ -56,7 +56,7 @@ def sweep_table(
         if gains:
             gain_cells = [
                 pct(row.gain, signed=True),
-                "-" if row.tokens_per_point is None else f"{row.tokens_per_point:,.0f}",
+                "-" if row.tokens_per_point is None else f"{row.tokens_per_point:,.1f}",
                 "-" if row.cost_per_point is None else f"{row.cost_per_point:.4f}",
             ]
         table.add_row(

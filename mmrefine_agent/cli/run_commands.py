@@ -119,6 +119,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     raw = load_config_dict(Path(args.config))
     for text in overrides_of(args):
         parts, value = parse_override(text)
+        if parts[0] == "grid" and len(parts) > 1:  # grid.data.name=[a,b]: the axis "data.name"
+            grid = raw.get("grid")
+            raw["grid"] = {**(grid if isinstance(grid, dict) else {}), ".".join(parts[1:]): value}
+            continue
         apply_override(raw, parts, value)
     name = str(raw.get("name") or Path(args.config).stem)
     raw["name"] = name
