@@ -30,6 +30,7 @@ def _ci(block: ScoreBlock, metric: str) -> str:
 def scores_table(scores: Scores, title: str | None = None, *, legend: bool = True) -> Table:
     """Overall rates with 95% intervals, counts, and a legend saying what each means."""
     proxy = " (PROXY: offline judge)" if scores.is_proxy else ""
+    proxy += " (EXTENSION)" if scores.extension else ""
     table = Table(title=title or f"MMRefine scores - judge {scores.judge}{proxy}")
     table.add_column("metric")
     table.add_column("value (%)", justify="right")
@@ -66,6 +67,8 @@ def scores_table(scores: Scores, title: str | None = None, *, legend: bool = Tru
         caption += f", images not seen {scores.not_seen_images}"
     if not scores.completeness.complete:
         caption += " - INCOMPLETE"
+    if scores.extension:
+        caption += f"\nEXTENSION: {scores.extension}"
     if legend:
         caption += "\n" + LEGEND
     table.caption = caption

@@ -43,7 +43,7 @@ def sweep_table(
     shown = [r for r in rows if include_gold or not r.uses_gold]
     gains = any(r.baseline for r in rows)
     table = Table(title=f"sweep {name}: {len(shown)} of {len(rows)} cells")
-    table.add_column("cell")
+    table.add_column("cell", overflow="fold")
     for column in ("RefScore", "mRecall", "RS", "FD", "n"):
         table.add_column(column, justify="right")
     if gains:
@@ -92,7 +92,7 @@ def gold_cells_table(outcomes: Sequence[CellOutcome]) -> Table | None:
         "--include-gold ranks them with the others)"
     )
     for column in ("cell", "RefScore", "mRecall", "n", "tokens"):
-        table.add_column(column, justify="left" if column == "cell" else "right")
+        table.add_column(column, justify="left" if column == "cell" else "right", overflow="fold")
     for row in rows:
         table.add_row(
             safe(row.cell),

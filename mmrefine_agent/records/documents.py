@@ -79,6 +79,9 @@ class Scores(Record):
     """Some item was refined by a strategy that reads the gold answer or label: the scores
     are not comparable with the paper's (``report`` marks it; ``compare`` and sweep summaries
     keep such runs apart unless ``--include-gold``)."""
+    extension: str = ""
+    """Set when the official MMRefine judge protocol scored another dataset (an extension of
+    the benchmark, not an MMRefine score)."""
     n_items: int = 0
     n_judged: int = 0
     n_failed_items: int = 0
