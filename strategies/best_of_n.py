@@ -76,7 +76,7 @@ class BestOfN(SinglePass):
                 ctx.ask(
                     prompt,
                     params={"temperature": self.temperature},
-                    sample=f"sample {i + 1} of {self.n}",
+                    sample=f"sample {i + 1}",
                 )
                 for i in range(self.n)
             )

@@ -95,7 +95,7 @@ class Debate(SinglePass):
                 ctx.ask(
                     prompt(i),
                     params={"temperature": self.temperature},
-                    sample=f"agent {i + 1} of {self.agents}",
+                    sample=f"agent {i + 1}",
                 )
                 for i in range(self.agents)
             )

@@ -241,3 +241,20 @@ def test_a_multi_round_run_over_http_on_each_step_dataset(dataset: str, tmp_path
     else:
         assert rounds["n"] == 3 and rounds["rates"]["accuracy_t1"] is not None
         assert rounds["ci95"].keys() >= {"delta", "incorrect_to_correct"}
+
+
+def test_options_by_strategy_give_each_cell_its_own_options() -> None:
+    import yaml
+
+    from mmrefine_agent.engine.sweep import expand_grid
+
+    raw = yaml.safe_load((ROOT / "configs/strategy_zoo.yaml").read_text())
+    raw["options_by_strategy"]["debate"]["agents"] = 2
+    cells = {c.values["strategy.name"]: c.config for c in expand_grid(raw) if
+             c.values["data.name"] == "mrben"}  # fmt: skip
+    assert cells["debate"].strategy.options == {"agents": 2, "temperature": 0.7}
+    assert cells["best_of_n"].strategy.options == {"n": 4, "temperature": 0.8}
+    assert cells["single_pass"].strategy.options == {}
+    typo = mmrefine("sweep", "configs/strategy_zoo.yaml", "--set",
+                    "options_by_strategy.debate.agentz=2", "--out", "/nonexistent/zoo")  # fmt: skip
+    assert typo.returncode == 2 and "did you mean 'agents'" in typo.stderr  # before any cell

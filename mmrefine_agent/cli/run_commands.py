@@ -146,7 +146,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     def check_cell(cell: Cell) -> None:
         config = cell.config
         plugins.backends.get(config.model.backend)
-        plugins.strategies.get(config.strategy.name)
+        plugins.strategies.get(config.strategy.name)(config.strategy)  # options checked too
         if config.judge.name not in ("none", ""):
             judge = plugins.judges.get(config.judge.name)
             if getattr(judge, "needs_model", False):

@@ -4,7 +4,8 @@ Cells run one after another into ``OUT/<cell>`` (``OUT`` defaults to ``run.out_d
 share the call cache, so work that overlaps between cells (e.g. round 1 of ``max_rounds: 1`` and
 ``max_rounds: 3``) is paid once. A sweep that is run again resumes: every cell resumes its run
 directory, and finished cells are only re-scored. ``sweep.json`` lists the cells, their
-overrides and their headline figures; it is rewritten after every cell.
+overrides and their headline figures; it is rewritten after every cell. ``options_by_strategy``
+(strategy name -> options, a config key) gives each strategy of a grid its own options.
 """
 
 from __future__ import annotations
