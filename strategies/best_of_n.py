@@ -21,6 +21,7 @@ import asyncio
 import re
 from typing import Any, ClassVar
 
+from mmrefine_agent.config import StrategyConfig
 from mmrefine_agent.graph.parsing import parse_labelled
 from mmrefine_agent.graph.shape import GraphShape
 from mmrefine_agent.graph.state import RefineState
@@ -58,7 +59,7 @@ class BestOfN(SinglePass):
         "temperature": "sampling temperature of the samples (default 0.8)",
     }
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: StrategyConfig) -> None:
         super().__init__(config)
         self.n = int_option(self.options, "n", 4, 1, 16)
         self.temperature = float_option(self.options, "temperature", 0.8, 0.0, 2.0)

@@ -24,6 +24,7 @@ import asyncio
 import re
 from typing import Any, ClassVar
 
+from mmrefine_agent.config import StrategyConfig
 from mmrefine_agent.graph.parsing import parse_final_answer
 from mmrefine_agent.graph.shape import GraphShape
 from mmrefine_agent.graph.state import RefineState
@@ -90,7 +91,7 @@ class ChainOfVerification(Strategy):
         "questions": "the most verification questions planned and answered (default 3)"
     }
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: StrategyConfig) -> None:
         super().__init__(config)
         self.questions = int_option(self.options, "questions", 3, 1, 10)
 

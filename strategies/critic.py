@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from mmrefine_agent.config import StrategyConfig
 from mmrefine_agent.graph.parsing import parse_final_answer, parse_labelled
 from mmrefine_agent.graph.state import RefineState
 from mmrefine_agent.graph.strategy import NodeContext, Strategy
@@ -63,7 +64,7 @@ class Critic(Strategy):
         "stop_when_unchanged": "stop once a revision keeps the answer it revised (default true)"
     }
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: StrategyConfig) -> None:
         super().__init__(config)
         self.stop_when_unchanged = bool_option(self.options, "stop_when_unchanged", True)
 

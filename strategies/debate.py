@@ -25,6 +25,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from mmrefine_agent.config import StrategyConfig
 from mmrefine_agent.graph.parsing import ParsedRefinement, parse_refinement
 from mmrefine_agent.graph.shape import GraphShape
 from mmrefine_agent.graph.state import RefineState
@@ -66,7 +67,7 @@ class Debate(SinglePass):
     }
     carry_type: ClassVar[type[Any] | None] = DebateCarry
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: StrategyConfig) -> None:
         super().__init__(config)
         self.agents = int_option(self.options, "agents", 3, 1, 12)
         self.temperature = float_option(self.options, "temperature", 0.7, 0.0, 2.0)

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from mmrefine_agent.config import StrategyConfig
 from mmrefine_agent.graph.shape import END_ROUND, GraphShape
 from mmrefine_agent.graph.state import RefineState
 from mmrefine_agent.graph.strategy import NodeContext
@@ -73,7 +74,7 @@ class Reflexion(SinglePass):
     }
     carry_type: ClassVar[type[Any] | None] = ReflexionMemory
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: StrategyConfig) -> None:
         super().__init__(config)
         self.memory = int_option(self.options, "memory", 3, 1, 20)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from mmrefine_agent.config import StrategyConfig
 from mmrefine_agent.graph.parsing import parse_final_answer
 from mmrefine_agent.graph.state import RefineState
 from mmrefine_agent.graph.strategy import NodeContext, Strategy
@@ -74,7 +75,7 @@ class SelfRefine(Strategy):
     }
     carry_type: ClassVar[type[Any] | None] = RefineHistory
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: StrategyConfig) -> None:
         super().__init__(config)
         self.history = bool_option(self.options, "history", True)
 
