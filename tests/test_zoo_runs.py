@@ -92,6 +92,8 @@ def test_the_gold_flag_from_run_to_report_compare_and_sweep(tmp_path: Path) -> N
     assert json.loads((plain / "scores.json").read_text())["uses_gold"] is False
     report = mmrefine("report", str(gold))
     assert report.returncode == 0 and "uses gold:" in report.stdout
+    key = lines(gold / "results.jsonl")[0]["key"]
+    assert "uses gold" in mmrefine("trace", str(gold), key).stdout
     assert "uses gold:" not in mmrefine("report", str(plain)).stdout
     apart = json.loads(mmrefine("compare", str(plain), str(gold), "--json").stdout)
     assert [r["label"] for r in apart["runs"]] == ["single"] and apart["paired"] == []
