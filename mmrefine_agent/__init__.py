@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from mmrefine_agent.events import RunInfo
     from mmrefine_agent.graph.shape import GraphShape
     from mmrefine_agent.graph.state import RefineState
-    from mmrefine_agent.graph.strategy import NodeContext, Strategy
+    from mmrefine_agent.graph.strategy import Gold, NodeContext, Strategy
     from mmrefine_agent.judging.base import Judge, Judgment
     from mmrefine_agent.records.models import (
         ItemResult,
@@ -47,6 +47,7 @@ _LAZY = {
     "RunInfo": "mmrefine_agent.events",
     "GraphShape": "mmrefine_agent.graph.shape",
     "RefineState": "mmrefine_agent.graph.state",
+    "Gold": "mmrefine_agent.graph.strategy",
     "NodeContext": "mmrefine_agent.graph.strategy",
     "Strategy": "mmrefine_agent.graph.strategy",
     "Judge": "mmrefine_agent.judging.base",
@@ -69,6 +70,7 @@ _LAZY = {
 
 __all__ = [
     "ChatMessage",
+    "Gold",
     "GraphShape",
     "Image",
     "Item",

@@ -19,6 +19,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from mmrefine_agent.errors import ConfigError
@@ -220,6 +221,18 @@ class RunConfig(Section):
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     run: RunSettings = Field(default_factory=RunSettings)
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="sweep axes")
+    options_by_strategy: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="strategy name -> its strategy.options (for configs that serve several "
+        "strategies, e.g. a sweep over them); strategy.options given directly win",
+    )
+
+    @model_validator(mode="after")
+    def _strategy_options(self) -> RunConfig:
+        chosen = self.options_by_strategy.get(self.strategy.name)
+        if chosen:
+            self.strategy.options = {**chosen, **self.strategy.options}
+        return self
 
     def to_yaml(self) -> str:
         """The resolved config as YAML (never holds secrets: they are refused on input)."""
@@ -249,6 +262,7 @@ class RunConfig(Section):
             data["data"]["filter"].pop("category", None)
         data.pop("judge", None)  # a different judge re-judges; it does not redo refinement
         data.pop("grid", None)
+        data.pop("options_by_strategy", None)  # the chosen strategy's are in strategy.options
         return data
 
 

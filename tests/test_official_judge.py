@@ -149,3 +149,25 @@ def test_score_the_official_sample_submission(tmp_path: Path) -> None:
     for key, entry in original.items():
         assert written[key]["prediction"] == entry["prediction"]
         assert written[key]["solution_label"] == entry["solution_label"]
+
+
+def test_the_official_protocol_on_a_step_dataset_is_an_extension(tmp_path: Path) -> None:
+    script = JudgeScript()
+    with FakeOpenAI(script) as server:
+        mrben = asyncio.run(
+            arun(make_config(server, 4, "data.name=mrben"), tmp_path / "mrben",
+                 plugins=load_plugins())
+        )  # fmt: skip
+        bbm = asyncio.run(
+            arun(make_config(server, 4, "data.name=bigbench_mistake"), tmp_path / "bbm",
+                 plugins=load_plugins())
+        )  # fmt: skip
+    scores = json.loads((tmp_path / "mrben" / "scores.json").read_text())
+    assert "extension, not an MMRefine score" in scores["extension"] and mrben.complete
+    assert scores["overall"]["n"] == 4  # Mr-Ben's error reasons are the reference feedback
+    # BIG-Bench Mistake has no reference reasons: its incorrect items cannot be judged so
+    lines = [json.loads(x) for x in (tmp_path / "bbm" / "results.jsonl").read_text().splitlines()]
+    incorrect = [r for r in lines if r["label"] == "incorrect"]
+    assert incorrect and all(r["status"] == "judge_error" for r in incorrect)
+    assert all("no reference reason" in r["judgment"]["error"] for r in incorrect)
+    assert not bbm.complete

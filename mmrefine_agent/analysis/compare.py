@@ -1,7 +1,12 @@
 """``mmrefine compare``: runs side by side, paired differences, and items that changed scenario.
 
 The first run is the baseline. Differences are computed on the items both runs judged (same
-item key), with one shared bootstrap over problems, so "B - A" intervals are paired.
+item key), with one shared bootstrap over problems, so "B - A" intervals are paired. When a
+run took more than one round, the per-round answer correction (SCoRe-style) is paired too.
+
+A run whose strategy read the gold answer or label (``uses_gold`` in its scores) is not
+comparable with the paper protocol: it is put apart (listed, not compared, never the
+baseline) unless ``include_gold``.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mmrefine_agent.analysis.metrics import final_scenario, paired_bootstrap
+from mmrefine_agent.analysis.round_compare import paired_round_correction
 from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.judging.scenarios import JUDGE_ERROR, SCENARIOS
 from mmrefine_agent.records.models import ScoreBlock, Scores, UsageDoc
@@ -35,7 +41,22 @@ def load_run(path: Path) -> dict[str, Any]:
         scenario = final_scenario(record) if record.refined else None
         if scenario is not None:
             scenarios[record.key] = (record.id, scenario)
-    return {"path": str(path), "scores": scores, "usage": usage, "scenarios": scenarios}
+    return {
+        "path": str(path),
+        "scores": scores,
+        "usage": usage,
+        "scenarios": scenarios,
+        "multi_round": scores.round_correction is not None,
+    }
+
+
+def round_outcomes(path: Path) -> list[Any]:
+    """The per-item answer outcomes of a run (its dataset items give the gold answers)."""
+    from mmrefine_agent.analysis.step_outcomes import step_outcomes
+    from mmrefine_agent.run_view import open_run
+
+    view = open_run(path)
+    return step_outcomes(view.results, view.items)
 
 
 def paired(base: dict[str, Any], other: dict[str, Any], changed_limit: int) -> dict[str, Any]:
@@ -67,40 +88,75 @@ def paired(base: dict[str, Any], other: dict[str, Any], changed_limit: int) -> d
     }
 
 
-def compare_runs(paths: list[Path], *, changed_limit: int = 20) -> dict[str, Any]:
-    """The whole comparison (what ``compare --json`` prints and the table renders)."""
+def run_row(label: str, run: dict[str, Any]) -> dict[str, Any]:
+    """One run's line of the comparison: its headline rates, usage and error-type rates."""
+    scores: Scores = run["scores"]
+    overall = scores.overall or ScoreBlock()
+    usage = run["usage"].combined()
+    return {
+        "label": label,
+        "path": run["path"],
+        "judge": scores.judge,
+        "is_proxy": scores.is_proxy,
+        "uses_gold": scores.uses_gold,
+        "n_judged": scores.n_judged,
+        "rates": overall.rates,
+        "ci95": overall.ci95,
+        "usage": {
+            "calls": usage.calls,
+            "cache_hits": usage.cache_hits,
+            "tokens": usage.tokens,
+            "cost_usd": usage.cost_usd,
+        },
+        "by_error_type": {
+            name: block.rates for name, block in (scores.by.get("error_type") or {}).items()
+        },
+    }
+
+
+def compare_runs(
+    paths: list[Path], *, changed_limit: int = 20, include_gold: bool = False
+) -> dict[str, Any]:
+    """The whole comparison (what ``compare --json`` prints and the table renders).
+
+    Runs that used the gold answer or label go to ``apart`` unless ``include_gold``.
+    """
     if len(paths) < 2:
         raise RunDirError("compare needs at least two run directories")
-    runs = [load_run(path) for path in paths]
-    labels = [run_label(path, paths) for path in paths]
-    out: dict[str, Any] = {"version": 1, "baseline": labels[0], "runs": []}
-    for label, run in zip(labels, runs, strict=True):
-        scores: Scores = run["scores"]
-        overall = scores.overall or ScoreBlock()
-        usage = run["usage"].combined()
-        out["runs"].append(
-            {
-                "label": label,
-                "path": run["path"],
-                "judge": scores.judge,
-                "is_proxy": scores.is_proxy,
-                "n_judged": scores.n_judged,
-                "rates": overall.rates,
-                "ci95": overall.ci95,
-                "usage": {
-                    "calls": usage.calls,
-                    "cache_hits": usage.cache_hits,
-                    "tokens": usage.tokens,
-                    "cost_usd": usage.cost_usd,
-                },
-                "by_error_type": {
-                    name: block.rates for name, block in (scores.by.get("error_type") or {}).items()
-                },
-            }
-        )
+    loaded = [load_run(path) for path in paths]
+    all_labels = [run_label(path, paths) for path in paths]
+    kept = [
+        (label, run, path)
+        for label, run, path in zip(all_labels, loaded, paths, strict=True)
+        if include_gold or not run["scores"].uses_gold
+    ]
+    apart = [
+        run_row(label, run)
+        for label, run in zip(all_labels, loaded, strict=True)
+        if not include_gold and run["scores"].uses_gold
+    ]
+    labels = [label for label, _, _ in kept]
+    runs = [run for _, run, _ in kept]
+    out: dict[str, Any] = {
+        "version": 1,
+        "baseline": labels[0] if labels else None,
+        "runs": [run_row(label, run) for label, run in zip(labels, runs, strict=True)],
+        "apart": apart,
+        "include_gold": include_gold,
+    }
+    multi = any(run["multi_round"] for run in runs)
+    outcomes = [round_outcomes(path) for _, _, path in kept] if multi else []
     out["paired"] = [
-        {"a": labels[0], "b": label, **paired(runs[0], run, changed_limit)}
-        for label, run in zip(labels[1:], runs[1:], strict=True)
+        {
+            "a": labels[0],
+            "b": label,
+            **paired(runs[0], run, changed_limit),
+            "round_correction": (
+                paired_round_correction(outcomes[0], outcomes[i]) if outcomes else None
+            ),
+        }
+        for i, (label, run) in enumerate(zip(labels, runs, strict=True))
+        if i > 0
     ]
     judges = {str(r["judge"]) for r in out["runs"]}
     out["warnings"] = (
@@ -108,4 +164,15 @@ def compare_runs(paths: list[Path], *, changed_limit: int = 20) -> dict[str, Any
         if len(judges) > 1
         else []
     )
+    if apart:
+        out["warnings"].append(
+            f"put apart (their strategy used the gold answer or label, not comparable with the "
+            f"paper protocol): {', '.join(r['label'] for r in apart)}; --include-gold compares "
+            "them too"
+        )
+    if include_gold and any(r["uses_gold"] for r in out["runs"]):
+        out["warnings"].append(
+            "compared with --include-gold: runs marked 'uses gold' read the gold answer or "
+            "label while refining"
+        )
     return out

@@ -112,7 +112,7 @@ def plot_sweep(out: Path, outcomes: Sequence[CellOutcome]) -> Path | None:
     ys = [100 * refscore for _, refscore in scored]
     ax.scatter(xs, ys)
     for x, y, (row, _) in zip(xs, ys, scored, strict=True):
-        label = f"{row.cell} (n={row.n_judged})"
+        label = f"{row.cell} (n={row.n_judged})" + (" USES GOLD" if row.uses_gold else "")
         ax.annotate(plain(label), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.set_xlabel("cost (USD)" if use_cost else "tokens (no cost known)")
     ax.set_ylabel("RefScore (%)")

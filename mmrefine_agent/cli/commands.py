@@ -25,7 +25,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from mmrefine_agent.analysis.compare import compare_runs
     from mmrefine_agent.cli.render_research import print_comparison
 
-    comparison = compare_runs([Path(p) for p in args.run_dirs], changed_limit=args.changed)
+    comparison = compare_runs(
+        [Path(p) for p in args.run_dirs],
+        changed_limit=args.changed,
+        include_gold=args.include_gold,
+    )
     if args.json:
         print(json.dumps(comparison, indent=2))
         return 0
@@ -50,7 +54,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(scores.model_dump_json(indent=2))
         return 0
     from mmrefine_agent.cli import render_steps
+    from mmrefine_agent.cli.render import GOLD_NOTE
 
+    if scores.uses_gold:
+        console.print(GOLD_NOTE, highlight=False)
     if not scores.judged:
         if scores.step_metrics is not None:
             console.print(render_steps.step_metrics_table(scores.step_metrics))
@@ -137,6 +144,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             options = declared_options(entry.component) if kind == "strategy" else None
             if options:
                 description += f" (options: {', '.join(options)})"
+            if kind == "strategy" and getattr(entry.component, "uses_gold", False):
+                description = f"(uses gold) {description}"
             table.add_row(kind, name, entry.plugin, entry.origin, description)
     observing = ("mmrefine_run_started", "mmrefine_observe_step", "mmrefine_observe_judgment",
                  "mmrefine_observe_item", "mmrefine_run_finished")  # fmt: skip

@@ -56,5 +56,9 @@ def print_graph(console: Console, strategy: Strategy, shape: GraphShape) -> None
         lines = ["options: none"]
     if strategy.carry_type is not None:
         lines.append(f"carried between rounds: {strategy.carry_type.__name__}")
+    if strategy.uses_gold:
+        lines.append(
+            "uses the gold answer or label while refining (uses_gold): not paper-comparable"
+        )
     for line in lines:
         console.print(Text(line), soft_wrap=True)

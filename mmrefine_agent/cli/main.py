@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
         set_help="override a config key for every cell (grid.KEY=[...] sets an axis)",
         restart_help="discard existing cell runs",
     )
+    sweep.add_argument(
+        "--include-gold",
+        action="store_true",
+        help="rank cells whose strategy used the gold answer with the others (marked)",
+    )
 
     compare = sub.add_parser("compare", help="runs side by side, with paired differences")
     compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="two or more run dirs")
@@ -78,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--changed", type=int, default=20, metavar="N", help="list up to N changed items"
     )
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    compare.add_argument(
+        "--include-gold",
+        action="store_true",
+        help="compare runs whose strategy used the gold answer too (marked)",
+    )
 
     judge = sub.add_parser(
         "judge",

@@ -30,6 +30,7 @@ def _ci(block: ScoreBlock, metric: str) -> str:
 def scores_table(scores: Scores, title: str | None = None, *, legend: bool = True) -> Table:
     """Overall rates with 95% intervals, counts, and a legend saying what each means."""
     proxy = " (PROXY: offline judge)" if scores.is_proxy else ""
+    proxy += " (EXTENSION)" if scores.extension else ""
     table = Table(title=title or f"MMRefine scores - judge {scores.judge}{proxy}")
     table.add_column("metric")
     table.add_column("value (%)", justify="right")
@@ -66,6 +67,8 @@ def scores_table(scores: Scores, title: str | None = None, *, legend: bool = Tru
         caption += f", images not seen {scores.not_seen_images}"
     if not scores.completeness.complete:
         caption += " - INCOMPLETE"
+    if scores.extension:
+        caption += f"\nEXTENSION: {scores.extension}"
     if legend:
         caption += "\n" + LEGEND
     table.caption = caption
@@ -147,3 +150,10 @@ def parse_health_table(health: dict[str, ParseHealth]) -> Table:
         reasons = "; ".join(f"{r} ({n})" for r, n in list(block.reasons.items())[:3])
         table.add_row(node, str(block.steps), str(block.with_problems), _fmt(block.share), reasons)
     return table
+
+
+GOLD_NOTE = (
+    "[yellow]uses gold:[/] the strategy read the gold answer or label while refining; these "
+    "scores are not comparable with the paper protocol (compare and sweep summaries put the "
+    "run apart unless --include-gold)"
+)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
+from mmrefine_agent.cli.safe_text import safe
 from mmrefine_agent.judging.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
@@ -23,28 +24,82 @@ def pct(value: float | None, digits: int = 1, signed: bool = False) -> str:
     return f"{100 * value:+.{digits}f}" if signed else f"{100 * value:.{digits}f}"
 
 
-def sweep_table(name: str, outcomes: Sequence[CellOutcome]) -> Table:
-    """One row per cell: headline rates, calls, cache hits, tokens, cost, time."""
-    from mmrefine_agent.engine.sweep import summary_row
+def sweep_table(
+    name: str,
+    outcomes: Sequence[CellOutcome],
+    grid: dict[str, Any] | None = None,
+    *,
+    include_gold: bool = False,
+) -> Table:
+    """One row per cell: rates, gain over the baseline and cost per point, usage, time.
 
-    table = Table(title=f"sweep {name}: {len(outcomes)} cells")
-    table.add_column("cell")
+    Cells whose strategy used the gold answer are left out (see :func:`gold_cells_table`)
+    unless ``include_gold``, where they are marked.
+    """
+    from mmrefine_agent.engine.sweep import summary_row
+    from mmrefine_agent.engine.sweep_gain import with_gains
+
+    rows = with_gains([summary_row(o) for o in outcomes], grid or {})
+    shown = [r for r in rows if include_gold or not r.uses_gold]
+    gains = any(r.baseline for r in rows)
+    table = Table(title=f"sweep {name}: {len(shown)} of {len(rows)} cells")
+    table.add_column("cell", overflow="fold")
     for column in ("RefScore", "mRecall", "RS", "FD", "n"):
         table.add_column(column, justify="right")
+    if gains:
+        for column in ("gain pts", "tokens/pt", "$/pt"):
+            table.add_column(column, justify="right")
     for column in ("calls", "cache hits", "tokens", "cost $", "time s", "status"):
         table.add_column(column, justify="right")
-    for outcome in outcomes:
-        row = summary_row(outcome)
+    for row in shown:
+        gain_cells = []
+        if gains:
+            gain_cells = [
+                pct(row.gain, signed=True),
+                "-" if row.tokens_per_point is None else f"{row.tokens_per_point:,.1f}",
+                "-" if row.cost_per_point is None else f"{row.cost_per_point:.4f}",
+            ]
         table.add_row(
-            row.cell,
+            safe(row.cell) + (" [yellow](uses gold)[/]" if row.uses_gold else ""),
             *(pct(row.rates.get(m)) for m in ("RefScore", "mRecall", "RS", "FD")),
             str(row.n_judged),
+            *gain_cells,
             str(row.calls),
             str(row.cache_hits),
             str(row.tokens),
             f"{row.cost_usd:.4f}",
             f"{row.elapsed_s:.1f}",
-            row.status if row.status == "ok" else f"[red]{row.status}[/]",
+            row.status if row.status == "ok" else f"[red]{safe(row.status)}[/]",
+        )
+    if gains:
+        table.caption = (
+            "gain pts: RefScore points over the cell's baseline (the first strategy of the grid, "
+            "same other values); tokens/pt and $/pt: extra refinement tokens and USD over the "
+            "baseline per point gained ('-': no gain)"
+        )
+    return table
+
+
+def gold_cells_table(outcomes: Sequence[CellOutcome]) -> Table | None:
+    """The cells put apart because their strategy used the gold answer (None if there are none)."""
+    from mmrefine_agent.engine.sweep import summary_row
+
+    rows = [r for r in (summary_row(o) for o in outcomes) if r.uses_gold]
+    if not rows:
+        return None
+    table = Table(
+        title="put apart: the strategy used the gold answer or label (not paper-comparable; "
+        "--include-gold ranks them with the others)"
+    )
+    for column in ("cell", "RefScore", "mRecall", "n", "tokens"):
+        table.add_column(column, justify="left" if column == "cell" else "right", overflow="fold")
+    for row in rows:
+        table.add_row(
+            safe(row.cell),
+            pct(row.rates.get("RefScore")),
+            pct(row.rates.get("mRecall")),
+            str(row.n_judged),
+            str(row.tokens),
         )
     return table
 
@@ -59,8 +114,9 @@ def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
     for run in runs:
         rates, usage = run["rates"], run["usage"]
         proxy = " (proxy)" if run.get("is_proxy") else ""
+        gold = " [yellow](uses gold)[/]" if run.get("uses_gold") else ""
         table.add_row(
-            f"{run['label']}{proxy}",
+            f"{safe(run['label'])}{proxy}{gold}",
             *(pct(rates.get(m)) for m in HEADLINE),
             str(run.get("n_judged")),
             str(usage["calls"]),
@@ -68,6 +124,8 @@ def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
             f"{usage['cost_usd']:.4f}",
         )
     console.print(table)
+    if comparison.get("apart"):
+        console.print(apart_table(comparison["apart"]))
 
     types = sorted({t for run in runs for t in run["by_error_type"]})
     if types:
@@ -115,6 +173,10 @@ def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
         diff.caption = "* the interval excludes 0"
         console.print(diff)
         console.print(transition_table(pair["transitions"], f"scenario A -> B ({pair['b']})"))
+        if pair.get("round_correction"):
+            from mmrefine_agent.cli.render_steps import paired_round_table
+
+            console.print(paired_round_table(pair["round_correction"], pair["a"], pair["b"]))
         if pair["changed"]:
             changed = Table(title=f"items that changed scenario: {pair['n_changed']}")
             for column in ("item", "A", "B"):
@@ -126,6 +188,26 @@ def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
             console.print(changed)
     for warning in comparison.get("warnings", []):
         console.print(f"[yellow]warning:[/] {warning}")
+
+
+def apart_table(rows: Sequence[dict[str, Any]]) -> Table:
+    """Runs kept out of a paper-comparable summary: their strategy used the gold answer."""
+    table = Table(
+        title="put apart: the strategy used the gold answer or label (not paper-comparable; "
+        "--include-gold to compare)"
+    )
+    for column in ("run", "RefScore", "mRecall", "n", "tokens"):
+        table.add_column(column, justify="left" if column == "run" else "right")
+    for row in rows:
+        rates = row.get("rates") or {}
+        table.add_row(
+            safe(str(row.get("label", ""))),
+            pct(rates.get("RefScore")),
+            pct(rates.get("mRecall")),
+            str(row.get("n_judged", "")),
+            str((row.get("usage") or {}).get("tokens", "")),
+        )
+    return table
 
 
 def transition_table(matrix: dict[str, dict[str, int]], title: str) -> Table:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 from rich.text import Text
 
@@ -113,4 +115,40 @@ def round_correction_table(rounds: RoundCorrection) -> Table:
         table.add_row(label, _pct(rounds.rates.get(name), signed), _ci(rounds, name, signed))
     per_round = ", ".join(f"{n}: {_pct(v)}" for n, v in rounds.accuracy_by_round.items())
     table.caption = f"accuracy after each round: {per_round or '-'}\n{rounds.note}"
+    return table
+
+
+def _interval(interval: list[float] | None, signed: bool = False) -> str:
+    return "" if not interval else f"[{_pct(interval[0], signed)}, {_pct(interval[1], signed)}]"
+
+
+def paired_round_table(entry: dict[str, Any], a: str, b: str) -> Table:
+    """Answers across rounds in runs A and B on shared items, and B - A (paired intervals)."""
+    rounds = entry["rounds"]
+    table = Table(
+        title=f"answers across rounds, {b} - {a} on {entry['n_shared']} shared items with a "
+        f"gold answer (A: {rounds['a']} round(s), B: {rounds['b']})"
+    )
+    for column in ("metric", "A %", "A 95% CI", "B %", "B 95% CI", "B - A", "95% CI", ""):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for name, label in ROUND_ROWS:
+        m = entry["metrics"][name]
+        signed = name == "delta"
+        ci = m["ci95"]
+        marker = ""
+        if ci is not None and (ci[0] > 0 or ci[1] < 0):
+            marker = "[green]*[/]" if ci[0] > 0 else "[red]*[/]"
+        table.add_row(
+            label,
+            _pct(m["a"], signed),
+            _interval(m["a_ci95"], signed),
+            _pct(m["b"], signed),
+            _interval(m["b_ci95"], signed),
+            _pct(m["diff"], True),
+            _interval(ci, True),
+            marker,
+        )
+    table.caption = "SCoRe-style; bootstrap over problems, both runs resampled together; " + (
+        "* the interval excludes 0"
+    )
     return table

@@ -41,9 +41,11 @@ EXIT_OK, EXIT_INCOMPLETE = 0, 1
 
 def print_outcome(outcome: RunOutcome, title: str | None = None) -> int:
     """Scores (with legend), usage, failures per cause and how to resume; the exit code."""
-    from mmrefine_agent.cli.render import scores_table, usage_table
+    from mmrefine_agent.cli.render import GOLD_NOTE, scores_table, usage_table
 
     scores = outcome.scores
+    if scores.uses_gold:
+        console.print(GOLD_NOTE, highlight=False)
     if scores.judged:
         console.print(scores_table(scores, title=title))
     else:
@@ -109,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``mmrefine sweep CONFIG``: one run directory per grid cell, then a summary table."""
     from mmrefine_agent.cli.progress import RunProgress
-    from mmrefine_agent.cli.render_research import sweep_table
+    from mmrefine_agent.cli.render_research import gold_cells_table, sweep_table
     from mmrefine_agent.config import apply_override, load_config_dict, parse_override
     from mmrefine_agent.engine.run import arun
     from mmrefine_agent.engine.sweep import Cell, CellOutcome, run_sweep
@@ -117,6 +119,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     raw = load_config_dict(Path(args.config))
     for text in overrides_of(args):
         parts, value = parse_override(text)
+        if parts[0] == "grid" and len(parts) > 1:  # grid.data.name=[a,b]: the axis "data.name"
+            grid = raw.get("grid")
+            raw["grid"] = {**(grid if isinstance(grid, dict) else {}), ".".join(parts[1:]): value}
+            continue
         apply_override(raw, parts, value)
     name = str(raw.get("name") or Path(args.config).stem)
     raw["name"] = name
@@ -140,7 +146,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     def check_cell(cell: Cell) -> None:
         config = cell.config
         plugins.backends.get(config.model.backend)
-        plugins.strategies.get(config.strategy.name)
+        plugins.strategies.get(config.strategy.name)(config.strategy)  # options checked too
         if config.judge.name not in ("none", ""):
             judge = plugins.judges.get(config.judge.name)
             if getattr(judge, "needs_model", False):
@@ -157,7 +163,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         outcomes = run_sweep(
             raw, out, run_cell, origin=args.config, on_cell=on_cell, check_cell=check_cell
         )
-    console.print(sweep_table(name, outcomes))
+    console.print(sweep_table(name, outcomes, raw.get("grid"), include_gold=args.include_gold))
+    apart = None if args.include_gold else gold_cells_table(outcomes)
+    if apart is not None:
+        console.print(apart)
     from mmrefine_agent.analysis.plots import plot_sweep
 
     plot = plot_sweep(out, [o for o in outcomes if o.scores])

@@ -49,6 +49,8 @@ def _header(view: RunView, result: ItemResult, full: bool) -> list[Any]:
         ("model", result.model),
     ):
         header.add_row(label, safe(str(value)))
+    if result.uses_gold:
+        header.add_row("uses gold", "the strategy read the gold answer or label while refining")
     header.add_row("final scenario", _scenario(result.judgment))
     for entry in result.round_judgments:
         header.add_row(f"  round {entry.round}", _scenario(entry))

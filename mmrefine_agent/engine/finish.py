@@ -99,6 +99,12 @@ def finish_run(
         "params": dict(config.judge.params),
         "per_round": config.judge.per_round,
     }
+    scores.uses_gold = any(r.uses_gold for r in results if r.refined)
+    if config.judge.name == "mmrefine_official" and config.data.name != "mmrefine":
+        scores.extension = (
+            f"the official MMRefine judge protocol on {config.data.name} (its reference reasons "
+            "as reference feedback): an extension, not an MMRefine score"
+        )
     scores.usage = usage
     scores.usage_by_node = by_node(steps)
     scores.parse_health = parse_health(steps)

@@ -113,6 +113,7 @@ class ItemWork:
             usage=item_usage(own),
             elapsed_s=time.perf_counter() - started,
             image_not_seen=item.image is not None and not self.client.backend.sees_images,
+            uses_gold=self.strategy.uses_gold,
         )
         await self.judge_item(item, record)
         return record

@@ -5,7 +5,8 @@ and limits) into ``OUT/<cell>`` (``OUT`` defaults to ``run.out_dir/NAME``) and
 share the call cache, so work that overlaps between cells (e.g. round 1 of ``max_rounds: 1`` and
 ``max_rounds: 3``) is paid once. A sweep that is run again resumes: every cell resumes its run
 directory, and finished cells are only re-scored. ``sweep.json`` lists the cells, their
-overrides and their headline figures; it is rewritten after every cell.
+overrides and their headline figures; it is rewritten after every cell. ``options_by_strategy``
+(strategy name -> options, a config key) gives each strategy of a grid its own options.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mmrefine_agent.config import RunConfig, apply_override, build_config
+from mmrefine_agent.engine.sweep_gain import with_gains
 from mmrefine_agent.errors import ConfigError
 from mmrefine_agent.records.models import CellSummary, Scores, SweepDoc, UsageBlock
 from mmrefine_agent.records.rundir import write_json_atomic
@@ -106,12 +108,14 @@ def summary_row(outcome: CellOutcome) -> CellSummary:
     scores = outcome.scores
     overall = scores.overall if scores is not None and scores.overall is not None else None
     usage = scores.usage.combined() if scores is not None and scores.usage else UsageBlock()
+    refine = scores.usage.refine if scores is not None and scores.usage else UsageBlock()
     return CellSummary(
         cell=outcome.cell.name,
         values={k: jsonable(v) for k, v in outcome.cell.values.items()},
         run_dir=str(outcome.run_dir),
         status=outcome.status,
         error=outcome.error,
+        uses_gold=scores.uses_gold if scores is not None else False,
         n_judged=scores.n_judged if scores is not None else 0,
         rates=overall.rates if overall is not None else {},
         ci95=overall.ci95 if overall is not None else {},
@@ -120,6 +124,8 @@ def summary_row(outcome: CellOutcome) -> CellSummary:
         tokens=usage.tokens,
         cost_usd=usage.cost_usd,
         elapsed_s=round(outcome.elapsed_s, 3),
+        refine_tokens=refine.tokens,
+        refine_cost_usd=refine.cost_usd,
     )
 
 
@@ -130,7 +136,7 @@ def write_summary(out: Path, name: str, grid: dict[str, Any], outcomes: list[Cel
         SweepDoc(
             name=name,
             grid={k: jsonable(v) for k, v in grid.items()},
-            cells=[summary_row(o) for o in outcomes],
+            cells=with_gains([summary_row(o) for o in outcomes], grid),
         ),
     )
 

@@ -105,6 +105,7 @@ def make_node(name: str, behaviour: Behaviour, strategy: Strategy) -> NodeFn:
             context.prompts,
             step,
             strategy.options,
+            uses_gold=strategy.uses_gold,
         )
         started = time.perf_counter()
         try:

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from mmrefine_agent.errors import ConfigError
+from mmrefine_agent.errors import ConfigError, PluginError
 from mmrefine_agent.graph.state import RefineState, RoundRecord
-from mmrefine_agent.types import CallTags, ChatMessage, Item
+from mmrefine_agent.types import CallTags, ChatMessage, Item, Label
 
 if TYPE_CHECKING:
     from mmrefine_agent.config import StrategyConfig
@@ -31,6 +31,19 @@ if TYPE_CHECKING:
 
 NodeName = Literal["detect", "locate", "correct", "verify"]
 NODES: tuple[NodeName, ...] = ("detect", "locate", "correct", "verify")
+
+
+@dataclass(frozen=True, slots=True)
+class Gold:
+    """What the dataset knows about an item's answer: only for strategies with ``uses_gold``."""
+
+    answer: str
+    """The gold final answer ("" when the dataset has none)."""
+    label: Label
+    """Whether the initial solution is correct."""
+    first_wrong_step: int | None
+    """The labelled first wrong step (1-based), when known."""
+    reference_feedback: str | None
 
 
 @dataclass(slots=True)
@@ -44,6 +57,22 @@ class NodeContext:
     prompts: OfficialPrompts | None
     step: StepRecord
     options: dict[str, Any] = field(default_factory=dict)
+    uses_gold: bool = False
+    """Whether the strategy declared ``uses_gold`` (then :meth:`gold` answers)."""
+
+    def gold(self) -> Gold:
+        """The item's gold answer and label, for a strategy that declares ``uses_gold = True``.
+
+        A strategy that has not declared it fails here (the declaration is what marks its runs
+        as not paper-comparable), so the gold answer is never used by accident.
+        """
+        if not self.uses_gold:
+            raise PluginError(
+                f"{self.node}: ctx.gold() is only for strategies that declare uses_gold = True "
+                "(their runs are marked as using the gold answer or label)"
+            )
+        item = self.item
+        return Gold(item.answer, item.label, item.first_wrong_step, item.reference_feedback)
 
     async def ask(
         self,
@@ -53,10 +82,14 @@ class NodeContext:
         with_image: bool = True,
         params: dict[str, Any] | None = None,
         history: tuple[ChatMessage, ...] = (),
+        sample: str = "",
     ) -> str:
         """Send one user message (with the item's image unless told not to) and return the text.
 
         The call, its prompt summary, raw answer and usage are added to this step's record.
+        ``sample`` names one of several samples of the same prompt (e.g. ``"agent 2"``): the
+        call cache keeps each sample apart (without it, equal prompts share one cached answer);
+        what is sent does not change.
         """
         images = (self.item.image,) if (with_image and self.item.image is not None) else ()
         messages: list[ChatMessage] = []
@@ -65,7 +98,9 @@ class NodeContext:
         messages.extend(history)
         messages.append(ChatMessage("user", text, images))
         tags = CallTags(item_key=self.item.key, node=self.node, round=self.round)
-        response, record = await self.client.call(tuple(messages), tags, params)
+        response, record = await self.client.call(
+            tuple(messages), tags, params, cache_salt=f"sample:{sample}" if sample else ""
+        )
         self.step.calls.append(record)
         self.step.notes.extend(n for n in response.notes if n not in self.step.notes)
         return response.text
@@ -93,6 +128,11 @@ class Strategy(ABC):
     carry_type: ClassVar[type[Any] | None] = None
     """The type of the value a round hands to the next (``carry_next``, found in ``carry``);
     when declared, a node that hands on anything else fails naming both types."""
+    uses_gold: ClassVar[bool] = False
+    """True when the strategy reads the gold answer or label while refining (as Reflexion's
+    evaluator does), through :meth:`NodeContext.gold`. Runs record it (``uses_gold`` in
+    ``results.jsonl`` and ``scores.json``); ``report`` marks them, and ``compare`` and sweep
+    summaries keep them apart from paper-comparable runs unless ``--include-gold``."""
 
     def __init__(self, config: StrategyConfig) -> None:
         self.config = config

@@ -116,6 +116,18 @@ class OfficialJudge(Judge):
                 fields["solution_correctness"] = score
                 scenario = VS if score == 1 else FD
                 rule = f"label correct; judge eval_correct = {score} -> {scenario}"
+            elif item.dataset != "mmrefine" and not (item.reference_feedback or "").strip():
+                # the extension to other datasets needs their reference reason: without one
+                # the official eval_incorrect call has nothing to compare against
+                return Judgment(
+                    self.name,
+                    JUDGE_ERROR,
+                    False,
+                    fields,
+                    f"{item.dataset}: this item has no reference reason, which the official "
+                    "protocol compares against (judge it with the offline judge)",
+                    calls,
+                )
             else:
                 calls += 1
                 evaluation, _ = await self._ask(

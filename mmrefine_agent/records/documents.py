@@ -75,6 +75,13 @@ class Scores(Record):
     judge: str | list[str] | None = None
     judge_settings: dict[str, JsonValue] = Field(default_factory=dict)
     is_proxy: bool = False
+    uses_gold: bool = False
+    """Some item was refined by a strategy that reads the gold answer or label: the scores
+    are not comparable with the paper's (``report`` marks it; ``compare`` and sweep summaries
+    keep such runs apart unless ``--include-gold``)."""
+    extension: str = ""
+    """Set when the official MMRefine judge protocol scored another dataset (an extension of
+    the benchmark, not an MMRefine score)."""
     n_items: int = 0
     n_judged: int = 0
     n_failed_items: int = 0
@@ -140,6 +147,7 @@ class CellSummary(Part):
     run_dir: str = ""
     status: str = ""
     error: str | None = None
+    uses_gold: bool = False
     n_judged: int = 0
     rates: dict[str, float | None] = Field(default_factory=dict)
     ci95: dict[str, list[float] | None] = Field(default_factory=dict)
@@ -148,6 +156,17 @@ class CellSummary(Part):
     tokens: int = 0
     cost_usd: float = 0.0
     elapsed_s: float = 0.0
+    refine_tokens: int = 0
+    """Tokens of the refinement calls (cache hits included: the strategy's own cost)."""
+    refine_cost_usd: float = 0.0
+    baseline: str | None = None
+    """The cell this one is measured against (same values, the first strategy of the grid)."""
+    gain: float | None = None
+    """RefScore of this cell minus the baseline's (a share; x100 for points)."""
+    tokens_per_point: float | None = None
+    """Extra refinement tokens over the baseline per RefScore point gained (gain > 0 only)."""
+    cost_per_point: float | None = None
+    """Extra refinement USD over the baseline per RefScore point gained (gain > 0 only)."""
 
 
 class SweepDoc(Record):

@@ -108,6 +108,8 @@ class ItemResult(Record):
     row: int | None = None
     field: str | None = None
     strategy: str = ""
+    uses_gold: bool = False
+    """The strategy read the gold answer or label while refining (``Strategy.uses_gold``)."""
     model: str = ""
     n_rounds: int = 0
     final: FinalOutput | None = None

@@ -60,6 +60,7 @@ def ok_result(
     usage: UsageBlock,
     elapsed_s: float,
     image_not_seen: bool,
+    uses_gold: bool = False,
 ) -> ItemResult:
     """A finished (not yet judged) item."""
     summaries = [round_summary(r) for r in rounds]
@@ -68,6 +69,7 @@ def ok_result(
         **item_fields(item),
         status="ok",
         strategy=strategy,
+        uses_gold=uses_gold,
         model=model,
         n_rounds=len(summaries),
         final=FinalOutput(
