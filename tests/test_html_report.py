@@ -44,11 +44,15 @@ needs_chromium = pytest.mark.skipif(chromium_path() is None, reason="no Debian c
 def swept(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A two-cell sweep (1 and 3 rounds) over 8 items, half of them with an image."""
     out = tmp_path_factory.mktemp("viewer") / "rounds"
+    cache = tmp_path_factory.mktemp("viewer-cache")  # its own: other modules count cache hits
     result = mmrefine(
         "sweep", "configs/sweep_rounds.yaml", "--out", str(out), "--limit", "8", "--quiet",
         "--set", "model.backend=scripted", "--set", f"model.options.script={MULTI_SCRIPT}",
+        "--html", str(out.parent / "at-end.html"), "--set", f"run.cache_dir={cache}",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+    assert "max_rounds=3" in (out.parent / "at-end.html").read_text()  # sweep --html
+    assert (out.parent / "at-end_cells" / "max_rounds=1.html").is_file()
     return out
 
 

@@ -126,7 +126,7 @@ def write_html_report(run: RunDir, out: Path) -> Path:
         '<div class="controls"><input id="filter" placeholder="filter: key, type, scenario">'
         ' <span id="count"></span></div>',
         '<div class="split"><div class="list"><table id="items"><thead><tr><th>item</th>'
-        "<th>label</th><th>error type</th><th>modality</th><th>scenario</th>"
+        "<th>label / error type</th><th>modality</th><th>final</th>"
         "<th>per round</th><th>tokens</th></tr></thead><tbody></tbody></table></div>"
         '<section id="trace" hidden></section></div>',
         '<div id="lightbox" hidden><img alt="enlarged image"></div>',

@@ -82,8 +82,10 @@ def charts_section(scores: Scores) -> str:
         groups = scores.by.get(by) or {}
         if groups:
             counts = {name: scenario_counts(block) for name, block in groups.items()}
-            label = {"round": "round "}.get(by, "")
-            charts.append(stacked_bars(title, {f"{label}{k}": v for k, v in counts.items()}))
+            names = {k: f"round {k}" if by == "round" else k for k in counts}
+            if by == "error_type" and "-" in names:
+                names["-"] = "none (correct solutions)"
+            charts.append(stacked_bars(title, {names[k]: v for k, v in counts.items()}))
     return legend_html() + '<div class="charts">' + "".join(charts) + "</div>"
 
 

@@ -84,14 +84,13 @@
       shownRows.push(index);
       const row = el("tr", { "data-key": item.key, "data-index": String(index) });
       row.appendChild(el("td", { class: "key", text: item.key }));
-      row.appendChild(el("td", { text: item.label }));
-      row.appendChild(el("td", { text: item.error_type || "-" }));
+      row.appendChild(el("td", { text: item.label === "incorrect" ? (item.error_type || "incorrect").replace(/ Error$/, "") : item.label }));
       row.appendChild(el("td", { text: item.modality }));
       const scenario = el("td", {});
       if (item.status === "ok") scenario.appendChild(el("span", { class: "sc-" + item.scenario, title: DATA.names[item.scenario] || "", text: item.scenario || "not judged" }));
       else scenario.appendChild(el("span", { class: "problem", text: item.status }));
       row.appendChild(scenario);
-      row.appendChild(el("td", { text: item.rounds.join(" \u2192 ") }));
+      row.appendChild(el("td", { class: "rounds", text: item.rounds.join(" ") }));
       row.appendChild(el("td", { text: String(item.tokens) }));
       if (index === current) row.classList.add("selected");
       fragment.appendChild(row);
