@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import mmrefine
+from helpers import mmrefine, scripted_run
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mmrefine_agent.analysis.localisation import reference_steps
 from mmrefine_agent.analysis.report_charts import heat_map, stacked_bars
 from mmrefine_agent.analysis.report_items import Strings, solution_steps
 from mmrefine_agent.analysis.report_page import json_block, katex_css
@@ -140,21 +141,26 @@ def test_item_view_shows_the_image_as_sent_math_diff_and_rule(swept: Path, repor
             " MMTrace.math(d); return [d.querySelectorAll('.katex').length, d.textContent]; }"
         )
         assert kept[0] == 1 and "bad $\\nosuchmacro{1}$ and" in kept[1]
+        # the reference's first wrong step is marked in the initial solution
+        references = reference_steps(view.items)
+        named = next(k for k, step in references.items() if step is not None)
+        page.goto(report.as_uri() + link(named))
+        marked = page.locator("#trace > .steps .sol-step.ref-wrong")
+        marked.first.wait_for()
+        assert marked.count() == 1
+        assert marked.get_attribute("data-step") == str(references[named])
         # the word diff itself
         ops = page.evaluate("() => MMDiff.diffWords('the sign is wrong', 'the sign is right')")
         assert [o["op"] for o in ops] == ["eq", "del", "ins"]
         assert (ops[1]["text"], ops[2]["text"]) == ("wrong", "right")
         # keyboard: j opens the next item of the list, k goes back
         order = [r["key"] for r in records]
-        page.keyboard.press("j")
-        page.wait_for_function(
-            "k => decodeURIComponent(location.hash) === '#item=' + k",
-            arg=order[order.index(latex_key) + 1],
-        )
-        page.keyboard.press("k")
-        page.wait_for_function(
-            "k => decodeURIComponent(location.hash) === '#item=' + k", arg=latex_key
-        )
+        at = order.index(named)
+        page.keyboard.press("k" if at == len(order) - 1 else "j")
+        other = order[at - 1] if at == len(order) - 1 else order[at + 1]
+        page.wait_for_function("k => decodeURIComponent(location.hash) === '#item=' + k", arg=other)
+        page.keyboard.press("j" if at == len(order) - 1 else "k")
+        page.wait_for_function("k => decodeURIComponent(location.hash) === '#item=' + k", arg=named)
         assert problems == []
 
 
@@ -224,6 +230,40 @@ def test_sweep_page_lists_every_cell_and_links_their_items(swept: Path, tmp_path
         assert problems == []
     bad = mmrefine("report", str(swept), "--html", str(page_path), "--baseline", "nope")
     assert bad.returncode == 2 and "not a cell of this sweep" in bad.stderr
+
+
+@needs_chromium
+def test_parse_failures_are_a_gallery_filter_and_the_rule_says_why(tmp_path: Path) -> None:
+    script = tmp_path / "vague.json"
+    script.write_text(json.dumps({"default": "I am not sure about this one."}))
+    run, page_path = tmp_path / "run", tmp_path / "r.html"
+    result = scripted_run(run, "--set", f"model.options.script={script}", limit=3)
+    assert result.returncode == 0, result.stderr
+    assert mmrefine("report", str(run), "--html", str(page_path)).returncode == 0
+    failed: dict[str, set[str]] = {}
+    for step in lines(run / "steps.jsonl"):
+        if step["parse_errors"]:
+            failed.setdefault(step["node"], set()).add(step["item_key"])
+    everyone = set().union(*failed.values())
+    correct = next(r for r in lines(run / "results.jsonl") if r["label"] == "correct")
+    with browser_page() as (page, problems):
+        page.goto(page_path.as_uri())
+        chips = page.locator('#facets button[data-facet="parse"]')
+        counts = {
+            chips.nth(i).get_attribute("data-value"): int(chips.nth(i).locator(".n").inner_text())
+            for i in range(chips.count())
+        }
+        assert counts == {"any node": len(everyone), **{n: len(k) for n, k in failed.items()}}
+        page.locator('#facets button[data-facet="parse"][data-value="detect"]').click()
+        assert page.locator("#items tbody tr").count() == len(failed["detect"])
+        page.goto(page_path.as_uri() + link(correct["key"]))
+        trace = page.locator("#trace")
+        trace.wait_for(state="visible")
+        assert trace.locator(".step.parse-failed").count() == len(
+            [n for n, keys in failed.items() if correct["key"] in keys]
+        )
+        assert "rule: label correct; no verdict parsed -> FD" in trace.inner_text()
+        assert problems == []
 
 
 def test_the_report_embeds_model_text_safely_and_katex_fonts_inline(report: Path) -> None:
