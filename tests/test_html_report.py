@@ -125,7 +125,7 @@ def test_item_view_shows_the_image_as_sent_math_diff_and_rule(swept: Path, repor
         assert any("fixed" in text for text in inserted)
         assert second.locator(".diff del").count() > 0
         rules = [j["rule"] for j in record["round_judgments"]]
-        shown = trace.locator(".judge-box .rule").all_inner_texts()
+        shown = trace.locator(".judge-box .mm-rule").all_inner_texts()
         assert shown == [f"rule: {rule}" for rule in rules] and all("->" in r for r in rules)
         assert trace.locator(".step").count() == len(
             [s for s in lines(run / "steps.jsonl") if s["item_key"] == key]
@@ -197,6 +197,11 @@ def test_gallery_filter_counts_match_results(swept: Path, report: Path) -> None:
         assert page.locator("#items tbody tr").count() == len(records)
         assert page.locator("#legend").inner_text().startswith("Incorrect initial solutions")
         assert page.locator("svg.chart.heat").count() == 2  # rounds 1->2 and 2->3
+        scores = json.loads((swept / "max_rounds=3" / "scores.json").read_text())
+        for key, title in (("step_metrics", "Step metrics"),
+                           ("round_correction", "Correction across rounds")):  # fmt: skip
+            assert page.locator("h2", has_text=title).count() == (1 if scores.get(key) else 0)
+        assert scores["step_metrics"] and scores["round_correction"]
         assert problems == []
 
 

@@ -61,7 +61,7 @@
   }
 
   function textBlock(cls, text) {
-    return el("div", { class: "text " + cls, text: text });
+    return el("div", { class: "mm-text " + cls, text: text });
   }
 
   function scenarioBadge(code, names) {
@@ -93,7 +93,7 @@
       const tags = [];
       if (cls.includes("ref-wrong")) tags.push("reference: first wrong step");
       if (cls.includes("flagged")) tags.push("flagged by the model");
-      if (tags.length) row.appendChild(el("span", { class: "tag", text: tags.join(" | ") }));
+      if (tags.length) row.appendChild(el("span", { class: "mm-tag", text: tags.join(" | ") }));
       list.appendChild(row);
     }
     return list;
@@ -151,7 +151,7 @@
     line.appendChild(scenarioBadge(j ? j.scenario : "", names));
     box.appendChild(line);
     if (j) {
-      box.appendChild(el("p", { class: "rule", text: "rule: " + j.rule }));
+      box.appendChild(el("p", { class: "mm-rule", text: "rule: " + j.rule }));
       if (j.error) box.appendChild(el("p", { class: "problem", text: "judge error: " + j.error }));
       const fields = fieldsTable(j.fields);
       if (fields) box.appendChild(collapsed("judgment fields (" + j.judge + (j.proxy ? ", proxy" : "") + ")", fields, false));
@@ -235,7 +235,7 @@
     const final = el("p", { class: "final" });
     final.appendChild(el("strong", { text: "final scenario: " }));
     final.appendChild(scenarioBadge(row.scenario, data.names));
-    if (trace.final_rule) final.appendChild(el("span", { class: "rule", text: "  rule: " + trace.final_rule.rule }));
+    if (trace.final_rule) final.appendChild(el("span", { class: "mm-rule", text: "  rule: " + trace.final_rule.rule }));
     container.appendChild(final);
     if (trace.error) container.appendChild(el("p", { class: "problem", text: "error: " + trace.error }));
     const image = imageView(trace, data.image_facts, openImage);
