@@ -312,6 +312,13 @@ def test_scenario_rule_explains_old_judgments() -> None:
 
 
 @given(st.text())
+def test_embedded_json_round_trips_and_never_holds_markup(text: str) -> None:
+    block = json_block("b", [text])
+    inner = block[block.index(">") + 1 : -len("</script>")]
+    assert json.loads(inner) == [text] and "<" not in inner and ">" not in inner
+
+
+@given(st.text())
 def test_strings_restore_every_text(text: str) -> None:
     strings = Strings()
     ids = strings.ids(text)

@@ -18,15 +18,21 @@ from pathlib import Path
 ASSETS = Path(__file__).resolve().parent / "report_assets"
 KATEX = ASSETS / "katex"
 
-_UNSAFE_IN_SCRIPT = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_UNSAFE_IN_SCRIPT = (
+    ("<", "\\u003c"),
+    (">", "\\u003e"),
+    ("&", "\\u0026"),
+    ("\u2028", "\\u2028"),
+    ("\u2029", "\\u2029"),
 )
 _FONT_SRC = re.compile(r"src:url\(fonts/(?P<name>[\w-]+)\.woff2\) format\(\"woff2\"\)[^;}]*")
 
 
 def embed_json(data: str) -> str:
     """JSON safe inside a <script> element: no model text can end or comment it out."""
-    return data.translate(_UNSAFE_IN_SCRIPT)
+    for unsafe, escaped in _UNSAFE_IN_SCRIPT:  # str.replace: far faster than str.translate
+        data = data.replace(unsafe, escaped)
+    return data
 
 
 def json_block(block_id: str, value: object) -> str:
