@@ -115,9 +115,12 @@ def sweep_html(sweep_dir: Path, html: str | None, baseline: str | None) -> int:
     from mmrefine_agent.analysis.sweep_report import write_sweep_report
 
     if not html:
-        console.print(f"{sweep_dir} is a sweep: `mmrefine report {sweep_dir} --html FILE`, or "
-                      "`mmrefine report CELL_DIR` for one cell")  # fmt: skip
-        return EXIT_INCOMPLETE
+        from mmrefine_agent.errors import RunDirError
+
+        raise RunDirError(
+            f"{sweep_dir} is a sweep directory: `mmrefine report {sweep_dir} --html FILE` "
+            "compares its cells; `mmrefine report CELL_DIR` reports one cell"
+        )
     path = write_sweep_report(sweep_dir, Path(html), baseline)
     console.print(f"HTML sweep report: [bold]{path}[/] (cells: {path.stem}_cells/)",
                   highlight=False)  # fmt: skip
