@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from typing import Any, ClassVar
 
 from mmrefine_agent.config import ModelConfig
@@ -26,6 +27,7 @@ from mmrefine_agent.hookspecs import RegisterBackend, hookimpl
 from mmrefine_agent.types import ModelRequest, ModelResponse
 
 _litellm: Any = None
+READONLY_TYPEDDICT_WARNING = r".* on TypedDict class .* using the `ReadOnly` qualifier"
 
 
 def import_litellm() -> Any:
@@ -34,6 +36,9 @@ def import_litellm() -> Any:
     if _litellm is None:
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         os.environ.setdefault("LITELLM_TELEMETRY", "False")
+        # litellm's router builds pydantic schemas of ReadOnly TypedDicts on its failure path;
+        # pydantic warns about each one, which would reach the user's terminal mid-run
+        warnings.filterwarnings("ignore", message=READONLY_TYPEDDICT_WARNING, category=UserWarning)
         import litellm
 
         litellm.telemetry = False
