@@ -21,3 +21,4 @@ check: lint typecheck test
 bench:  ## the benchmark scripts (print figures; slow)
 	$(PYTHON) benchmarks/local_model.py
 	$(PYTHON) benchmarks/scale.py
+	$(PYTHON) benchmarks/report_load.py

@@ -39,6 +39,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """``mmrefine report RUN_DIR``: scores, breakdowns, rounds, localisation, plots, HTML."""
+    from mmrefine_agent.analysis.sweep_report import is_sweep_dir
     from mmrefine_agent.cli.render import (
         breakdown_table,
         node_usage_table,
@@ -48,6 +49,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     )
     from mmrefine_agent.records.rundir import RunDir
 
+    if is_sweep_dir(Path(args.run_dir)):
+        return sweep_html(Path(args.run_dir), args.html, args.baseline)
     run = RunDir(Path(args.run_dir)).require()
     scores = run.scores()
     if args.json:
@@ -112,6 +115,23 @@ def cmd_report(args: argparse.Namespace) -> int:
             path = write_html_report(run, Path(args.html))
         console.print(f"HTML report: [bold]{path}[/]", highlight=False)
     return EXIT_OK if scores.completeness.complete else EXIT_INCOMPLETE
+
+
+def sweep_html(sweep_dir: Path, html: str | None, baseline: str | None) -> int:
+    """``mmrefine report SWEEP_DIR --html FILE``: the sweep page and each cell's report."""
+    from mmrefine_agent.analysis.sweep_report import write_sweep_report
+
+    if not html:
+        from mmrefine_agent.errors import RunDirError
+
+        raise RunDirError(
+            f"{sweep_dir} is a sweep directory: `mmrefine report {sweep_dir} --html FILE` "
+            "compares its cells; `mmrefine report CELL_DIR` reports one cell"
+        )
+    path = write_sweep_report(sweep_dir, Path(html), baseline)
+    console.print(f"HTML sweep report: [bold]{path}[/] (cells: {path.stem}_cells/)",
+                  highlight=False)  # fmt: skip
+    return EXIT_OK
 
 
 def cmd_trace(args: argparse.Namespace) -> int:

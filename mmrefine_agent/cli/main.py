@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rank cells whose strategy used the gold answer with the others (marked)",
     )
+    sweep.add_argument(
+        "--html", default=None, metavar="FILE", help="write the sweep's HTML report (and cells')"
+    )
+    sweep.add_argument("--baseline", default=None, metavar="CELL", help="with --html: baseline")
 
     compare = sub.add_parser("compare", help="runs side by side, with paired differences")
     compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="two or more run dirs")
@@ -113,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     judge.add_argument("--data-dir", default=None, help="benchmark data directory")
 
     report = sub.add_parser("report", parents=[plugin_option], help="print a run's scores")
-    report.add_argument("run_dir")
+    report.add_argument("run_dir", help="a run directory, or a sweep directory (with --html)")
     report.add_argument(
         "--by",
         choices=["error_type", "solution_source", "modality", "round", "localisation", "category"],
@@ -127,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--plots", default=None, metavar="DIR", help="write PNG plots into DIR")
     report.add_argument(
         "--html", default=None, metavar="FILE", help="write a self-contained HTML report"
+    )
+    report.add_argument(
+        "--baseline",
+        default=None,
+        metavar="CELL",
+        help="sweep report: the cell the others are compared with (default: the first)",
     )
 
     trace = sub.add_parser("trace", parents=[plugin_option], help="one item, step by step")

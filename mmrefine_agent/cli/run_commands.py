@@ -176,6 +176,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         + ")",
         highlight=False,
     )
+    if args.html:
+        from mmrefine_agent.analysis.sweep_report import write_sweep_report
+
+        page = write_sweep_report(out, Path(args.html), args.baseline)
+        console.print(f"HTML sweep report: [bold]{page}[/]", highlight=False)
     if any(o.status == "failed" for o in outcomes):
         return 2
     incomplete = any(o.scores is None or not o.scores.completeness.complete for o in outcomes)

@@ -13,7 +13,14 @@ from typing import Any, ClassVar
 
 from mmrefine_agent.errors import DataError, ModelCallError
 from mmrefine_agent.judging.base import Judge, Judgment, parse_binary
-from mmrefine_agent.judging.scenarios import FD, JUDGE_ERROR, VS, cascade, cascade_rule
+from mmrefine_agent.judging.scenarios import (
+    FD,
+    JUDGE_ERROR,
+    VS,
+    cascade,
+    cascade_rule,
+    correct_rule,
+)
 from mmrefine_agent.records.models import JudgeCallRecord
 from mmrefine_agent.types import CallTags, ChatMessage, Item
 
@@ -115,7 +122,7 @@ class OfficialJudge(Judge):
                 )
                 fields["solution_correctness"] = score
                 scenario = VS if score == 1 else FD
-                rule = f"label correct; judge eval_correct = {score} -> {scenario}"
+                rule = correct_rule(f"judge eval_correct = {score}", scenario)
             elif item.dataset != "mmrefine" and not (item.reference_feedback or "").strip():
                 # the extension to other datasets needs their reference reason: without one
                 # the official eval_incorrect call has nothing to compare against

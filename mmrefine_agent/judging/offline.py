@@ -20,7 +20,7 @@ from mmrefine_agent.graph.parsing import (
 )
 from mmrefine_agent.judging.answers import answers_match
 from mmrefine_agent.judging.base import Judge, Judgment
-from mmrefine_agent.judging.scenarios import EC, ED, FD, RF, RS, VS
+from mmrefine_agent.judging.scenarios import EC, ED, FD, RF, RS, VS, verdict_rule
 from mmrefine_agent.records.models import JudgeCallRecord
 from mmrefine_agent.records.steps import jsonable
 from mmrefine_agent.types import Item
@@ -46,10 +46,10 @@ class OfflineJudge(Judge):
         fields: dict[str, Any] = {"verdict": verdict}
         if item.label == "correct":
             scenario = VS if verdict == "correct" else FD
-            rule = f"label correct; verdict {verdict or 'not parsed'} -> {scenario}"
+            rule = verdict_rule(item.label, verdict, scenario)
         elif verdict != "incorrect":
             scenario = RF
-            rule = f"label incorrect; verdict {verdict or 'not parsed'} -> RF"
+            rule = verdict_rule(item.label, verdict, RF)
         else:
             final = parse_final_answer(response) or parsed.get("final_answer")
             flagged = parse_error_step(response) or parsed.get("error_step")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 Scenario = Literal["FD", "VS", "RF", "ED", "EC", "RS", "judge_error"]
@@ -48,3 +49,40 @@ def cascade_rule(error_detection: int, error_correction: int, solution_correctne
         RS: "detected, corrected, final solution correct",
     }[scenario]
     return f"label incorrect; {values}: {why} -> {scenario}"
+
+
+def correct_rule(evidence: str, scenario: str) -> str:
+    """The decision for a correct initial solution, in words (``label correct; ... -> VS``)."""
+    return f"label correct; {evidence} -> {scenario}"
+
+
+def verdict_rule(label: str | None, verdict: object, scenario: str) -> str:
+    """The offline judge's verdict step in words (``label correct; no verdict parsed -> FD``)."""
+    evidence = f"verdict {verdict}" if verdict else "no verdict parsed"
+    if label == "correct":
+        return correct_rule(evidence, scenario)
+    return f"label incorrect; {evidence} -> {scenario}"
+
+
+def scenario_rule(
+    label: str | None, scenario: str, fields: Mapping[str, object], rule: str | None = None
+) -> str:
+    """The rule that produced a judged scenario, in words.
+
+    The judge's own words when it recorded them, else rebuilt from the judgment's fields (runs
+    judged before judges recorded a rule).
+    """
+    if rule:
+        return rule
+    if scenario == JUDGE_ERROR:
+        return "judge error: no scenario (the judge failed or its reply could not be parsed)"
+    keys = ("error_detection", "error_correction", "solution_correctness")
+    values = [fields.get(k) for k in keys]
+    if label == "incorrect" and all(isinstance(v, int) for v in values):
+        detection, correction, correctness = (int(str(v)) for v in values)
+        return cascade_rule(detection, correction, correctness)
+    if label == "correct" and isinstance(fields.get("solution_correctness"), int):
+        return correct_rule(f"judge eval_correct = {fields['solution_correctness']}", scenario)
+    if "verdict" in fields and (label == "correct" or scenario == RF):
+        return verdict_rule(label, fields.get("verdict"), scenario)
+    return f"label {label or 'unknown'} -> {scenario} (the judge recorded no rule)"
