@@ -19,6 +19,7 @@ from mmrefine_agent.hookspecs import hookimpl
 if TYPE_CHECKING:
     from mmrefine_agent.config import RunConfig, load_config
     from mmrefine_agent.engine.backend import ModelBackend
+    from mmrefine_agent.engine.executors import Executor, ExecutorJob
     from mmrefine_agent.engine.run import RunOutcome, arun, run
     from mmrefine_agent.events import RunInfo
     from mmrefine_agent.graph.shape import GraphShape
@@ -41,6 +42,8 @@ _LAZY = {
     "RunConfig": "mmrefine_agent.config",
     "load_config": "mmrefine_agent.config",
     "ModelBackend": "mmrefine_agent.engine.backend",
+    "Executor": "mmrefine_agent.engine.executors",
+    "ExecutorJob": "mmrefine_agent.engine.executors",
     "RunOutcome": "mmrefine_agent.engine.run",
     "arun": "mmrefine_agent.engine.run",
     "run": "mmrefine_agent.engine.run",
@@ -70,6 +73,8 @@ _LAZY = {
 
 __all__ = [
     "ChatMessage",
+    "Executor",
+    "ExecutorJob",
     "Gold",
     "GraphShape",
     "Image",

@@ -77,7 +77,11 @@ async def arun(
     cell: dict[str, JsonValue] | None = None,
     executor: Executor | None = None,
 ) -> RunOutcome:
-    """Refine, judge and score every configured item into ``run_dir`` (resuming it)."""
+    """Refine, judge and score every configured item into ``run_dir`` (resuming it).
+
+    ``executor`` runs the items (default: the one ``run.executor`` names; a sweep on Ray
+    passes one shared by its cells).
+    """
     started = time.perf_counter()
     plugins = plugins or load_plugins()
     out = Path(run_dir)
