@@ -22,6 +22,7 @@ from mmrefine_agent.data.prompts import OfficialPrompts
 from mmrefine_agent.data.run_slice import load_run_items
 from mmrefine_agent.engine.backend import ModelBackend
 from mmrefine_agent.engine.finish import finish_run
+from mmrefine_agent.engine.gc_tuning import run_gc
 from mmrefine_agent.engine.item_loop import ItemWork
 from mmrefine_agent.engine.lock import RunLock
 from mmrefine_agent.engine.resume import make_fingerprint, plan_resume, prepare_run_dir
@@ -89,7 +90,7 @@ async def arun(
     fingerprint = make_fingerprint(config, plugins, loaded.path)
     if out.exists() and not out.is_dir():
         raise RunDirError(f"{out} is a file, not a run directory; choose another --out")
-    with RunLock(out, "run"):
+    with RunLock(out, "run"), run_gc():
         return await _locked_run(
             config, out, plugins, loaded, prompts, fingerprint, started, (strategy, work_graph),
             restart=restart, backend=backend, judge_backend=judge_backend, sinks=sinks, cell=cell,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from langgraph.graph import END as LG_END
@@ -61,8 +62,23 @@ def build_graph(
         graph.add_edge(source, LG_END if target == END else target)
     for source, route in shape.routes.items():
         path_map = {d: (LG_END if d == END else d) for d in route.destinations}
-        graph.add_conditional_edges(source, checked(source, route), path_map)  # type: ignore[arg-type]
+        graph.add_conditional_edges(source, untraced(checked(source, route)), path_map)  # type: ignore[arg-type]
     return graph
+
+
+def untraced(router: Callable[[RefineState], Awaitable[str]]) -> Any:
+    """A router as LangGraph's own untraced runnable (as it wraps nodes).
+
+    LangGraph wraps a plain function given as a conditional edge in a *traced* runnable: a
+    callback manager, a run id and a task per decision, most of a router's cost. Nothing here
+    listens to LangChain callbacks (steps are traced by the framework), so routers run
+    untraced. Should a LangGraph version not have the wrapper, the router is passed as is.
+    """
+    try:
+        from langgraph._internal._runnable import RunnableCallable
+    except ImportError:  # pragma: no cover - depends on the LangGraph version
+        return router
+    return RunnableCallable(None, router, name=router.__name__, trace=False)
 
 
 def compile_graph(strategy: Strategy, shape: GraphShape | None = None) -> Any:

@@ -36,14 +36,16 @@ ROUND_FIELDS = (
 )
 
 
-def begin_round(strategy: Strategy) -> Callable[[RefineState], dict[str, Any]]:
+def begin_round(strategy: Strategy) -> Callable[[RefineState], Awaitable[dict[str, Any]]]:
     """The node that opens a round: its number, the solution it reviews, cleared fields.
 
     What the previous round put in ``carry_next`` is found in ``carry`` (typed by the
     strategy). A v1 strategy's ``scratch['carry_next']`` is found as ``scratch['carry']``.
+    Like every framework node and router it is a coroutine function, so LangGraph runs it in
+    the event loop (a plain function would cost a thread-pool hop per item).
     """
 
-    def node(state: RefineState) -> dict[str, Any]:
+    async def node(state: RefineState) -> dict[str, Any]:
         number = state.get("round", 0) + 1
         legacy = (state.get("scratch") or {}).get("carry_next")
         update: dict[str, Any] = {
@@ -66,7 +68,7 @@ def begin_round(strategy: Strategy) -> Callable[[RefineState], dict[str, Any]]:
     return node
 
 
-def end_round(state: RefineState) -> dict[str, Any]:
+async def end_round(state: RefineState) -> dict[str, Any]:
     """The node that closes a round: its record (with the judged response) joins ``rounds``."""
     previous = list(state.get("rounds", []))
     already = sum(len(r.get("parse_errors", [])) for r in previous)
