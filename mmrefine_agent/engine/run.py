@@ -147,7 +147,7 @@ async def _locked_run(
 
     def finished(record: ItemResult) -> None:
         stream.emit(ItemFinished(run=info, result=record))
-        ledger.write()
+        ledger.item_finished()
         watch.add(record)
         if record.status != "ok":
             errors.append(f"{record.key}: {record.status}: {record.error}")

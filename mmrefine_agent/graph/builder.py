@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
-
-from langgraph.graph import END as LG_END
-from langgraph.graph import START, StateGraph
+from typing import TYPE_CHECKING, Any
 
 from mmrefine_agent.errors import MMRefineError, PluginError
 from mmrefine_agent.graph.context import GraphContext
@@ -15,6 +12,9 @@ from mmrefine_agent.graph.routing import after_round, checked
 from mmrefine_agent.graph.shape import BEGIN_ROUND, END, END_ROUND, GraphShape
 from mmrefine_agent.graph.state import RefineState
 from mmrefine_agent.graph.strategy import NODES, Strategy
+
+if TYPE_CHECKING:  # imported when a graph is built: the engine's import stays light
+    from langgraph.graph import StateGraph
 
 
 def standard_shape(strategy: Strategy) -> GraphShape:
@@ -51,6 +51,9 @@ def build_graph(
     strategy: Strategy, shape: GraphShape | None = None
 ) -> StateGraph[Any, Any, Any, Any]:
     """The uncompiled graph whose nodes run ``strategy``'s behaviours (``shape``: already built)."""
+    from langgraph.graph import END as LG_END
+    from langgraph.graph import START, StateGraph
+
     shape = shape if shape is not None else strategy_shape(strategy)
     graph: StateGraph[Any, Any, Any, Any] = StateGraph(RefineState, context_schema=GraphContext)
     graph.add_node(BEGIN_ROUND, begin_round(strategy))  # type: ignore[call-overload]

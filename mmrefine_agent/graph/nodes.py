@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, get_type_hints
-
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING, Any, get_type_hints
 
 from mmrefine_agent.errors import ModelCallError, NodeFailed
 from mmrefine_agent.graph.context import GraphContext
@@ -19,7 +17,10 @@ from mmrefine_agent.graph.state import RefineState, RoundRecord
 from mmrefine_agent.graph.strategy import NodeContext, Strategy, compose_response
 from mmrefine_agent.records.steps import StepRecord
 
-NodeFn = Callable[[RefineState, Runtime[GraphContext]], Awaitable[dict[str, Any]]]
+if TYPE_CHECKING:  # LangGraph is imported when a graph is built, not with the engine
+    from langgraph.runtime import Runtime
+
+NodeFn = Callable[[RefineState, "Runtime[GraphContext]"], Awaitable[dict[str, Any]]]
 
 STATE_FIELDS = tuple(get_type_hints(RefineState))
 FRAMEWORK_FIELDS = frozenset({"item_key", "round", "rounds", "carry"})
