@@ -259,7 +259,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=10, help="scaling: copies of the 800")
     parser.add_argument("--no-scaling", action="store_true", help="skip the 8,000-item rows")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=max(160, Console().width))
     server, url = start_server(args.latency)
     rows: list[tuple[str, ...]] = []
     scaling: list[tuple[str, ...]] = []
