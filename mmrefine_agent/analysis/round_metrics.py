@@ -10,7 +10,7 @@ from a bootstrap over problems. Computed only when some item ran more than one r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from mmrefine_agent.analysis.step_metrics import step_scores
@@ -88,10 +88,21 @@ def round_correction(
 
 
 def step_and_round_scores(
-    results: Iterable[Any], items: Mapping[str, Item], *, seed: int = 0
+    results: Iterable[Any],
+    items: Mapping[str, Item],
+    *,
+    seed: int = 0,
+    matcher: Callable[[str | None, str, Sequence[str]], bool] | None = None,
 ) -> tuple[StepScores, RoundCorrection | None]:
-    """Both blocks of ``scores.json`` from one pass over the results (answers checked once)."""
-    outcomes = step_outcomes(results, items)
+    """Both blocks of ``scores.json`` from one pass over the results (answers checked once).
+
+    ``matcher`` decides whether a final answer matches the gold one (default: answers_match).
+    """
+    outcomes = (
+        step_outcomes(results, items)
+        if matcher is None
+        else step_outcomes(results, items, matcher=matcher)
+    )
     return (
         step_scores(results, items, seed=seed, outcomes=outcomes),
         round_correction(results, items, seed=seed, outcomes=outcomes),

@@ -202,8 +202,8 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     """Read every parquet row as a dict; raises DataError naming the file on failure."""
     import pyarrow.parquet as pq
 
-    try:
-        table = pq.read_table(path)
+    try:  # one file: ParquetFile reads it without importing pyarrow's dataset layer
+        table = pq.ParquetFile(path).read()
     except Exception as exc:  # pyarrow raises several unrelated types
         raise DataError(f"{path}: cannot read parquet: {exc}") from exc
     rows: list[dict[str, Any]] = table.to_pylist()

@@ -24,7 +24,12 @@ CREATE TABLE IF NOT EXISTS calls (
     key TEXT PRIMARY KEY,
     response TEXT NOT NULL,
     created REAL NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS answers (
+    key TEXT PRIMARY KEY,
+    equivalent INTEGER NOT NULL,
+    created REAL NOT NULL
+);
 """
 
 
@@ -82,7 +87,7 @@ class CallCache:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA busy_timeout=30000")
-        db.execute(SCHEMA)
+        db.executescript(SCHEMA)
         db.commit()
         return db
 
@@ -146,14 +151,44 @@ class CallCache:
         except sqlite3.Error as exc:
             self._broken(exc)
 
+    def equivalence(self, key: str) -> bool | None:
+        """A remembered answer equivalence (see engine/answer_memo.py), or None."""
+        if self.disabled:
+            return None
+        try:
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT equivalent FROM answers WHERE key = ?", (key,)
+                ).fetchone()
+        except sqlite3.Error as exc:
+            self._broken(exc)
+            return None
+        return None if row is None else bool(row[0])
+
+    def remember_equivalences(self, decided: dict[str, bool]) -> None:
+        """Store settled answer equivalences (one transaction)."""
+        if self.disabled or not decided:
+            return
+        now = time.time()
+        try:
+            with self._lock:
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO answers (key, equivalent, created) VALUES (?, ?, ?)",
+                    [(key, int(value), now) for key, value in decided.items()],
+                )
+                self._db.commit()
+        except sqlite3.Error as exc:
+            self._broken(exc)
+
     @classmethod
-    def open(cls, directory: Path | None = None) -> CallCache | None:
-        """The cache, or None (with a warning naming the path) when it cannot be used."""
+    def open(cls, directory: Path | None = None, *, quiet: bool = False) -> CallCache | None:
+        """The cache, or None (with a warning naming the path unless ``quiet``) when unusable."""
         try:
             return cls(directory)
         except (OSError, sqlite3.Error) as exc:
-            where = directory or default_cache_dir()
-            warn(f"call cache in {where} cannot be used ({exc}); running without it")
+            if not quiet:
+                where = directory or default_cache_dir()
+                warn(f"call cache in {where} cannot be used ({exc}); running without it")
             return None
 
     def __len__(self) -> int:

@@ -9,7 +9,10 @@ from pathlib import Path
 from mmrefine_agent.analysis.metrics import compute_scores
 from mmrefine_agent.analysis.round_metrics import step_and_round_scores
 from mmrefine_agent.config import RunConfig
+from mmrefine_agent.engine.answer_memo import RememberedEquivalence
+from mmrefine_agent.engine.services import open_cache
 from mmrefine_agent.engine.usage import by_node
+from mmrefine_agent.judging.answers import answers_match
 from mmrefine_agent.records import rundir
 from mmrefine_agent.records.models import (
     Completeness,
@@ -21,6 +24,7 @@ from mmrefine_agent.records.models import (
 )
 from mmrefine_agent.records.results import submission_entry
 from mmrefine_agent.records.rundir import RunDir
+from mmrefine_agent.records.step_scores import RoundCorrection, StepScores
 from mmrefine_agent.types import Item
 
 
@@ -71,6 +75,24 @@ def completeness(
     )
 
 
+def step_and_scores_remembered(
+    results: Sequence[ItemResult], items: dict[str, Item], config: RunConfig
+) -> tuple[StepScores, RoundCorrection | None]:
+    """Step and round metrics, with answer equivalences remembered in the call cache."""
+    cache = open_cache(config, quiet=True)
+    equivalent = RememberedEquivalence(cache)
+
+    def matcher(prediction: str | None, gold: str, options: Sequence[str]) -> bool:
+        return answers_match(prediction, gold, options, equivalent=equivalent)
+
+    try:
+        return step_and_round_scores(results, items, seed=config.run.seed, matcher=matcher)
+    finally:
+        equivalent.save()
+        if cache is not None:
+            cache.close()
+
+
 def finish_run(
     run: RunDir,
     config: RunConfig,
@@ -109,8 +131,8 @@ def finish_run(
     scores.usage_by_node = by_node(steps)
     scores.parse_health = parse_health(steps)
     scores.completeness = completeness(results, expected, judged, run.path)
-    scores.step_metrics, scores.round_correction = step_and_round_scores(
-        results, items, seed=config.run.seed
+    scores.step_metrics, scores.round_correction = step_and_scores_remembered(
+        results, items, config
     )
     rundir.write_json_atomic(run.file(rundir.SCORES), scores)
     submission = {}

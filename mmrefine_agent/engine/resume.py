@@ -186,7 +186,7 @@ def plan_resume(run: RunDir, keys: list[str]) -> ResumePlan:
     kept = {k: r for k, r in previous.items() if r.refined}
     todo = [k for k in keys if k not in kept]
     redo = set(todo)
-    steps = run.steps()
+    steps = run.steps() if redo else []  # nothing to redo: no step to drop, none read
     if any(s.item_key in redo for s in steps):
         rundir.rewrite_records(run.file(rundir.STEPS), [s for s in steps if s.item_key not in redo])
     return ResumePlan(kept=kept, todo=todo, to_judge=[])

@@ -22,6 +22,7 @@ from mmrefine_agent.data.run_slice import load_run_items
 from mmrefine_agent.engine.backend import ModelBackend
 from mmrefine_agent.engine.executors import Executor, ExecutorJob, make_executor
 from mmrefine_agent.engine.finish import finish_run
+from mmrefine_agent.engine.gc_tuning import run_gc
 from mmrefine_agent.engine.lock import RunLock
 from mmrefine_agent.engine.resume import make_fingerprint, plan_resume, prepare_run_dir
 from mmrefine_agent.engine.services import build_services
@@ -93,7 +94,7 @@ async def arun(
     executor = executor or make_executor(config)  # a missing extra fails before any file
     if out.exists() and not out.is_dir():
         raise RunDirError(f"{out} is a file, not a run directory; choose another --out")
-    with RunLock(out, "run"):
+    with RunLock(out, "run"), run_gc():
         return await _locked_run(
             config, out, plugins, loaded, prompts, fingerprint, started, (strategy, work_graph),
             restart=restart, backend=backend, judge_backend=judge_backend, sinks=sinks, cell=cell,
@@ -152,7 +153,7 @@ async def _locked_run(
 
     def finished(record: ItemResult) -> None:
         stream.emit(ItemFinished(run=info, result=record))
-        ledger.write()
+        ledger.item_finished()
         watch.add(record)
         if record.status != "ok":
             errors.append(f"{record.key}: {record.status}: {record.error}")

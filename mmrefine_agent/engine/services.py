@@ -40,11 +40,12 @@ def judge_model_config(config: RunConfig) -> ModelConfig:
     )
 
 
-def open_cache(config: RunConfig) -> CallCache | None:
+def open_cache(config: RunConfig, *, quiet: bool = False) -> CallCache | None:
     """The shared call cache for a run (None when ``run.cache`` is off)."""
     if not config.run.cache:
         return None
-    return CallCache.open(Path(config.run.cache_dir) if config.run.cache_dir else None)
+    directory = Path(config.run.cache_dir) if config.run.cache_dir else None
+    return CallCache.open(directory, quiet=quiet)
 
 
 def make_backend(plugins: Plugins, model: ModelConfig) -> ModelBackend:

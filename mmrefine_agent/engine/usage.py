@@ -1,12 +1,14 @@
 """Tokens, calls and cost: per item (from its own steps) and per run across resumed sessions.
 
 ``usage.json`` holds the run's totals over every session that worked on it (a resumed run
-adds up), plus one entry per session. It is rewritten (atomically, a few hundred bytes) each
-time an item finishes, so a killed process loses only the accounting of items in flight.
+adds up), plus one entry per session. It is rewritten (atomically, a few hundred bytes) as
+items finish (once for all the items that finish in the same turn of the event loop), so a
+killed process loses only the accounting of items in flight.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -87,6 +89,8 @@ class RunUsage:
         self.started = time.perf_counter()
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         self.earlier: list[UsageSession] = previous_sessions(path)
+        self._pending = False
+        self._failed: Exception | None = None
 
     def session(self) -> UsageSession:
         """The usage of the current process so far."""
@@ -113,7 +117,34 @@ class RunUsage:
         """Rewrite ``usage.json``; returns what was written."""
         doc = self.document()
         write_json_atomic(self.path, doc)
+        self._pending = False
         return doc
+
+    def item_finished(self) -> None:
+        """Rewrite ``usage.json`` once the items finishing in this turn of the loop are done.
+
+        A failed deferred write (a full disk) is raised here, in the next finishing item.
+        """
+        if self._failed is not None:
+            failed, self._failed = self._failed, None
+            raise failed
+        if self._pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.write()
+            return
+        self._pending = True
+        loop.call_soon(self._write_pending)
+
+    def _write_pending(self) -> None:
+        if self._pending:
+            try:
+                self.write()
+            except Exception as exc:  # raised by the next item_finished (or the final write)
+                self._pending = False
+                self._failed = exc
 
 
 def previous_sessions(path: Path) -> list[UsageSession]:

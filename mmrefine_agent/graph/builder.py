@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from langgraph.graph import END as LG_END
-from langgraph.graph import START, StateGraph
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from mmrefine_agent.errors import MMRefineError, PluginError
 from mmrefine_agent.graph.context import GraphContext
@@ -14,6 +12,9 @@ from mmrefine_agent.graph.routing import after_round, checked
 from mmrefine_agent.graph.shape import BEGIN_ROUND, END, END_ROUND, GraphShape
 from mmrefine_agent.graph.state import RefineState
 from mmrefine_agent.graph.strategy import NODES, Strategy
+
+if TYPE_CHECKING:  # imported when a graph is built: the engine's import stays light
+    from langgraph.graph import StateGraph
 
 
 def standard_shape(strategy: Strategy) -> GraphShape:
@@ -50,6 +51,9 @@ def build_graph(
     strategy: Strategy, shape: GraphShape | None = None
 ) -> StateGraph[Any, Any, Any, Any]:
     """The uncompiled graph whose nodes run ``strategy``'s behaviours (``shape``: already built)."""
+    from langgraph.graph import END as LG_END
+    from langgraph.graph import START, StateGraph
+
     shape = shape if shape is not None else strategy_shape(strategy)
     graph: StateGraph[Any, Any, Any, Any] = StateGraph(RefineState, context_schema=GraphContext)
     graph.add_node(BEGIN_ROUND, begin_round(strategy))  # type: ignore[call-overload]
@@ -61,8 +65,23 @@ def build_graph(
         graph.add_edge(source, LG_END if target == END else target)
     for source, route in shape.routes.items():
         path_map = {d: (LG_END if d == END else d) for d in route.destinations}
-        graph.add_conditional_edges(source, checked(source, route), path_map)  # type: ignore[arg-type]
+        graph.add_conditional_edges(source, untraced(checked(source, route)), path_map)  # type: ignore[arg-type]
     return graph
+
+
+def untraced(router: Callable[[RefineState], Awaitable[str]]) -> Any:
+    """A router as LangGraph's own untraced runnable (as it wraps nodes).
+
+    LangGraph wraps a plain function given as a conditional edge in a *traced* runnable: a
+    callback manager, a run id and a task per decision, most of a router's cost. Nothing here
+    listens to LangChain callbacks (steps are traced by the framework), so routers run
+    untraced. Should a LangGraph version not have the wrapper, the router is passed as is.
+    """
+    try:
+        from langgraph._internal._runnable import RunnableCallable
+    except ImportError:  # pragma: no cover - depends on the LangGraph version
+        return router
+    return RunnableCallable(None, router, name=router.__name__, trace=False)
 
 
 def compile_graph(strategy: Strategy, shape: GraphShape | None = None) -> Any:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, get_type_hints
-
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING, Any, get_type_hints
 
 from mmrefine_agent.errors import ModelCallError, NodeFailed
 from mmrefine_agent.graph.context import GraphContext
@@ -19,7 +17,10 @@ from mmrefine_agent.graph.state import RefineState, RoundRecord
 from mmrefine_agent.graph.strategy import NodeContext, Strategy, compose_response
 from mmrefine_agent.records.steps import StepRecord
 
-NodeFn = Callable[[RefineState, Runtime[GraphContext]], Awaitable[dict[str, Any]]]
+if TYPE_CHECKING:  # LangGraph is imported when a graph is built, not with the engine
+    from langgraph.runtime import Runtime
+
+NodeFn = Callable[[RefineState, "Runtime[GraphContext]"], Awaitable[dict[str, Any]]]
 
 STATE_FIELDS = tuple(get_type_hints(RefineState))
 FRAMEWORK_FIELDS = frozenset({"item_key", "round", "rounds", "carry"})
@@ -36,14 +37,16 @@ ROUND_FIELDS = (
 )
 
 
-def begin_round(strategy: Strategy) -> Callable[[RefineState], dict[str, Any]]:
+def begin_round(strategy: Strategy) -> Callable[[RefineState], Awaitable[dict[str, Any]]]:
     """The node that opens a round: its number, the solution it reviews, cleared fields.
 
     What the previous round put in ``carry_next`` is found in ``carry`` (typed by the
     strategy). A v1 strategy's ``scratch['carry_next']`` is found as ``scratch['carry']``.
+    Like every framework node and router it is a coroutine function, so LangGraph runs it in
+    the event loop (a plain function would cost a thread-pool hop per item).
     """
 
-    def node(state: RefineState) -> dict[str, Any]:
+    async def node(state: RefineState) -> dict[str, Any]:
         number = state.get("round", 0) + 1
         legacy = (state.get("scratch") or {}).get("carry_next")
         update: dict[str, Any] = {
@@ -66,7 +69,7 @@ def begin_round(strategy: Strategy) -> Callable[[RefineState], dict[str, Any]]:
     return node
 
 
-def end_round(state: RefineState) -> dict[str, Any]:
+async def end_round(state: RefineState) -> dict[str, Any]:
     """The node that closes a round: its record (with the judged response) joins ``rounds``."""
     previous = list(state.get("rounds", []))
     already = sum(len(r.get("parse_errors", [])) for r in previous)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from mmrefine_agent.errors import NodeFailed, RouteError
 from mmrefine_agent.graph.shape import BEGIN_ROUND, END, END_NAMES, Route, Router
@@ -33,10 +33,14 @@ def after_round(strategy: Strategy) -> Router:
     return route
 
 
-def checked(source: str, route: Route) -> Callable[[RefineState], str]:
-    """The router with its answer checked against the declared destinations."""
+def checked(source: str, route: Route) -> Callable[[RefineState], Awaitable[str]]:
+    """The router with its answer checked against the declared destinations.
 
-    def decide(state: RefineState) -> str:
+    A coroutine function (the strategy's router is a plain one, called inside it), so
+    LangGraph runs it in the event loop instead of a worker thread.
+    """
+
+    async def decide(state: RefineState) -> str:
         try:
             answer = route.router(state)
         except (RouteError, NodeFailed):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 LETTERS = "ABCDE"
 _LETTER_ONLY = re.compile(
@@ -48,29 +49,65 @@ def option_letter(prediction: str, options: Sequence[str]) -> str | None:
 
 
 _verify_lock = threading.Lock()
+TIMEOUT_S = 5
+"""math-verify's per-parse and per-comparison timeout (main thread only: it uses signals)."""
+_settled: dict[tuple[str, str], bool] = {}
+"""Equivalences decided in this process, by content (math-verify is deterministic)."""
 
 
-def math_equivalent(prediction: str, gold: str) -> bool:
-    """Whether two answers are mathematically equivalent according to math-verify."""
+def check_equivalence(prediction: str, gold: str) -> tuple[bool, bool]:
+    """(equivalent, settled) by math-verify; not settled when it failed or may have timed out.
+
+    A settled answer is a pure function of the two texts (and the math-verify version), so it
+    may be remembered; an unsettled one is False this time and is asked again next time.
+    """
+    known = _settled.get((prediction, gold))
+    if known is not None:
+        return known, True
     from math_verify import parse, verify
 
     in_main = threading.current_thread() is threading.main_thread()
-    timeout = 5 if in_main else None  # math-verify's timeout uses signals (main thread only)
+    timeout = TIMEOUT_S if in_main else None
     gold_text = gold if "$" in gold or "\\boxed" in gold else f"${gold}$"
     pred_text = prediction if "$" in prediction or "\\boxed" in prediction else f"${prediction}$"
     with _verify_lock:
+        started = time.perf_counter()
         try:
             parsed_gold = parse(gold_text, parsing_timeout=timeout)  # type: ignore[arg-type]
             parsed_pred = parse(pred_text, parsing_timeout=timeout)  # type: ignore[arg-type]
             if not parsed_gold or not parsed_pred:
-                return False
-            return bool(verify(parsed_gold, parsed_pred, timeout_seconds=timeout))
+                result = False
+            else:
+                result = bool(verify(parsed_gold, parsed_pred, timeout_seconds=timeout))
         except Exception:
-            return False
+            return False, False
+        # math-verify turns a timeout into "no match" silently: a slow answer is not settled
+        settled = timeout is None or time.perf_counter() - started < timeout - 1
+    if settled:
+        _settled[(prediction, gold)] = result
+    return result, settled
 
 
-def answers_match(prediction: str | None, gold: str, options: Sequence[str] = ()) -> bool:
-    """Whether a predicted final answer matches the ground truth."""
+def math_equivalent(prediction: str, gold: str) -> bool:
+    """Whether two answers are mathematically equivalent according to math-verify."""
+    return check_equivalence(prediction, gold)[0]
+
+
+Equivalence = Callable[[str, str], bool]
+
+
+def answers_match(
+    prediction: str | None,
+    gold: str,
+    options: Sequence[str] = (),
+    *,
+    equivalent: Equivalence = math_equivalent,
+) -> bool:
+    """Whether a predicted final answer matches the ground truth.
+
+    ``equivalent`` decides mathematical equivalence (default: math-verify in this process; a
+    run passes one that remembers settled answers in the call cache).
+    """
     if not prediction or not prediction.strip():
         return False
     gold_clean = gold.strip().rstrip(".").strip()
@@ -80,10 +117,10 @@ def answers_match(prediction: str | None, gold: str, options: Sequence[str] = ()
             return letter == gold_clean.upper()
         if options:
             gold_text = options[LETTERS.index(gold_clean.upper())]
-            return math_equivalent(prediction, gold_text) or _norm(_unbox(prediction)) == _norm(
+            return equivalent(prediction, gold_text) or _norm(_unbox(prediction)) == _norm(
                 gold_text
             )
         return False
     if _norm(_unbox(prediction)) == _norm(gold_clean):
         return True
-    return math_equivalent(prediction, gold_clean)
+    return equivalent(prediction, gold_clean)

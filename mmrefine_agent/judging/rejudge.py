@@ -87,7 +87,7 @@ async def judge_records(
             await judge_record(judge, items[record.key], record, per_round=config.judge.per_round,
                                force=force)  # fmt: skip
             stream.emit(ItemFinished(run=info, result=record))
-            ledger.write()
+            ledger.item_finished()
 
     try:
         await asyncio.gather(*(one(r) for r in todo))
