@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -103,14 +102,16 @@ def test_preflight_fails_fast_naming_the_cause(tmp_path: Path) -> None:
     import os
 
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    started = time.perf_counter()
     no_key = subprocess.run(
         [shutil.which("mmrefine") or "mmrefine", "run", "configs/paper_single_pass.yaml",
          "--limit", "20", "--out", str(tmp_path / "a")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert time.perf_counter() - started < 10
     assert no_key.returncode == 2 and "OPENAI_API_KEY is not set" in no_key.stderr
+    # it fails before any item: no step and no result was written (its time is a benchmark's
+    # business, never a test's: about 3 s here)
+    for name in ("steps.jsonl", "results.jsonl"):
+        assert not (tmp_path / "a" / name).exists() or not (tmp_path / "a" / name).read_text()
     no_provider = mmrefine("run", "configs/paper_single_pass.yaml", "--out", str(tmp_path / "b"),
                            "--set", "model.name=gpt4o")  # fmt: skip
     assert no_provider.returncode == 2 and "names no provider" in no_provider.stderr
