@@ -50,10 +50,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(scores.model_dump_json(indent=2))
         return 0
     from mmrefine_agent.cli import render_steps
+    from mmrefine_agent.cli.failures import print_failures
 
+    failures = [f"{r.key}: {r.status}: {r.error}" for r in run.results() if r.status != "ok"]
     if not scores.judged:
         if scores.step_metrics is not None:
             console.print(render_steps.step_metrics_table(scores.step_metrics))
+        print_failures(console, failures)
         console.print("this run was not judged: `mmrefine judge RUN_DIR --set judge.name=offline`")
         return EXIT_INCOMPLETE
     console.print(scores_table(scores))
@@ -92,6 +95,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         console.print(node_usage_table(scores.usage_by_node))
     if scores.parse_health:
         console.print(parse_health_table(scores.parse_health))
+    print_failures(console, failures)
     if args.plots:
         from mmrefine_agent.analysis.plots import plot_run
 

@@ -63,15 +63,9 @@ def print_outcome(outcome: RunOutcome, title: str | None = None) -> int:
     if outcome.stopped_early:
         console.print(f"stopped early: {safe(outcome.stopped_early)}", markup=False)
     if outcome.errors:
-        causes: dict[str, list[str]] = {}
-        for line in outcome.errors:
-            parts = line.split(": ", 2)
-            cause = parts[1] if len(parts) == 3 else "error"
-            causes.setdefault(cause, []).append(line)
-        summary = ", ".join(f"{cause} {len(lines)}" for cause, lines in causes.items())
-        console.print(f"[yellow]failures: {summary}[/]", highlight=False)
-        for lines in causes.values():
-            console.print(f"  first: {safe(lines[0])}", markup=False, highlight=False)
+        from mmrefine_agent.cli.failures import print_failures
+
+        print_failures(console, outcome.errors)
     if not done.complete:
         reason = "no items" if not done.n_expected else "incomplete"
         console.print(
