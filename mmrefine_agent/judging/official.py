@@ -13,7 +13,14 @@ from typing import Any, ClassVar
 
 from mmrefine_agent.errors import DataError, ModelCallError
 from mmrefine_agent.judging.base import Judge, Judgment, parse_binary
-from mmrefine_agent.judging.scenarios import FD, JUDGE_ERROR, VS, cascade, cascade_rule
+from mmrefine_agent.judging.scenarios import (
+    FD,
+    JUDGE_ERROR,
+    VS,
+    cascade,
+    cascade_rule,
+    scenario_rule,
+)
 from mmrefine_agent.records.models import JudgeCallRecord
 from mmrefine_agent.types import CallTags, ChatMessage, Item
 
@@ -115,7 +122,7 @@ class OfficialJudge(Judge):
                 )
                 fields["solution_correctness"] = score
                 scenario = VS if score == 1 else FD
-                rule = f"label correct; judge eval_correct = {score} -> {scenario}"
+                rule = scenario_rule(item.label, scenario, fields)
             else:
                 calls += 1
                 evaluation, _ = await self._ask(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 Scenario = Literal["FD", "VS", "RF", "ED", "EC", "RS", "judge_error"]
@@ -48,3 +49,51 @@ def cascade_rule(error_detection: int, error_correction: int, solution_correctne
         RS: "detected, corrected, final solution correct",
     }[scenario]
     return f"label incorrect; {values}: {why} -> {scenario}"
+
+
+def _verdict_words(verdict: object) -> str:
+    return "no verdict parsed" if verdict in (None, "") else f"verdict {verdict}"
+
+
+def scenario_rule(label: str, scenario: str, fields: Mapping[str, object]) -> str:
+    """Why a judgment got its scenario, in words, from the label and the judge's fields.
+
+    ``"label correct; no verdict parsed -> FD"``. Reads the offline judge's fields (verdict,
+    answer_matches, flagged_step, reference_step) and the official judge's
+    (solution_correctness; error_detection, error_correction for incorrect solutions).
+    """
+    if scenario == JUDGE_ERROR:
+        return f"label {label}; the judge gave no usable answer -> judge_error (not scored)"
+    official = "error_detection" in fields or (
+        "solution_correctness" in fields and "verdict" not in fields
+    )
+    if label == "correct":
+        if official:
+            value = fields.get("solution_correctness")
+            return f"label correct; judge eval_correct = {value} -> {scenario}"
+        verdict = fields.get("verdict")
+        why = " (an error flagged where there is none)" if verdict == "incorrect" else ""
+        return f"label correct; {_verdict_words(verdict)}{why} -> {scenario}"
+    if official and "error_detection" in fields:
+        try:
+            values = [int(str(fields[k])) for k in
+                      ("error_detection", "error_correction", "solution_correctness")]  # fmt: skip
+        except (KeyError, TypeError, ValueError):
+            return f"label incorrect; judge fields {dict(fields)} -> {scenario}"
+        return cascade_rule(*values)
+    verdict = fields.get("verdict")
+    if verdict != "incorrect":
+        return f"label incorrect; {_verdict_words(verdict)} (error not detected) -> {scenario}"
+    if fields.get("answer_matches"):
+        return f"label incorrect; verdict incorrect; final answer matches the gold -> {scenario}"
+    flagged, reference = fields.get("flagged_step"), fields.get("reference_step")
+    if flagged is not None and flagged == reference:
+        return (
+            f"label incorrect; verdict incorrect; answer wrong; flagged step {flagged} = "
+            f"reference step -> {scenario}"
+        )
+    return (
+        f"label incorrect; verdict incorrect; answer wrong; flagged step "
+        f"{flagged if flagged is not None else 'none'} != reference step "
+        f"{reference if reference is not None else 'none'} -> {scenario}"
+    )
