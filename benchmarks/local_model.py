@@ -60,6 +60,7 @@ def framework_config(items: int, max_tokens: int) -> Any:
             f"model.params.max_tokens={max_tokens}",
             "run.cache=false",
             "run.concurrency=4",
+            "model.timeout_s=3600",  # a loaded machine must not turn slow calls into failures
         ],
     )
 

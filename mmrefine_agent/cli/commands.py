@@ -105,7 +105,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         from mmrefine_agent.analysis.html_report import write_html_report
         from mmrefine_agent.engine.lock import RunLock
 
-        with RunLock(run.path, "report --html"):
+        status = f"writing {args.html} ({scores.n_items} items)"
+        with RunLock(run.path, "report --html"), console.status(status):
             path = write_html_report(run, Path(args.html))
         console.print(f"HTML report: [bold]{path}[/]", highlight=False)
     return EXIT_OK if scores.completeness.complete else EXIT_INCOMPLETE
