@@ -86,3 +86,4 @@ def test_report_lists_the_failures_of_a_run(tmp_path: Path) -> None:
     report = mmrefine("report", str(run))
     assert report.returncode == 1
     assert "model call errors 2: model not found (2); see results.jsonl" in report.stdout
+    assert "not scored: no item has a judgment yet" in report.stdout

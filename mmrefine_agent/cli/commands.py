@@ -57,7 +57,17 @@ def cmd_report(args: argparse.Namespace) -> int:
         if scores.step_metrics is not None:
             console.print(render_steps.step_metrics_table(scores.step_metrics))
         print_failures(console, failures)
-        console.print("this run was not judged: `mmrefine judge RUN_DIR --set judge.name=offline`")
+        if failures:
+            console.print(
+                f"not scored: {scores.note}; running the same `mmrefine run` again (same --out) "
+                "redoes the failed items",
+                markup=False,
+                highlight=False,
+            )
+        else:
+            console.print(
+                "this run was not judged: `mmrefine judge RUN_DIR --set judge.name=offline`"
+            )
         return EXIT_INCOMPLETE
     console.print(scores_table(scores))
     if scores.step_metrics is not None:
