@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +69,7 @@ def main() -> None:
     table.add_column("step")
     table.add_column("seconds", justify="right")
     for step, seconds in rows:
-        table.add_row(step, f"{seconds:.1f}")
+        table.add_row(escape(step), f"{seconds:.1f}")
     table.add_row("[bold]total[/]", f"[bold]{sum(s for _, s in rows):.1f}[/]")
     Console().print(table)
 
