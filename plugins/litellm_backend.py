@@ -84,6 +84,18 @@ def model_catalog() -> dict[str, dict[str, Any]]:
     return _catalog
 
 
+# Failures litellm reports under a retryable class (the OpenAI client raises "Missing
+# credentials" before any request, and litellm maps it to InternalServerError): retrying
+# cannot fix them.
+PERMANENT_MESSAGES = ("missing credentials", "api_key client option must be set")
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Whether an exception litellm did not classify is a missing-credentials failure."""
+    text = str(exc).lower()
+    return any(message in text for message in PERMANENT_MESSAGES)
+
+
 def _retry_after(exc: BaseException) -> float | None:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None) or getattr(exc, "headers", None) or {}
@@ -216,6 +228,8 @@ class LitellmBackend(ModelBackend):
                 raise TransientModelError(f"malformed reply: {exc}") from exc
             raise PermanentModelError(f"{type(exc).__name__}: {exc}") from exc
         except Exception as exc:  # rate limits, 5xx, timeouts, connection and decoding errors
+            if is_permanent(exc):
+                raise PermanentModelError(f"{type(exc).__name__}: {exc}") from exc
             raise TransientModelError(
                 f"{type(exc).__name__}: {exc}", retry_after=_retry_after(exc)
             ) from exc

@@ -150,6 +150,17 @@ class FakeOpenAI:
             return web.json_response(
                 {"error": {"message": "bad key", "headers": echoed}}, status=401
             )
+        if fault == "401":
+            return web.json_response(
+                {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
+                           "code": "invalid_api_key"}}, status=401,
+            )  # fmt: skip
+        if fault == "404":
+            return web.json_response(
+                {"error": {"message": "The model `fake` does not exist",
+                           "type": "invalid_request_error", "code": "model_not_found"}},
+                status=404,
+            )  # fmt: skip
         if fault == "badutf8":
             return web.Response(body=b'{"choices": [{"message": {"content": "\xff\xfe"}}]}',
                                 content_type="application/json")  # fmt: skip

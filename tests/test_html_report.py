@@ -308,7 +308,7 @@ def test_scenario_rule_explains_old_judgments() -> None:
     assert scenario_rule("correct", "VS", {"solution_correctness": 1}) == (
         "label correct; judge eval_correct = 1 -> VS"
     )
-    assert "judge error" in scenario_rule("incorrect", "judge_error", {})
+    assert "judge_error" in scenario_rule("incorrect", "judge_error", {})
 
 
 @given(st.text())

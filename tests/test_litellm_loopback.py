@@ -154,6 +154,27 @@ def test_persistent_failure_becomes_an_error_item_and_is_redone(
     assert again.usage["refine"].calls == 2  # the failed items were redone
 
 
+@pytest.mark.parametrize("status", ["401", "404"])
+def test_authentication_and_not_found_errors_are_never_retried(
+    tmp_path: Path, backend: str, status: str
+) -> None:
+    with FakeOpenAI(refine_answer) as server:
+        server.faults = [status] * 2
+        outcome = run(
+            via(server, backend, "run.concurrency=1", "run.retries=3", "run.preflight=false"),
+            tmp_path / "r",
+            limit=2,
+        )
+        assert len(server.requests) == 2  # one call per item: no retry
+    assert outcome.n_done == 0 and outcome.n_errors == 2
+    assert outcome.usage["refine"].retries == 0
+    records = [json.loads(x) for x in (tmp_path / "r" / "results.jsonl").read_text().splitlines()]
+    assert all(r["status"] == "backend_error" for r in records)
+    names = {"401": ("HTTP 401", "AuthenticationError"), "404": ("HTTP 404", "NotFoundError")}
+    errors = [r["error"] for r in records]
+    assert all("attempt" not in e and any(n in e for n in names[status]) for e in errors), errors
+
+
 def test_timeout_is_retried(tmp_path: Path, backend: str) -> None:
     with FakeOpenAI(refine_answer) as server:
         server.faults = ["stall"]

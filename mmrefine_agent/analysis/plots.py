@@ -51,6 +51,12 @@ def _save(fig: Any, path: Path) -> Path:
 
 def plot_rounds(scores: Scores, path: Path) -> Path | None:
     """RefScore and mRecall after each round; None when the run has no per-round judgments."""
+    fig = rounds_figure(scores)
+    return None if fig is None else _save(fig, path)
+
+
+def rounds_figure(scores: Scores) -> Any:
+    """The per-round figure, each point labelled with its n (None: no per-round judgments)."""
     per_round = scores.by.get("round") or {}
     if not per_round:
         return None
@@ -62,17 +68,26 @@ def plot_rounds(scores: Scores, path: Path) -> Path | None:
         points = [(n, 100 * v) for n, v in zip(rounds, values, strict=True) if v is not None]
         if points:
             ax.plot([p[0] for p in points], [p[1] for p in points], marker=marker, label=metric)
+            for n, value in points:
+                ax.annotate(f"n={per_round[str(n)].n}", (n, value), textcoords="offset points",
+                            xytext=(0, 6), ha="center", fontsize=7)  # fmt: skip
     ax.set_xlabel("round")
     ax.set_ylabel("%")
     ax.set_xticks(rounds)
     ax.set_title("RefScore and mRecall per round")
     ax.grid(alpha=0.3)
     ax.legend()
-    return _save(fig, path)
+    return fig
 
 
 def plot_error_types(scores: Scores, path: Path) -> Path | None:
-    """Stacked scenario shares per error type (horizontal bars), n on each bar."""
+    """Stacked scenario shares per error type; None when the run has no error types."""
+    fig = error_types_figure(scores)
+    return None if fig is None else _save(fig, path)
+
+
+def error_types_figure(scores: Scores) -> Any:
+    """Stacked scenario shares per error type (horizontal bars); n on each bar, counts inside."""
     groups = scores.by.get("error_type") or {}
     if not groups:
         return None
@@ -87,14 +102,18 @@ def plot_error_types(scores: Scores, path: Path) -> Path | None:
             counts = groups[name].counts
             total = sum(counts.get(s, 0) for s in SCENARIOS) or 1
             shares.append(100 * counts.get(scenario, 0) / total)
-        ax.barh(labels, shares, left=left, color=SCENARIO_COLOURS[scenario], label=scenario)
+        bars = ax.barh(labels, shares, left=left, color=SCENARIO_COLOURS[scenario], label=scenario)
+        in_segment = [groups[name].counts.get(scenario, 0) for name in names]
+        # each segment carries its item count (empty segments none)
+        ax.bar_label(bars, labels=[str(c) if c else "" for c in in_segment], label_type="center",
+                     fontsize=7)  # fmt: skip
         left = [a + b for a, b in zip(left, shares, strict=True)]
-    ax.set_xlabel("% of items")
+    ax.set_xlabel("% of the type's judged items (segment labels: item counts)")
     ax.set_xlim(0, 100)
     ax.invert_yaxis()
     ax.set_title("scenarios per error type")
     ax.legend(ncol=6, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.25))
-    return _save(fig, path)
+    return fig
 
 
 def plot_sweep(out: Path, outcomes: Sequence[CellOutcome]) -> Path | None:

@@ -61,10 +61,24 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if scores.uses_gold:
         console.print(GOLD_NOTE, highlight=False)
+    from mmrefine_agent.cli.failures import print_failures
+
+    failures = [f"{r.key}: {r.status}: {r.error}" for r in run.results() if r.status != "ok"]
     if not scores.judged:
         if scores.step_metrics is not None:
             console.print(render_steps.step_metrics_table(scores.step_metrics))
-        console.print("this run was not judged: `mmrefine judge RUN_DIR --set judge.name=offline`")
+        print_failures(console, failures)
+        if failures:
+            console.print(
+                f"not scored: {scores.note}; running the same `mmrefine run` again (same --out) "
+                "redoes the failed items",
+                markup=False,
+                highlight=False,
+            )
+        else:
+            console.print(
+                "this run was not judged: `mmrefine judge RUN_DIR --set judge.name=offline`"
+            )
         return EXIT_INCOMPLETE
     console.print(scores_table(scores))
     if scores.step_metrics is not None:
@@ -102,6 +116,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         console.print(node_usage_table(scores.usage_by_node))
     if scores.parse_health:
         console.print(parse_health_table(scores.parse_health))
+    print_failures(console, failures)
     if args.plots:
         from mmrefine_agent.analysis.plots import plot_run
 
@@ -111,7 +126,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         from mmrefine_agent.analysis.html_report import write_html_report
         from mmrefine_agent.engine.lock import RunLock
 
-        with RunLock(run.path, "report --html"):
+        status = f"writing {args.html} ({scores.n_items} items)"
+        with RunLock(run.path, "report --html"), console.status(status):
             path = write_html_report(run, Path(args.html))
         console.print(f"HTML report: [bold]{path}[/]", highlight=False)
     return EXIT_OK if scores.completeness.complete else EXIT_INCOMPLETE

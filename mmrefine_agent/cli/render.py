@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
+from rich.text import Text
 
-from mmrefine_agent.analysis.legend import LEGEND
+from mmrefine_agent.analysis.legend import LEGEND_LINES
 from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
 from mmrefine_agent.records.models import (
     NodeUsage,
@@ -27,7 +28,7 @@ def _ci(block: ScoreBlock, metric: str) -> str:
     return "" if not interval else f"[{_fmt(interval[0])}, {_fmt(interval[1])}]"
 
 
-def scores_table(scores: Scores, title: str | None = None, *, legend: bool = True) -> Table:
+def scores_table(scores: Scores, title: str | None = None, *, legend: bool = True) -> Group:
     """Overall rates with 95% intervals, counts, and a legend saying what each means."""
     proxy = " (PROXY: offline judge)" if scores.is_proxy else ""
     proxy += " (EXTENSION)" if scores.extension else ""
@@ -59,8 +60,8 @@ def scores_table(scores: Scores, title: str | None = None, *, legend: bool = Tru
     table.add_row("RS/ED", _fmt(overall.rates.get("RS/ED")), "", "")
     table.add_row("EC/ED", _fmt(overall.rates.get("EC/ED")), "", "")
     caption = (
-        f"items {scores.n_items}, judged {scores.n_judged} (incorrect "
-        f"{overall.counts.get('n_incorrect', 0)}, correct {overall.counts.get('n_correct', 0)}), "
+        f"items {scores.n_items}, judged {scores.n_judged} (denominators: n_incorrect "
+        f"{overall.counts.get('n_incorrect', 0)}, n_correct {overall.counts.get('n_correct', 0)}), "
         f"judge errors {scores.judge_errors}, failed items {scores.n_failed_items}"
     )
     if scores.not_seen_images:
@@ -69,10 +70,11 @@ def scores_table(scores: Scores, title: str | None = None, *, legend: bool = Tru
         caption += " - INCOMPLETE"
     if scores.extension:
         caption += f"\nEXTENSION: {scores.extension}"
-    if legend:
-        caption += "\n" + LEGEND
-    table.caption = caption
-    return table
+    if not legend:
+        table.caption = caption
+        return Group(table)
+    lines = Text("\n".join(f"- {line}" for line in LEGEND_LINES), style="dim")
+    return Group(table, Text(caption), Text("what the numbers mean:", style="bold"), lines)
 
 
 def breakdown_table(scores: Scores, by: str) -> Table:

@@ -65,15 +65,9 @@ def print_outcome(outcome: RunOutcome, title: str | None = None) -> int:
     if outcome.stopped_early:
         console.print(f"stopped early: {safe(outcome.stopped_early)}", markup=False)
     if outcome.errors:
-        causes: dict[str, list[str]] = {}
-        for line in outcome.errors:
-            parts = line.split(": ", 2)
-            cause = parts[1] if len(parts) == 3 else "error"
-            causes.setdefault(cause, []).append(line)
-        summary = ", ".join(f"{cause} {len(lines)}" for cause, lines in causes.items())
-        console.print(f"[yellow]failures: {summary}[/]", highlight=False)
-        for lines in causes.values():
-            console.print(f"  first: {safe(lines[0])}", markup=False, highlight=False)
+        from mmrefine_agent.cli.failures import print_failures
+
+        print_failures(console, outcome.errors)
     if not done.complete:
         reason = "no items" if not done.n_expected else "incomplete"
         console.print(
@@ -114,7 +108,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from mmrefine_agent.cli.render_research import gold_cells_table, sweep_table
     from mmrefine_agent.config import apply_override, load_config_dict, parse_override
     from mmrefine_agent.engine.run import arun
-    from mmrefine_agent.engine.sweep import Cell, CellOutcome, run_sweep
+    from mmrefine_agent.engine.sweep import Cell, CellOutcome, expand_grid, run_sweep
 
     raw = load_config_dict(Path(args.config))
     for text in overrides_of(args):
@@ -130,14 +124,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(out_dir) / name
     plugins = plugins_of(args)
 
+    total = len(expand_grid(raw, origin=args.config))
+    started: list[str] = []
+
     def run_cell(cell: Cell, run_dir: Path) -> RunOutcome:
-        console.rule(f"cell {cell.name}", style="cyan")
+        started.append(cell.name)
+        console.rule(f"cell {len(started)}/{total}: {cell.name}", style="cyan")
         progress = RunProgress(console, enabled=not args.quiet)
         with progress:
-            return asyncio.run(
+            outcome = asyncio.run(
                 arun(cell.config, run_dir, plugins=plugins, restart=args.restart,
                      sinks=[progress], cell=cell.values)
             )  # fmt: skip
+        if outcome.errors:
+            from mmrefine_agent.cli.failures import print_failures
+
+            print_failures(console, outcome.errors)
+        return outcome
 
     def on_cell(outcome: CellOutcome) -> None:
         if outcome.error:

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from mmrefine_agent.cli.safe_text import safe
 from mmrefine_agent.errors import RunDirError
-from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
+from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES, scenario_rule
 from mmrefine_agent.records.models import ItemResult, JudgmentRecord, StepEvent
 from mmrefine_agent.run_view import RunView, open_run
 
@@ -123,8 +123,9 @@ def _judge_panels(view: RunView, result: ItemResult, full: bool) -> list[Panel]:
             parts.append(Text(f"  parsed: {safe(json.dumps(call.parsed, ensure_ascii=False))}"))
             if call.error:
                 parts.append(Text(f"  error: {safe(call.error)}", style="red"))
-        rule = safe(entry.rule or entry.error or "")
-        parts.append(Text(f"scenario {_scenario(entry)}", style="bold") + Text(f"  ({rule})"))
+        parts.append(Text(f"scenario {_scenario(entry)}", style="bold"))
+        rule = entry.rule or scenario_rule(str(result.label), entry.scenario, entry.fields)
+        parts.append(Text("rule: ", style="bold") + Text(safe(rule)))
         panels.append(
             Panel(Group(*parts), title=f"judge - round {entry.round}", title_align="left")
         )

@@ -19,7 +19,7 @@ from mmrefine_agent.judging.scenarios import (
     VS,
     cascade,
     cascade_rule,
-    correct_rule,
+    scenario_rule,
 )
 from mmrefine_agent.records.models import JudgeCallRecord
 from mmrefine_agent.types import CallTags, ChatMessage, Item
@@ -122,7 +122,7 @@ class OfficialJudge(Judge):
                 )
                 fields["solution_correctness"] = score
                 scenario = VS if score == 1 else FD
-                rule = correct_rule(f"judge eval_correct = {score}", scenario)
+                rule = scenario_rule(item.label, scenario, fields)
             elif item.dataset != "mmrefine" and not (item.reference_feedback or "").strip():
                 # the extension to other datasets needs their reference reason: without one
                 # the official eval_incorrect call has nothing to compare against

@@ -20,7 +20,7 @@ from mmrefine_agent.graph.parsing import (
 )
 from mmrefine_agent.judging.answers import answers_match
 from mmrefine_agent.judging.base import Judge, Judgment
-from mmrefine_agent.judging.scenarios import EC, ED, FD, RF, RS, VS, verdict_rule
+from mmrefine_agent.judging.scenarios import EC, ED, FD, RF, RS, VS, scenario_rule
 from mmrefine_agent.records.models import JudgeCallRecord
 from mmrefine_agent.records.steps import jsonable
 from mmrefine_agent.types import Item
@@ -46,10 +46,8 @@ class OfflineJudge(Judge):
         fields: dict[str, Any] = {"verdict": verdict}
         if item.label == "correct":
             scenario = VS if verdict == "correct" else FD
-            rule = verdict_rule(item.label, verdict, scenario)
         elif verdict != "incorrect":
             scenario = RF
-            rule = verdict_rule(item.label, verdict, RF)
         else:
             final = parse_final_answer(response) or parsed.get("final_answer")
             flagged = parse_error_step(response) or parsed.get("error_step")
@@ -64,13 +62,10 @@ class OfflineJudge(Judge):
             )
             if correct_answer:
                 scenario = RS
-                rule = "label incorrect; verdict incorrect; final answer matches -> RS"
             elif flagged is not None and flagged == reference_step:
                 scenario = EC
-                rule = f"label incorrect; answer wrong; flagged step {flagged} = reference -> EC"
             else:
                 scenario = ED
-                rule = "label incorrect; verdict incorrect; answer wrong, step not matched -> ED"
         self.env.record(
             JudgeCallRecord(
                 item_key=item.key,
@@ -80,4 +75,5 @@ class OfflineJudge(Judge):
                 parsed=jsonable(fields),
             )
         )
+        rule = scenario_rule(item.label, scenario, fields)
         return Judgment(self.name, scenario, True, fields, None, 0, rule)

@@ -76,6 +76,13 @@ async def judge_records(
         for r in records
         if r.key in items and needs_judging(r, judge.name, config.judge.per_round, force=force)
     ]
+    if todo and config.run.preflight:  # a judge that cannot work fails in seconds
+        try:
+            services.preflight()
+        except BaseException:
+            files.close()
+            await services.aclose()
+            raise
     from mmrefine_agent.events import RunStarted
 
     stream.emit(

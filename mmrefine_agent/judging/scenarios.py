@@ -51,38 +51,55 @@ def cascade_rule(error_detection: int, error_correction: int, solution_correctne
     return f"label incorrect; {values}: {why} -> {scenario}"
 
 
-def correct_rule(evidence: str, scenario: str) -> str:
-    """The decision for a correct initial solution, in words (``label correct; ... -> VS``)."""
-    return f"label correct; {evidence} -> {scenario}"
-
-
-def verdict_rule(label: str | None, verdict: object, scenario: str) -> str:
-    """The offline judge's verdict step in words (``label correct; no verdict parsed -> FD``)."""
-    evidence = f"verdict {verdict}" if verdict else "no verdict parsed"
-    if label == "correct":
-        return correct_rule(evidence, scenario)
-    return f"label incorrect; {evidence} -> {scenario}"
+def _verdict_words(verdict: object) -> str:
+    return "no verdict parsed" if verdict in (None, "") else f"verdict {verdict}"
 
 
 def scenario_rule(
     label: str | None, scenario: str, fields: Mapping[str, object], rule: str | None = None
 ) -> str:
-    """The rule that produced a judged scenario, in words.
+    """Why a judgment got its scenario, in words, from the label and the judge's fields.
 
-    The judge's own words when it recorded them, else rebuilt from the judgment's fields (runs
-    judged before judges recorded a rule).
+    ``"label correct; no verdict parsed -> FD"``. ``rule``, the judge's own words where it
+    recorded them, wins; otherwise (runs judged before judges recorded a rule) the rule is
+    rebuilt from the offline judge's fields (verdict, answer_matches, flagged_step,
+    reference_step) or the official judge's (solution_correctness; error_detection,
+    error_correction for incorrect solutions).
     """
     if rule:
         return rule
     if scenario == JUDGE_ERROR:
-        return "judge error: no scenario (the judge failed or its reply could not be parsed)"
-    keys = ("error_detection", "error_correction", "solution_correctness")
-    values = [fields.get(k) for k in keys]
-    if label == "incorrect" and all(isinstance(v, int) for v in values):
-        detection, correction, correctness = (int(str(v)) for v in values)
-        return cascade_rule(detection, correction, correctness)
-    if label == "correct" and isinstance(fields.get("solution_correctness"), int):
-        return correct_rule(f"judge eval_correct = {fields['solution_correctness']}", scenario)
-    if "verdict" in fields and (label == "correct" or scenario == RF):
-        return verdict_rule(label, fields.get("verdict"), scenario)
-    return f"label {label or 'unknown'} -> {scenario} (the judge recorded no rule)"
+        return f"label {label}; the judge gave no usable answer -> judge_error (not scored)"
+    official = "error_detection" in fields or (
+        "solution_correctness" in fields and "verdict" not in fields
+    )
+    if label == "correct":
+        if official:
+            value = fields.get("solution_correctness")
+            return f"label correct; judge eval_correct = {value} -> {scenario}"
+        verdict = fields.get("verdict")
+        why = " (an error flagged where there is none)" if verdict == "incorrect" else ""
+        return f"label correct; {_verdict_words(verdict)}{why} -> {scenario}"
+    if official and "error_detection" in fields:
+        try:
+            values = [int(str(fields[k])) for k in
+                      ("error_detection", "error_correction", "solution_correctness")]  # fmt: skip
+        except (KeyError, TypeError, ValueError):
+            return f"label incorrect; judge fields {dict(fields)} -> {scenario}"
+        return cascade_rule(*values)
+    verdict = fields.get("verdict")
+    if verdict != "incorrect":
+        return f"label incorrect; {_verdict_words(verdict)} (error not detected) -> {scenario}"
+    if fields.get("answer_matches"):
+        return f"label incorrect; verdict incorrect; final answer matches the gold -> {scenario}"
+    flagged, reference = fields.get("flagged_step"), fields.get("reference_step")
+    if flagged is not None and flagged == reference:
+        return (
+            f"label incorrect; verdict incorrect; answer wrong; flagged step {flagged} = "
+            f"reference step -> {scenario}"
+        )
+    return (
+        f"label incorrect; verdict incorrect; answer wrong; flagged step "
+        f"{flagged if flagged is not None else 'none'} != reference step "
+        f"{reference if reference is not None else 'none'} -> {scenario}"
+    )
