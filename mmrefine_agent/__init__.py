@@ -12,9 +12,21 @@ imports the package too).
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mmrefine_agent.hookspecs import hookimpl
+# Imported straight from a source checkout (its folder first on sys.path: `python -m ...` run
+# in the checkout, or a Ray worker, which puts the driver's working directory first), the
+# built-in plugins/ and strategies/ beside this folder are still mmrefine_agent.plugins and
+# mmrefine_agent.strategies, as in an installed copy (setuptools maps them there).
+_checkout = Path(__file__).resolve().parent.parent
+if (
+    not (Path(__file__).parent / "plugins").is_dir()
+    and (_checkout / "strategies" / "__init__.py").is_file()
+):
+    __path__.append(str(_checkout))
+
+from mmrefine_agent.hookspecs import hookimpl  # noqa: E402
 
 if TYPE_CHECKING:
     from mmrefine_agent.config import RunConfig, load_config
