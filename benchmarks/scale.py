@@ -11,7 +11,8 @@ request, answering like a refiner and the official judge) stands in for the prov
    a 2-core machine);
 2. the same command with the cache on, twice into new run directories: the first fills a
    fresh cache (identical judge prompts are answered once), the second is the cached rerun
-   (it must make zero calls);
+   (it must make zero calls; its items are replayed whole, engine/item_replay.py), then once
+   more with ``run.replay: false`` (every graph runs, its calls answered by the cache);
 3. ``mmrefine --help``, ``mmrefine report RUN`` and the run engine's import;
 4. ``run.executor: ray`` (Ray started by the run on this machine: both cores, one worker per
    core), the same command through litellm: its wall time, the most requests the server held
@@ -19,14 +20,17 @@ request, answering like a refiner and the official judge) stands in for the prov
    cost measured on its own (``benchmarks/ray_probe.py``: ``ray.init`` and the workers up,
    their sessions built, and what a model call pays to the shared limits);
 5. scaling: the 800 items repeated 10 times with distinct keys (8,000 items, a data directory
-   written for the benchmark): the cached run (0 calls: every prompt is one of the 800's),
+   written for the benchmark): the cached rerun (0 calls: every prompt is one of the 800's;
+   a first, unmeasured run of each size remembers its items' outcomes),
    resuming the finished run (nothing to do: resume, scoring and files only) and ``report``,
    each for 800 and for 8,000 items, with the 8,000/800 ratio (target: 10x, not more);
 6. the very same 3,199 request bodies (a) one at a time with the OpenAI SDK, as the official
    evaluator does (a sample, extrapolated, unless ``--sequential-all``), (b) by bare
    ``litellm.acompletion`` under a semaphore of 64, (c) by a bare aiohttp client, 64 at a time.
 
-Every figure is printed next to its target (issue 15); none is asserted anywhere.
+The project's sources are byte-compiled first (as ``pip install`` leaves them; this machine
+sets PYTHONDONTWRITEBYTECODE). Every figure is printed next to its target (issue 15); none is
+asserted anywhere.
 
     python benchmarks/scale.py [--latency 0.1] [--concurrency 64] [--sequential-sample 200]
                                [--copies 10] [--no-scaling] [--no-ray]
@@ -137,6 +141,24 @@ def repeated_data(source: Path, target: Path, copies: int) -> Path:
     return target
 
 
+def n_replayed(out: Path) -> int:
+    """Items whose outcome was replayed from the item cache (engine/item_replay.py)."""
+    with (out / "results.jsonl").open("rb") as handle:
+        return sum(1 for line in handle if b'"replayed":true' in line)
+
+
+def byte_compile() -> None:
+    """Compile the project's sources once, as an installed package has them.
+
+    This machine sets PYTHONDONTWRITEBYTECODE=1, so an editable checkout would otherwise
+    compile every module on every command; ``pip install .`` writes the .pyc files.
+    """
+    import compileall
+
+    for part in ("mmrefine_agent", "plugins", "strategies"):
+        compileall.compile_dir(str(ROOT / part), quiet=1)
+
+
 def n_results(out: Path) -> int:
     """Items with a result line in a run directory."""
     with (out / "results.jsonl").open("rb") as handle:
@@ -160,6 +182,9 @@ def scaling_rows(
         out = tmp / f"scale-{size}"
         args = [*run_args(url, out, concurrency, backend="openai_compat", cache=True),
                 "--data-dir", str(data_dir)]  # fmt: skip
+        # not measured: a first run of this size remembers its items' outcomes (0 calls), so
+        # the measured one is the cached rerun at this size
+        timed_command([*args[:4], str(tmp / f"scale-{size}-first"), *args[5:]], env)
         figures[size] = {
             "cached run": timed_command(args, env),
             "resume (finished run)": timed_command(args, env),
@@ -167,6 +192,7 @@ def scaling_rows(
         }
         figures[size]["cached run"]["calls"] = total_calls(out)
         figures[size]["cached run"]["items"] = n_results(out)
+        figures[size]["cached run"]["replayed"] = n_replayed(out)
     small, large = figures["800"], figures[f"{800 * copies}"]
     rows: list[tuple[str, ...]] = []
     ratios: dict[str, float] = {}
@@ -174,7 +200,8 @@ def scaling_rows(
         for size, figure in (("800", small[what]), (f"{800 * copies}", large[what])):
             note = ""
             if what == "cached run":
-                note = f"{figure['items']:.0f} items, {figure['calls']:.0f} calls"
+                note = (f"{figure['items']:.0f} items ({figure['replayed']:.0f} replayed), "
+                        f"{figure['calls']:.0f} calls")  # fmt: skip
             rows.append((f"scaling: {what}, {size} items", f"{figure['wall_s']:.2f}", "",
                          "", f"{figure['peak_mb']:.0f}", note,
                          f"{copies}x the 800 figure" if size != "800" else ""))  # fmt: skip
@@ -317,6 +344,7 @@ def main() -> None:
     parser.add_argument("--no-scaling", action="store_true", help="skip the 8,000-item rows")
     args = parser.parse_args()
     console = Console(width=max(160, Console().width))
+    byte_compile()
     server, url = start_server(args.latency)
     rows: list[tuple[str, ...]] = []
     scaling: list[tuple[str, ...]] = []
@@ -355,6 +383,11 @@ def main() -> None:
                 run_args(url, Path(tmp) / "run3", args.concurrency, cache=True), env
             )
             cached_calls = total_calls(Path(tmp) / "run3")
+            cached_replayed = n_replayed(Path(tmp) / "run3")
+            graphs = timed_command(
+                [*run_args(url, Path(tmp) / "run4", args.concurrency, cache=True),
+                 "--set", "run.replay=false"], env,
+            )  # fmt: skip
             help_s = timed_command([str(BIN / "mmrefine"), "--help"], env)["wall_s"]
             report_s = timed_command([str(BIN / "mmrefine"), "report", str(first)], env)["wall_s"]
             import_s = timed_command([sys.executable, "-c", "import litellm"], env)["wall_s"]
@@ -405,8 +438,12 @@ def main() -> None:
     rows.append(("mmrefine run, cache on, fresh cache", f"{filling['wall_s']:.1f}", "", "", "",
                  f"{filling_calls} calls (identical prompts asked once)", ""))  # fmt: skip
     rows.append(("mmrefine cached rerun (whole)", f"{cached['wall_s']:.2f}", "",
-                 f"CPU {cached['cpu_s']:.2f} s", "", f"{cached_calls} calls",
+                 f"CPU {cached['cpu_s']:.2f} s", f"{cached['peak_mb']:.0f}",
+                 f"{cached_calls} calls, {cached_replayed} items replayed",
                  "<= 1.5 s, 0 calls"))  # fmt: skip
+    rows.append(("  the same, run.replay=false", f"{graphs['wall_s']:.2f}", "",
+                 f"CPU {graphs['cpu_s']:.2f} s", f"{graphs['peak_mb']:.0f}",
+                 "every graph runs, its calls answered by the call cache", ""))  # fmt: skip
     rows.append(("mmrefine --help", f"{help_s:.2f}", "", "", "", "", "fast (< 0.5 s)"))
     rows.append(("mmrefine report RUN", f"{report_s:.2f}", "", "", "", "", "fast (< 1 s)"))
     rows.append(("import mmrefine_agent.engine.run", f"{engine_s:.2f}", "", "", "",

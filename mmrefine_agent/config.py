@@ -160,6 +160,11 @@ class RunSettings(Section):
     concurrency: int = Field(16, ge=1, strict=True, description="model calls in flight")
     cache: bool = Field(True, description="use the shared content-addressed call cache")
     cache_dir: str | None = Field(None, description="override the cache directory")
+    replay: bool = Field(
+        True,
+        description="with the cache on: an item whose whole outcome (steps, judgment) is "
+        "remembered for the same item, settings and code is replayed without running its graph",
+    )
     out_dir: str = Field("runs", description="parent directory of run directories")
     retries: int = Field(4, ge=0, le=20, strict=True, description="retries on 429/5xx/timeouts")
     backoff_s: float = Field(1.0, ge=0, description="base backoff delay")
@@ -246,6 +251,7 @@ class RunConfig(Section):
             "out_dir",
             "cache",
             "cache_dir",
+            "replay",
             "retries",
             "backoff_s",
             "workers",

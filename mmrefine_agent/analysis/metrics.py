@@ -95,9 +95,8 @@ def _problem_counts(problems: Sequence[str], scenario_lists: Sequence[Sequence[s
     """Per problem and per scenario list: counts of each scenario (problems x lists x keys)."""
     import numpy as np
 
-    index: dict[str, int] = {}
-    for problem in problems:
-        index.setdefault(problem, len(index))
+    # problems in sorted order: the resamples do not depend on the order records finished in
+    index = {problem: i for i, problem in enumerate(sorted(set(problems)))}
     counts = np.zeros((len(index), len(scenario_lists), len(COUNT_KEYS)), dtype=np.int64)
     position = {key: i for i, key in enumerate(COUNT_KEYS)}
     for side, scenarios in enumerate(scenario_lists):

@@ -128,8 +128,9 @@ def problem_sums(problems: Sequence[str], values: Any) -> Any:
     """Per problem, the column sums of ``values`` (items x columns) -> problems x columns."""
     import numpy as np
 
-    index: dict[str, int] = {}
-    rows = [index.setdefault(p, len(index)) for p in problems]
+    # problems in sorted order: the resamples do not depend on the order records finished in
+    index = {problem: i for i, problem in enumerate(sorted(set(problems)))}
+    rows = [index[p] for p in problems]
     sums = np.zeros((len(index), values.shape[1]), dtype=np.float64)
     np.add.at(sums, np.array(rows, dtype=np.int64), values)
     return sums

@@ -30,7 +30,14 @@ CREATE TABLE IF NOT EXISTS answers (
     equivalent INTEGER NOT NULL,
     created REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS items (
+    key TEXT PRIMARY KEY,
+    outcome TEXT NOT NULL,
+    created REAL NOT NULL
+);
 """
+LOOKUP_CHUNK = 500
+"""Keys per ``IN (...)`` query (well under SQLite's parameter limit)."""
 
 
 def warn(message: str) -> None:
@@ -175,6 +182,60 @@ class CallCache:
                 self._db.executemany(
                     "INSERT OR IGNORE INTO answers (key, equivalent, created) VALUES (?, ?, ?)",
                     [(key, int(value), now) for key, value in decided.items()],
+                )
+                self._db.commit()
+        except sqlite3.Error as exc:
+            self._broken(exc)
+
+    def outcome_keys(self, keys: list[str]) -> set[str]:
+        """Which of ``keys`` have a remembered item outcome (the outcomes are not read)."""
+        if self.disabled or not keys:
+            return set()
+        found: set[str] = set()
+        try:
+            with self._lock:
+                for start in range(0, len(keys), LOOKUP_CHUNK):
+                    chunk = keys[start : start + LOOKUP_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    rows = self._db.execute(
+                        f"SELECT key FROM items WHERE key IN ({marks})", chunk
+                    ).fetchall()
+                    found.update(row[0] for row in rows)
+        except sqlite3.Error as exc:
+            self._broken(exc)
+            return set()
+        return found
+
+    def outcomes(self, keys: list[str]) -> dict[str, str]:
+        """Remembered item outcomes (engine/item_replay.py) for ``keys``, in a few queries."""
+        if self.disabled or not keys:
+            return {}
+        found: dict[str, str] = {}
+        try:
+            with self._lock:
+                for start in range(0, len(keys), LOOKUP_CHUNK):
+                    chunk = keys[start : start + LOOKUP_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    found.update(
+                        self._db.execute(
+                            f"SELECT key, outcome FROM items WHERE key IN ({marks})", chunk
+                        ).fetchall()
+                    )
+        except sqlite3.Error as exc:
+            self._broken(exc)
+            return {}
+        return found
+
+    def remember_outcomes(self, outcomes: dict[str, str]) -> None:
+        """Store item outcomes (one transaction; an unreadable entry of a key is replaced)."""
+        if self.disabled or not outcomes:
+            return
+        now = time.time()
+        try:
+            with self._lock:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO items (key, outcome, created) VALUES (?, ?, ?)",
+                    [(key, blob, now) for key, blob in outcomes.items()],
                 )
                 self._db.commit()
         except sqlite3.Error as exc:

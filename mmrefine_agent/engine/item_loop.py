@@ -67,10 +67,7 @@ class ItemWork:
     model_name: str
     emit_step: Callable[[StepRecord], None]
     graph: Any = None
-
-    def __post_init__(self) -> None:
-        if self.graph is None:
-            self.graph = compile_graph(self.strategy)
+    """The compiled graph (None: compiled on the first item that needs it)."""
 
     @property
     def recursion_limit(self) -> int:
@@ -87,6 +84,8 @@ class ItemWork:
             self.emit_step(step)
 
         context = GraphContext(item=item, client=self.client, prompts=self.prompts, emit_step=emit)
+        if self.graph is None:
+            self.graph = compile_graph(self.strategy)
         try:
             state = await self.graph.ainvoke(
                 self.strategy.initial_state(item),

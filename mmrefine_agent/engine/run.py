@@ -23,13 +23,15 @@ from mmrefine_agent.engine.backend import ModelBackend
 from mmrefine_agent.engine.executors import Executor, ExecutorJob, make_executor
 from mmrefine_agent.engine.finish import finish_run
 from mmrefine_agent.engine.gc_tuning import run_gc
+from mmrefine_agent.engine.item_replay import REPLAY_CHUNK, ItemReplay
 from mmrefine_agent.engine.lock import RunLock
 from mmrefine_agent.engine.resume import make_fingerprint, plan_resume, prepare_run_dir
-from mmrefine_agent.engine.services import build_services
+from mmrefine_agent.engine.services import build_services, open_cache
 from mmrefine_agent.engine.usage import RunUsage
 from mmrefine_agent.engine.writers import RunFiles
 from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.events import (
+    Event,
     ItemFinished,
     RunFinished,
     RunInfo,
@@ -41,7 +43,14 @@ from mmrefine_agent.graph.builder import compile_graph
 from mmrefine_agent.graph.strategy import Strategy
 from mmrefine_agent.judging.item_judging import needs_judging
 from mmrefine_agent.plugins_manager import Plugins, load_plugins
-from mmrefine_agent.records.models import Fingerprint, ItemResult, Scores, StepEvent, UsageBlock
+from mmrefine_agent.records.models import (
+    Fingerprint,
+    ItemResult,
+    JudgeCallRecord,
+    Scores,
+    StepEvent,
+    UsageBlock,
+)
 from mmrefine_agent.records.results import failed_result
 from mmrefine_agent.sync import run_sync
 
@@ -89,17 +98,28 @@ async def arun(
     _data_dir, loaded, prompts = load_run_items(config, plugins)
     # an unknown strategy, a bad option or a badly shaped graph fails before anything is written
     strategy = plugins.strategies.get(config.strategy.name)(config.strategy)
-    work_graph = compile_graph(strategy)
-    fingerprint = make_fingerprint(config, plugins, loaded.path)
-    executor = executor or make_executor(config)  # a missing extra fails before any file
-    if out.exists() and not out.is_dir():
-        raise RunDirError(f"{out} is a file, not a run directory; choose another --out")
-    with RunLock(out, "run"), run_gc():
-        return await _locked_run(
-            config, out, plugins, loaded, prompts, fingerprint, started, (strategy, work_graph),
-            restart=restart, backend=backend, judge_backend=judge_backend, sinks=sinks, cell=cell,
-            executor=executor,
-        )  # fmt: skip
+    injected = [role for role, b in (("model", backend), ("judge", judge_backend)) if b]
+    replay = ItemReplay.for_session(config, plugins, prompts, open_cache, injected=injected)
+    remembered = replay.available(loaded.items) if replay is not None else set()
+    # every item replayable: the graph is not needed (it compiled when they were remembered)
+    work_graph = None
+    if len(remembered) < len(loaded.items):
+        work_graph = compile_graph(strategy)
+    try:
+        fingerprint = make_fingerprint(config, plugins, loaded.path)
+        executor = executor or make_executor(config)  # a missing extra fails before any file
+        if out.exists() and not out.is_dir():
+            raise RunDirError(f"{out} is a file, not a run directory; choose another --out")
+        with RunLock(out, "run"), run_gc():
+            return await _locked_run(
+                config, out, plugins, loaded, prompts, fingerprint, started,
+                (strategy, work_graph), (replay, remembered),
+                restart=restart, backend=backend, judge_backend=judge_backend, sinks=sinks,
+                cell=cell, executor=executor,
+            )  # fmt: skip
+    finally:
+        if replay is not None:
+            replay.close()
 
 
 async def _locked_run(
@@ -111,6 +131,7 @@ async def _locked_run(
     fingerprint: Fingerprint,
     started: float,
     compiled: tuple[Strategy, Any],
+    replaying: tuple[ItemReplay | None, set[str]],
     *,
     restart: bool,
     backend: ModelBackend | None,
@@ -120,10 +141,13 @@ async def _locked_run(
     executor: Executor,
 ) -> RunOutcome:
     strategy, graph = compiled
+    replay, remembered = replaying
     run = prepare_run_dir(out, config, fingerprint, restart=restart)
     info = RunInfo(run_dir=out, config=config, cell=dict(cell or {}))
     items = {item.key: item for item in loaded.items}
     plan = plan_resume(run, list(items))
+    replayed = [key for key in plan.todo if key in remembered]
+    todo = [key for key in plan.todo if key not in remembered]
 
     stream, files = RunFiles.stream(run, plugins.hook, sinks)
     services = build_services(
@@ -135,7 +159,7 @@ async def _locked_run(
         judge_backend=judge_backend,
     )
     assert services.client is not None
-    if config.run.preflight and (plan.todo or any(not r.judgment for r in plan.kept.values())):
+    if config.run.preflight and (todo or any(not r.judgment for r in plan.kept.values())):
         try:
             services.preflight()
         except BaseException:
@@ -189,9 +213,15 @@ async def _locked_run(
         if earlier is None or earlier.error != record.error:
             stream.emit(ItemFinished(run=info, result=record))
         errors.append(str(problem))
+
+    def replay_event(record: StepEvent | JudgeCallRecord) -> Event:
+        if isinstance(record, StepEvent):
+            return StepFinished(run=info, step=record)
+        return files.judge_call(info, record)
+
     job = ExecutorJob(
         config=config, plugins=plugins, prompts=prompts, strategy=strategy, graph=graph,
-        services=services, model_name=model_name, items=items, todo=plan.todo,
+        services=services, model_name=model_name, items=items, todo=todo,
         to_judge=to_judge, finished=finished, emit_step=emit_step,
         emit_judge_call=lambda call: stream.emit(files.judge_call(info, call)),
         stopped=lambda: watch.stopped is not None, report=errors.append,
@@ -199,8 +229,25 @@ async def _locked_run(
         injected=[role for role, b in (("model", backend), ("judge", judge_backend)) if b],
     )  # fmt: skip
     try:
-        await executor.execute(job)
+        if replay is not None:
+            for start in range(0, len(replayed), REPLAY_CHUNK):
+                chunk = replayed[start : start + REPLAY_CHUNK]
+                outcomes = replay.lookup([items[key] for key in chunk])
+                todo.extend(key for key in chunk if key not in outcomes)  # unreadable: run it
+                for key in chunk:
+                    if key in outcomes:
+                        finished(
+                            replay.replay(
+                                outcomes[key], stream.emit, replay_event, services.refine_totals,
+                                services.judge_totals,
+                            )
+                        )  # fmt: skip
+            stream.subscribe(replay.watch(todo), name="item replay")
+        if todo or to_judge:
+            await executor.execute(job)
     finally:
+        if replay is not None:
+            replay.flush()
         files.close()
         await services.aclose()
     usage = ledger.write()

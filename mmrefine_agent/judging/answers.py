@@ -53,6 +53,23 @@ TIMEOUT_S = 5
 """math-verify's per-parse and per-comparison timeout (main thread only: it uses signals)."""
 _settled: dict[tuple[str, str], bool] = {}
 """Equivalences decided in this process, by content (math-verify is deterministic)."""
+_parsed: dict[str, list[object]] = {}
+"""math-verify parses made in this process, by text (a gold answer is compared with each of
+its problem's four solutions' answers; a parse is kept only when it finished in time)."""
+
+
+def _parse(text: str, timeout: int | None) -> list[object]:
+    """math-verify's parse of ``text``, remembered when it did not come near the timeout."""
+    from math_verify import parse
+
+    known = _parsed.get(text)
+    if known is not None:
+        return known
+    started = time.perf_counter()
+    parsed: list[object] = parse(text, parsing_timeout=timeout)  # type: ignore[arg-type]
+    if timeout is None or time.perf_counter() - started < timeout - 1:
+        _parsed[text] = parsed
+    return parsed
 
 
 def check_equivalence(prediction: str, gold: str) -> tuple[bool, bool]:
@@ -64,7 +81,7 @@ def check_equivalence(prediction: str, gold: str) -> tuple[bool, bool]:
     known = _settled.get((prediction, gold))
     if known is not None:
         return known, True
-    from math_verify import parse, verify
+    from math_verify import verify
 
     in_main = threading.current_thread() is threading.main_thread()
     timeout = TIMEOUT_S if in_main else None
@@ -73,8 +90,8 @@ def check_equivalence(prediction: str, gold: str) -> tuple[bool, bool]:
     with _verify_lock:
         started = time.perf_counter()
         try:
-            parsed_gold = parse(gold_text, parsing_timeout=timeout)  # type: ignore[arg-type]
-            parsed_pred = parse(pred_text, parsing_timeout=timeout)  # type: ignore[arg-type]
+            parsed_gold = _parse(gold_text, timeout)
+            parsed_pred = _parse(pred_text, timeout)
             if not parsed_gold or not parsed_pred:
                 result = False
             else:

@@ -119,6 +119,9 @@ class ItemResult(Record):
     image_not_seen: bool = False
     usage: UsageBlock = Field(default_factory=UsageBlock)
     elapsed_s: float = 0.0
+    replayed: bool = False
+    """The outcome was replayed from the item cache (engine/item_replay.py): its calls are
+    cache hits and its graph did not run in this session."""
 
     @property
     def refined(self) -> bool:
