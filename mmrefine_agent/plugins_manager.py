@@ -84,7 +84,7 @@ class Plugins:
 
     def origin_of(self, plugin: object) -> str:
         """Where a loaded plugin comes from (distribution and version, or module)."""
-        return _origin_of(self.pm, plugin)
+        return _origin_of(plugin, _distributions(self.pm))
 
     @property
     def hook(self) -> Any:
@@ -96,10 +96,17 @@ def _split_env(name: str) -> list[str]:
     return [p.strip() for p in os.environ.get(name, "").split(",") if p.strip()]
 
 
-def _origin_of(pm: pluggy.PluginManager, plugin: object) -> str:
-    for plug, dist in pm.list_plugin_distinfo():
-        if plug is plugin:
-            return f"{dist.project_name} {dist.version}"
+def _distributions(pm: pluggy.PluginManager) -> dict[int, str]:
+    """``"name version"`` of each entry-point plugin's distribution (metadata read once)."""
+    return {
+        id(plug): f"{dist.project_name} {dist.version}" for plug, dist in pm.list_plugin_distinfo()
+    }
+
+
+def _origin_of(plugin: object, distributions: dict[int, str]) -> str:
+    known = distributions.get(id(plugin))
+    if known is not None:
+        return known
     module = getattr(plugin, "__name__", type(plugin).__name__)
     return f"module {module}"
 
@@ -157,11 +164,16 @@ def import_plugin(name: str) -> Any:
         ) from exc
 
 
-def _collect(pm: pluggy.PluginManager, hook_name: str, registry: Registry[Any]) -> None:
+def _collect(
+    pm: pluggy.PluginManager,
+    hook_name: str,
+    registry: Registry[Any],
+    distributions: dict[int, str],
+) -> None:
     caller = getattr(pm.hook, hook_name)
     for impl in caller.get_hookimpls():
         plugin_name = impl.plugin_name
-        origin = _origin_of(pm, impl.plugin)
+        origin = _origin_of(impl.plugin, distributions)
 
         def register(name: str, component: Any, _p: str = plugin_name, _o: str = origin) -> None:
             registry.add(name, component, _p, _o)
@@ -175,10 +187,11 @@ def load_plugins(extra_modules: Iterable[str] = (), *, load_entry_points: bool =
     plugins = Plugins(
         pm, Registry("backend"), Registry("strategy"), Registry("judge"), list(extra_modules)
     )
-    _collect(pm, "mmrefine_register_backends", plugins.backends)
-    _collect(pm, "mmrefine_register_strategies", plugins.strategies)
-    _collect(pm, "mmrefine_register_judges", plugins.judges)
-    _collect(pm, "mmrefine_register_datasets", plugins.datasets)
+    distributions = _distributions(pm)
+    _collect(pm, "mmrefine_register_backends", plugins.backends, distributions)
+    _collect(pm, "mmrefine_register_strategies", plugins.strategies, distributions)
+    _collect(pm, "mmrefine_register_judges", plugins.judges, distributions)
+    _collect(pm, "mmrefine_register_datasets", plugins.datasets, distributions)
     return plugins
 
 

@@ -208,3 +208,19 @@ def test_an_unreadable_remembered_outcome_runs_the_graph(
     )
     run(tmp_path / "third")  # the graph run above remembered a readable outcome again
     assert replayed(tmp_path / "third") == 8
+
+
+def test_finishing_from_the_session_records_equals_reading_the_files(tmp_path: Path) -> None:
+    from mmrefine_agent.engine.finish import finish_run
+    from mmrefine_agent.records.models import UsageDoc
+    from mmrefine_agent.records.rundir import RunDir, read_document
+
+    out = tmp_path / "run"
+    outcome = run(out)  # a new run directory: finished from what the session kept
+    cfg = config()
+    _, loaded, _ = load_run_items(cfg)
+    items = {i.key: i for i in loaded.items}
+    usage = read_document(out / "usage.json", UsageDoc)
+    assert usage is not None
+    from_files = finish_run(RunDir(out), cfg, items, list(items), usage)
+    assert from_files.model_dump(exclude={"usage"}) == outcome.scores.model_dump(exclude={"usage"})

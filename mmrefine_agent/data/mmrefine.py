@@ -10,6 +10,7 @@ from typing import Any
 
 from mmrefine_agent.data.base import LoadedData, RowProblem
 from mmrefine_agent.data.datadir import PARQUET_NAME
+from mmrefine_agent.data.image_checks import ImageChecks
 from mmrefine_agent.errors import DataError
 from mmrefine_agent.types import Image, Item
 
@@ -71,8 +72,13 @@ def _text(row: dict[str, Any], name: str) -> str | None:
     return value
 
 
-def row_to_item(row: dict[str, Any], *, file: str, index: int) -> Item | RowProblem:
-    """Validate one parquet row; return an Item or a RowProblem naming the bad field."""
+def row_to_item(
+    row: dict[str, Any], *, file: str, index: int, checks: ImageChecks | None = None
+) -> Item | RowProblem:
+    """Validate one parquet row; return an Item or a RowProblem naming the bad field.
+
+    ``checks`` remembers the images that decoded (data/image_checks.py).
+    """
     raw_id = row.get("id")
     key = f"{raw_id}_{row.get('solution_source')}"
 
@@ -105,7 +111,8 @@ def row_to_item(row: dict[str, Any], *, file: str, index: int) -> Item | RowProb
         if not isinstance(data, bytes | bytearray):
             return problem("image", "has no bytes")
         try:
-            image = decode_image(bytes(data))
+            raw = bytes(data)
+            image = checks.decode(raw, decode_image) if checks is not None else decode_image(raw)
         except ValueError as exc:
             return problem("image", str(exc))
     options_raw = row.get("options") or []
@@ -235,24 +242,25 @@ def load_items(
         selected = selected[:limit]
     loaded = LoadedData(path=path, items=[])
     seen: set[str] = set()
-    for index, row in selected:
-        result = row_to_item(row, file=str(path), index=index)
-        if isinstance(result, RowProblem):
-            loaded.problems.append(result)
-            continue
-        if result.key in seen:  # recorded under its own key: it never shadows the kept item
-            loaded.problems.append(
-                RowProblem(
-                    str(path),
-                    index,
-                    f"{result.key}#row{index}",
-                    "id/solution_source",
-                    f"duplicate item key {result.key!r} (the first row with it is kept)",
+    with ImageChecks() as checks:
+        for index, row in selected:
+            result = row_to_item(row, file=str(path), index=index, checks=checks)
+            if isinstance(result, RowProblem):
+                loaded.problems.append(result)
+                continue
+            if result.key in seen:  # recorded under its own key: never shadows the kept item
+                loaded.problems.append(
+                    RowProblem(
+                        str(path),
+                        index,
+                        f"{result.key}#row{index}",
+                        "id/solution_source",
+                        f"duplicate item key {result.key!r} (the first row with it is kept)",
+                    )
                 )
-            )
-            continue
-        seen.add(result.key)
-        loaded.items.append(result)
+                continue
+            seen.add(result.key)
+            loaded.items.append(result)
     return loaded
 
 

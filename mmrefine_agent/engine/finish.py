@@ -99,10 +99,15 @@ def finish_run(
     items: dict[str, Item],
     expected: Sequence[str],
     usage: UsageDoc,
+    *,
+    records: tuple[list[ItemResult], list[StepEvent]] | None = None,
 ) -> Scores:
-    """Write scores.json and submission.json from the run's records; returns the scores."""
-    results = run.results()
-    steps = run.steps()
+    """Write scores.json and submission.json from the run's records; returns the scores.
+
+    ``records`` are the run's results (latest per key, in file order) and steps when the
+    caller holds exactly what the files hold (a session that wrote them); else they are read.
+    """
+    results, steps = records if records is not None else (run.results(), run.steps())
     judged = config.judge.name not in ("none", "")
     if any(r.judgment is not None for r in results):
         scores = compute_scores(results)

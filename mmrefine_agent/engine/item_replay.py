@@ -308,7 +308,9 @@ class ItemReplay:
         hits = sum_calls(c.usage for s in steps for c in s.calls)
         stored = result.model_copy(update={"usage": hits})
         outcome = ItemOutcome(result=stored, steps=steps, judge_calls=calls)
-        self._pending[address] = outcome.model_dump_json()
+        # derived step fields are recomputed when read: not stored twice
+        derived = {"steps": {"__all__": set(StepEvent.model_computed_fields)}}
+        self._pending[address] = outcome.model_dump_json(exclude=derived)
         if len(self._pending) >= FLUSH_EVERY:
             self.flush()
 

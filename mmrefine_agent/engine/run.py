@@ -28,7 +28,7 @@ from mmrefine_agent.engine.lock import RunLock
 from mmrefine_agent.engine.resume import make_fingerprint, plan_resume, prepare_run_dir
 from mmrefine_agent.engine.services import build_services, open_cache
 from mmrefine_agent.engine.usage import RunUsage
-from mmrefine_agent.engine.writers import RunFiles
+from mmrefine_agent.engine.writers import RunFiles, SessionRecords
 from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.events import (
     Event,
@@ -43,6 +43,7 @@ from mmrefine_agent.graph.builder import compile_graph
 from mmrefine_agent.graph.strategy import Strategy
 from mmrefine_agent.judging.item_judging import needs_judging
 from mmrefine_agent.plugins_manager import Plugins, load_plugins
+from mmrefine_agent.records import rundir
 from mmrefine_agent.records.models import (
     Fingerprint,
     ItemResult,
@@ -200,6 +201,11 @@ async def _locked_run(
         )
     )
     previous = {r.key: r for r in run.results()}
+    steps_file = run.file(rundir.STEPS)
+    written = SessionRecords(
+        previous, [] if not steps_file.is_file() or not steps_file.stat().st_size else None
+    )
+    stream.subscribe(written.sink, critical=True, name="session records")
     for problem in loaded.problems:
         record = failed_result(
             {"key": problem.key, "id": problem.key.split("_")[0], "row": problem.row,
@@ -251,9 +257,11 @@ async def _locked_run(
         files.close()
         await services.aclose()
     usage = ledger.write()
-    scores = finish_run(run, config, items, [*items, *problem_keys], usage)
+    scores = finish_run(
+        run, config, items, [*items, *problem_keys], usage, records=written.records()
+    )
     stream.emit(RunFinished(run=info, scores=scores))
-    results = run.results()
+    results = written.results()
     done = sum(1 for r in results if r.status == "ok" and r.key in items)
     return RunOutcome(
         run_dir=out,

@@ -16,7 +16,7 @@ from mmrefine_agent.events import (
     hook_sink,
 )
 from mmrefine_agent.records import rundir
-from mmrefine_agent.records.models import JudgeCallRecord
+from mmrefine_agent.records.models import ItemResult, JudgeCallRecord, StepEvent
 from mmrefine_agent.records.rundir import JsonlAppender, RunDir
 
 
@@ -60,3 +60,34 @@ class RunFiles:
         """Close the files."""
         for handle in (self.steps, self.results, self.judgments):
             handle.close()
+
+
+class SessionRecords:
+    """The run's results and steps as its files hold them, kept while this session writes.
+
+    Seeded with what the files held when the session began (``previous``: the latest result
+    per key, in file order; ``steps``: None when the steps file already had lines, which are
+    then read back at the end), so finishing the run need not read back what it just wrote.
+    """
+
+    def __init__(self, previous: dict[str, ItemResult], steps: list[StepEvent] | None) -> None:
+        self._results = dict(previous)
+        self._steps = steps
+
+    def sink(self, event: Event) -> None:
+        """Keep the record an event carries (the latest result per key wins, moved last)."""
+        if isinstance(event, ItemFinished):
+            self._results.pop(event.result.key, None)
+            self._results[event.result.key] = event.result
+        elif isinstance(event, StepFinished) and self._steps is not None:
+            self._steps.append(event.step)
+
+    def results(self) -> list[ItemResult]:
+        """The latest result per item key, in file order (what ``RunDir.results`` reads)."""
+        return list(self._results.values())
+
+    def records(self) -> tuple[list[ItemResult], list[StepEvent]] | None:
+        """(results, steps) as the files hold them, or None when the steps must be read."""
+        if self._steps is None:
+            return None
+        return self.results(), self._steps
