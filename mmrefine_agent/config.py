@@ -11,7 +11,6 @@ import difflib
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -47,7 +46,7 @@ def _plain(value: Any) -> Any:
 class Section(BaseModel):
     """Base for config sections: unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
 
 class FilterConfig(Section):
@@ -241,6 +240,8 @@ class RunConfig(Section):
 
     def to_yaml(self) -> str:
         """The resolved config as YAML (never holds secrets: they are refused on input)."""
+        import yaml
+
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
     def fingerprint_dict(self) -> dict[str, Any]:
@@ -317,6 +318,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     parts = [p for p in key.strip().split(".") if p]
     if not parts:
         raise ConfigError(f"--set {text!r}: empty key")
+    import yaml  # here, not at import: the run engine's import stays light
+
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
@@ -344,6 +347,8 @@ def load_config_dict(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    import yaml
+
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -23,7 +23,7 @@ Status = Literal["ok", "data_error", "strategy_error", "backend_error", "judge_e
 class Part(BaseModel):
     """Base of every record model: typed, with dict-style read access for v1 code."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
     def __getitem__(self, name: str) -> Any:
         """Dict-style read access, so observers written against v1 dict records keep working."""
