@@ -224,3 +224,16 @@ def test_finishing_from_the_session_records_equals_reading_the_files(tmp_path: P
     assert usage is not None
     from_files = finish_run(RunDir(out), cfg, items, list(items), usage)
     assert from_files.model_dump(exclude={"usage"}) == outcome.scores.model_dump(exclude={"usage"})
+
+
+def test_trace_says_an_item_was_replayed(tmp_path: Path) -> None:
+    from helpers import mmrefine
+
+    run(tmp_path / "first")
+    run(tmp_path / "again", limit=8)
+    key = lines(tmp_path / "again", "results.jsonl")[0]["key"]
+    shown = mmrefine("trace", str(tmp_path / "again"), key)
+    assert shown.returncode == 0, shown.stderr
+    assert "replayed" in shown.stdout and "from the item cache" in shown.stdout
+    first = mmrefine("trace", str(tmp_path / "first"), key)
+    assert "from the item cache" not in first.stdout

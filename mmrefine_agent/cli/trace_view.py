@@ -51,6 +51,12 @@ def _header(view: RunView, result: ItemResult, full: bool) -> list[Any]:
         header.add_row(label, safe(str(value)))
     if result.uses_gold:
         header.add_row("uses gold", "the strategy read the gold answer or label while refining")
+    if result.replayed:
+        header.add_row(
+            "replayed",
+            "from the item cache: the steps below are those of the session that ran its graph "
+            "(same item, settings and code), their calls counted as cache hits",
+        )
     header.add_row("final scenario", _scenario(result.judgment))
     for entry in result.round_judgments:
         header.add_row(f"  round {entry.round}", _scenario(entry))
