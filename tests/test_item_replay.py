@@ -16,6 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from helpers import ROOT, SCRIPT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mmrefine_agent.config import load_config
 from mmrefine_agent.data.run_slice import load_run_items
@@ -237,3 +239,69 @@ def test_trace_says_an_item_was_replayed(tmp_path: Path) -> None:
     assert "replayed" in shown.stdout and "from the item cache" in shown.stdout
     first = mmrefine("trace", str(tmp_path / "first"), key)
     assert "from the item cache" not in first.stdout
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    texts=st.lists(st.text(max_size=30), min_size=1, max_size=3),
+    tokens=st.integers(min_value=0, max_value=10**6),
+    scenario=st.sampled_from(["VS", "FD", "RF", "ED", "EC", "RS"]),
+)
+def test_a_remembered_outcome_reads_back_as_stored(
+    tmp_path_factory: pytest.TempPathFactory, texts: list[str], tokens: int, scenario: str
+) -> None:
+    from mmrefine_agent.engine.cache import CallCache
+    from mmrefine_agent.engine.item_replay import ItemReplay
+    from mmrefine_agent.events import ItemFinished, JudgeCalled, RunInfo, StepFinished
+    from mmrefine_agent.records.models import (
+        CallRecord,
+        CallUsage,
+        JudgeCallRecord,
+        MessageSummary,
+        StepEvent,
+    )
+    from mmrefine_agent.types import Item
+
+    item = Item(key="7_src", id="7", question=texts[0], options=(), image=None, answer="1",
+                initial_solution="Step 1: x", label="incorrect", reference_feedback="step 1",
+                error_type="e", source="src")  # fmt: skip
+    cache = CallCache(tmp_path_factory.mktemp("cache"))
+    replay = ItemReplay(cache, "tag", judged=True)
+    replay.key(item)
+    sink = replay.watch([item.key])
+    info = RunInfo(run_dir=tmp_path_factory.mktemp("run"), config=config())
+    steps = [
+        StepEvent(
+            item_key=item.key,
+            round=1,
+            node=f"n{i}",
+            strategy="s",
+            timestamp=10.0 + i,
+            calls=[
+                CallRecord(
+                    messages=[MessageSummary(role="user", text=t)],
+                    answer=t,
+                    usage=CallUsage(input_tokens=tokens, cost_usd=0.5),
+                )
+            ],
+            parsed={"text": t},
+        )
+        for i, t in enumerate(texts)
+    ]
+    call = JudgeCallRecord(item_key=item.key, judge="j", call="eval", reply=texts[-1],
+                           usage=CallUsage(output_tokens=tokens, latency_s=1.0))  # fmt: skip
+    result = ItemResult(key=item.key, status="ok", rounds=[RoundSummary(response=texts[-1])],
+                        judgment=JudgmentRecord(judge="j", scenario=scenario))  # fmt: skip
+    for step in steps:
+        sink(StepFinished(run=info, step=step))
+    sink(JudgeCalled(run=info, call=call))
+    sink(ItemFinished(run=info, result=result))
+    replay.close()
+    again = ItemReplay(CallCache(cache.directory), "tag", judged=True)
+    (outcome,) = again.lookup([item]).values()
+    assert [s.calls[0].answer for s in outcome.steps] == texts
+    assert all(c.usage.cache_hit and c.usage.cost_usd == 0 for s in outcome.steps for c in s.calls)
+    assert outcome.judge_calls[0].reply == texts[-1] and outcome.judge_calls[0].usage.cache_hit
+    assert outcome.result.judgment == result.judgment and outcome.result.rounds == result.rounds
+    assert outcome.result.usage.cache_hits == len(texts) and outcome.result.usage.calls == 0
+    again.close()

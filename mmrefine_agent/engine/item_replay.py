@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
+from pydantic_core import PydanticSerializationError
 
 import mmrefine_agent
 from mmrefine_agent.config import RunConfig
@@ -310,7 +311,10 @@ class ItemReplay:
         outcome = ItemOutcome(result=stored, steps=steps, judge_calls=calls)
         # derived step fields are recomputed when read: not stored twice
         derived = {"steps": {"__all__": set(StepEvent.model_computed_fields)}}
-        self._pending[address] = outcome.model_dump_json(exclude=derived)
+        try:
+            self._pending[address] = outcome.model_dump_json(exclude=derived)
+        except PydanticSerializationError:
+            return  # text JSON cannot hold (a lone surrogate): not remembered, simply rerun
         if len(self._pending) >= FLUSH_EVERY:
             self.flush()
 
