@@ -56,6 +56,15 @@ def review(ctx: NodeContext, answer: str) -> dict[str, Any]:
     }
 
 
+def named_step(state: Mapping[str, Any], ctx: NodeContext, source: str) -> dict[str, Any]:
+    """A locate node that reads the wrong step ``detect`` parsed from ``source`` (no call)."""
+    step = state.get("error_step")
+    ctx.parsed(error_step=step, error_explanation=state.get("error_explanation"))
+    if step is None:
+        ctx.problem(f"the {source} names no wrong step")
+    return {"error_step": step, "error_explanation": state.get("error_explanation")}
+
+
 def answer_key(answer: str | None) -> str:
     """A normal form for counting votes: case, spaces, dollars and boxes ignored."""
     if not answer:

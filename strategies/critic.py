@@ -27,7 +27,15 @@ from mmrefine_agent.graph.state import RefineState
 from mmrefine_agent.graph.strategy import NodeContext, Strategy
 from mmrefine_agent.hookspecs import RegisterStrategy, hookimpl
 
-from .common import REVIEW_LINES, SOLUTION_LINES, SYSTEM, answer_key, bool_option, review
+from .common import (
+    REVIEW_LINES,
+    SOLUTION_LINES,
+    SYSTEM,
+    answer_key,
+    bool_option,
+    named_step,
+    review,
+)
 
 CRITIQUE_PROMPT = """Question: {question}
 
@@ -85,11 +93,7 @@ class Critic(Strategy):
 
     async def locate(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """The first wrong step the critique names (no call)."""
-        step = state.get("error_step")
-        ctx.parsed(error_step=step, error_explanation=state.get("error_explanation"))
-        if step is None:
-            ctx.problem("the critique names no wrong step")
-        return {"error_step": step, "error_explanation": state.get("error_explanation")}
+        return named_step(state, ctx, "critique")
 
     async def correct(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """The revision, given the critique."""

@@ -27,7 +27,7 @@ from mmrefine_agent.graph.state import RefineState
 from mmrefine_agent.graph.strategy import NodeContext, Strategy
 from mmrefine_agent.hookspecs import RegisterStrategy, hookimpl
 
-from .common import REVIEW_LINES, SOLUTION_LINES, SYSTEM, bool_option, review
+from .common import REVIEW_LINES, SOLUTION_LINES, SYSTEM, bool_option, named_step, review
 
 FEEDBACK_PROMPT = """Question: {question}
 {history}
@@ -105,11 +105,7 @@ class SelfRefine(Strategy):
 
     async def locate(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """The first wrong step named by the feedback (read by detect; no call)."""
-        step = state.get("error_step")
-        ctx.parsed(error_step=step, error_explanation=state.get("error_explanation"))
-        if step is None:
-            ctx.problem("the feedback names no wrong step")
-        return {"error_step": step, "error_explanation": state.get("error_explanation")}
+        return named_step(state, ctx, "feedback")
 
     async def correct(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """REFINE: the solution improved with the feedback."""
