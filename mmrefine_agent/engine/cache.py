@@ -187,44 +187,33 @@ class CallCache:
         except sqlite3.Error as exc:
             self._broken(exc)
 
-    def outcome_keys(self, keys: list[str]) -> set[str]:
-        """Which of ``keys`` have a remembered item outcome (the outcomes are not read)."""
+    def _select_in(self, columns: str, keys: list[str]) -> list[tuple[str, ...]]:
+        """``SELECT columns FROM items`` for ``keys``, a chunk at a time (empty on failure)."""
         if self.disabled or not keys:
-            return set()
-        found: set[str] = set()
+            return []
+        rows: list[tuple[str, ...]] = []
         try:
             with self._lock:
                 for start in range(0, len(keys), LOOKUP_CHUNK):
                     chunk = keys[start : start + LOOKUP_CHUNK]
                     marks = ",".join("?" * len(chunk))
-                    rows = self._db.execute(
-                        f"SELECT key FROM items WHERE key IN ({marks})", chunk
-                    ).fetchall()
-                    found.update(row[0] for row in rows)
-        except sqlite3.Error as exc:
-            self._broken(exc)
-            return set()
-        return found
-
-    def outcomes(self, keys: list[str]) -> dict[str, str]:
-        """Remembered item outcomes (engine/item_replay.py) for ``keys``, in a few queries."""
-        if self.disabled or not keys:
-            return {}
-        found: dict[str, str] = {}
-        try:
-            with self._lock:
-                for start in range(0, len(keys), LOOKUP_CHUNK):
-                    chunk = keys[start : start + LOOKUP_CHUNK]
-                    marks = ",".join("?" * len(chunk))
-                    found.update(
+                    rows.extend(
                         self._db.execute(
-                            f"SELECT key, outcome FROM items WHERE key IN ({marks})", chunk
+                            f"SELECT {columns} FROM items WHERE key IN ({marks})", chunk
                         ).fetchall()
                     )
         except sqlite3.Error as exc:
             self._broken(exc)
-            return {}
-        return found
+            return []
+        return rows
+
+    def outcome_keys(self, keys: list[str]) -> set[str]:
+        """Which of ``keys`` have a remembered item outcome (the outcomes are not read)."""
+        return {row[0] for row in self._select_in("key", keys)}
+
+    def outcomes(self, keys: list[str]) -> dict[str, str]:
+        """Remembered item outcomes (engine/item_replay.py) for ``keys``, in a few queries."""
+        return {row[0]: row[1] for row in self._select_in("key, outcome", keys)}
 
     def remember_outcomes(self, outcomes: dict[str, str]) -> None:
         """Store item outcomes (one transaction; an unreadable entry of a key is replaced)."""
