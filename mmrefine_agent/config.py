@@ -164,6 +164,12 @@ class RunSettings(Section):
         description="with the cache on: an item whose whole outcome (steps, judgment) is "
         "remembered for the same item, settings and code is replayed without running its graph",
     )
+    answer_checks: Literal["auto", "ahead", "at_finish"] = Field(
+        "auto",
+        description="when final answers are checked against the gold ones with math-verify "
+        "(step metrics): ahead = in a helper process while items run; at_finish = when the "
+        "run finishes; auto = ahead when at least 64 items run through the graph",
+    )
     out_dir: str = Field("runs", description="parent directory of run directories")
     retries: int = Field(4, ge=0, le=20, strict=True, description="retries on 429/5xx/timeouts")
     backoff_s: float = Field(1.0, ge=0, description="base backoff delay")
@@ -253,6 +259,7 @@ class RunConfig(Section):
             "cache",
             "cache_dir",
             "replay",
+            "answer_checks",
             "retries",
             "backoff_s",
             "workers",

@@ -19,6 +19,7 @@ from mmrefine_agent.config import RunConfig
 from mmrefine_agent.data.mmrefine import LoadedData
 from mmrefine_agent.data.prompts import OfficialPrompts
 from mmrefine_agent.data.run_slice import load_run_items
+from mmrefine_agent.engine.answers_ahead import AnswersAhead, wanted
 from mmrefine_agent.engine.backend import ModelBackend
 from mmrefine_agent.engine.executors import Executor, ExecutorJob, make_executor
 from mmrefine_agent.engine.finish import finish_run
@@ -234,6 +235,8 @@ async def _locked_run(
         scope=str(out),
         injected=[role for role, b in (("model", backend), ("judge", judge_backend)) if b],
     )  # fmt: skip
+    ahead_cache = None
+    ahead: AnswersAhead | None = None
     try:
         if replay is not None:
             for start in range(0, len(replayed), REPLAY_CHUNK):
@@ -249,14 +252,26 @@ async def _locked_run(
                             )
                         )  # fmt: skip
             stream.subscribe(replay.watch(todo), name="item replay")
+        if wanted(config.run.answer_checks, len(todo)):
+            ahead_cache = open_cache(config, quiet=True)
+            ahead = AnswersAhead(items, ahead_cache)
+            stream.subscribe(ahead.sink, name="answer checks ahead")
         if todo or to_judge:
             await executor.execute(job)
+    except BaseException:
+        if ahead is not None:  # nothing will be scored: stop the helper now
+            ahead.close()
+        raise
     finally:
         if replay is not None:
             replay.flush()
         files.close()
         await services.aclose()
+        if ahead_cache is not None:
+            ahead_cache.close()
     usage = ledger.write()
+    if ahead is not None:
+        ahead.install()
     scores = finish_run(
         run, config, items, [*items, *problem_keys], usage, records=written.records()
     )
