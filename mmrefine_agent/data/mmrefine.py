@@ -11,6 +11,7 @@ from typing import Any
 from mmrefine_agent.data.base import LoadedData, RowProblem
 from mmrefine_agent.data.datadir import PARQUET_NAME
 from mmrefine_agent.data.image_checks import ImageChecks
+from mmrefine_agent.data.row_memo import RowMemo, file_key
 from mmrefine_agent.errors import DataError
 from mmrefine_agent.types import Image, Item
 
@@ -205,8 +206,28 @@ def balanced_order(rows: Sequence[tuple[int, dict[str, Any]]]) -> list[tuple[int
     return ordered
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    """Read every parquet row as a dict; raises DataError naming the file on failure."""
+def read_rows(path: Path, memo: RowMemo | None = None) -> list[dict[str, Any]]:
+    """Read every parquet row as a dict; raises DataError naming the file on failure.
+
+    ``memo``: rows remembered for this very version of the file are taken from it (and rows
+    read are added to it), without importing pyarrow (data/row_memo.py).
+    """
+    key = None
+    if memo is not None:
+        try:
+            key = file_key(path)
+        except OSError:
+            key = None
+        remembered = memo.get(key, path) if key is not None else None
+        if remembered is not None:
+            return remembered
+    rows = _read_parquet(path)
+    if memo is not None and key is not None:
+        memo.put(key, path, rows)
+    return rows
+
+
+def _read_parquet(path: Path) -> list[dict[str, Any]]:
     import pyarrow.parquet as pq
 
     try:  # one file: ParquetFile reads it without importing pyarrow's dataset layer
@@ -232,7 +253,7 @@ def load_items(
     unknown = set(filters or {}) - set(FILTER_FIELDS)
     if unknown:
         raise DataError(f"unknown data filter(s) {sorted(unknown)}; known: {list(FILTER_FIELDS)}")
-    rows = read_rows(path)
+    rows = read_rows(path, RowMemo())
     selected = [(i, r) for i, r in enumerate(rows) if _matches(r, filters or {})]
     if filters and not selected and rows:
         raise DataError(f"{path}: no row matches the filter: {_why_nothing(rows, filters)}")
