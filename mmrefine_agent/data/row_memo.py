@@ -16,6 +16,7 @@ source is simply read with pyarrow.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import marshal
@@ -103,8 +104,6 @@ class RowMemo:
             os.replace(tmp, target)
             return True
         except OSError:  # a read-only or full disk: read with pyarrow next time too
-            try:
+            with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
-            except OSError:
-                pass
             return False
