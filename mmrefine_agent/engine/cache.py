@@ -35,6 +35,11 @@ CREATE TABLE IF NOT EXISTS items (
     outcome TEXT NOT NULL,
     created REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS scored (
+    key TEXT PRIMARY KEY,
+    doc TEXT NOT NULL,
+    created REAL NOT NULL
+);
 """
 LOOKUP_CHUNK = 500
 """Keys per ``IN (...)`` query (well under SQLite's parameter limit)."""
@@ -225,6 +230,32 @@ class CallCache:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO items (key, outcome, created) VALUES (?, ?, ?)",
                     [(key, blob, now) for key, blob in outcomes.items()],
+                )
+                self._db.commit()
+        except sqlite3.Error as exc:
+            self._broken(exc)
+
+    def scored(self, key: str) -> str | None:
+        """A remembered scoring of a run's records (engine/score_memo.py), or None."""
+        if self.disabled:
+            return None
+        try:
+            with self._lock:
+                row = self._db.execute("SELECT doc FROM scored WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as exc:
+            self._broken(exc)
+            return None
+        return None if row is None else str(row[0])
+
+    def remember_scored(self, key: str, doc: str) -> None:
+        """Store the scoring of a run's records (an unreadable entry of the key is replaced)."""
+        if self.disabled:
+            return
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO scored (key, doc, created) VALUES (?, ?, ?)",
+                    (key, doc, time.time()),
                 )
                 self._db.commit()
         except sqlite3.Error as exc:

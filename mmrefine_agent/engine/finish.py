@@ -10,6 +10,8 @@ from mmrefine_agent.analysis.metrics import compute_scores
 from mmrefine_agent.analysis.round_metrics import step_and_round_scores
 from mmrefine_agent.config import RunConfig
 from mmrefine_agent.engine.answer_memo import RememberedEquivalence
+from mmrefine_agent.engine.cache import CallCache
+from mmrefine_agent.engine.score_memo import ScoredRun, remember, remembered, score_key
 from mmrefine_agent.engine.services import open_cache
 from mmrefine_agent.engine.usage import by_node
 from mmrefine_agent.judging.answers import answers_match
@@ -76,10 +78,12 @@ def completeness(
 
 
 def step_and_scores_remembered(
-    results: Sequence[ItemResult], items: dict[str, Item], config: RunConfig
+    results: Sequence[ItemResult],
+    items: dict[str, Item],
+    config: RunConfig,
+    cache: CallCache | None = None,
 ) -> tuple[StepScores, RoundCorrection | None]:
     """Step and round metrics, with answer equivalences remembered in the call cache."""
-    cache = open_cache(config, quiet=True)
     equivalent = RememberedEquivalence(cache)
 
     def matcher(prediction: str | None, gold: str, options: Sequence[str]) -> bool:
@@ -89,6 +93,38 @@ def step_and_scores_remembered(
         return step_and_round_scores(results, items, seed=config.run.seed, matcher=matcher)
     finally:
         equivalent.save()
+
+
+def score_records(
+    results: Sequence[ItemResult], items: dict[str, Item], config: RunConfig
+) -> ScoredRun:
+    """Scenario scores (judged records), step metrics and round correction of a run.
+
+    Remembered by content in the call cache (engine/score_memo.py): records already scored
+    are not scored again.
+    """
+    judged = any(r.judgment is not None for r in results)
+    cache = open_cache(config, quiet=True)
+    try:
+        key = score_key(results, items, config.run.seed) if judged and cache else None
+        known = remembered(cache, key)
+        if known is not None:
+            return known
+        if judged:
+            scores = compute_scores(results, seed=config.run.seed)
+        else:
+            scores = Scores(
+                n_items=len(results),
+                n_failed_items=sum(1 for r in results if not r.refined),
+                note=f"not judged (judge.name: {config.judge.name})"
+                if config.judge.name not in ("none", "")
+                else "no item has a judgment yet",
+            )
+        step_metrics, correction = step_and_scores_remembered(results, items, config, cache)
+        scored = ScoredRun(scores=scores, step_metrics=step_metrics, round_correction=correction)
+        remember(cache, key, scored)
+        return scored
+    finally:
         if cache is not None:
             cache.close()
 
@@ -109,16 +145,8 @@ def finish_run(
     """
     results, steps = records if records is not None else (run.results(), run.steps())
     judged = config.judge.name not in ("none", "")
-    if any(r.judgment is not None for r in results):
-        scores = compute_scores(results)
-    else:
-        scores = Scores(
-            n_items=len(results),
-            n_failed_items=sum(1 for r in results if not r.refined),
-            note=f"not judged (judge.name: {config.judge.name})"
-            if not judged
-            else "no item has a judgment yet",
-        )
+    scored = score_records(results, items, config)
+    scores = scored.scores
     scores.judge_settings = {
         "name": config.judge.name,
         "model": config.judge.model,
@@ -136,9 +164,7 @@ def finish_run(
     scores.usage_by_node = by_node(steps)
     scores.parse_health = parse_health(steps)
     scores.completeness = completeness(results, expected, judged, run.path)
-    scores.step_metrics, scores.round_correction = step_and_scores_remembered(
-        results, items, config
-    )
+    scores.step_metrics, scores.round_correction = scored.step_metrics, scored.round_correction
     rundir.write_json_atomic(run.file(rundir.SCORES), scores)
     submission = {}
     for record in results:

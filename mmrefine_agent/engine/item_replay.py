@@ -81,14 +81,16 @@ def _source_files(roots: Iterable[str]) -> list[tuple[str, Path]]:
 
 
 @cache
-def _tree_digest(roots: tuple[str, ...]) -> str:
+def tree_digest(roots: tuple[str, ...]) -> str:
+    """A hash of every ``.py`` file under ``roots`` (names and contents; once per process)."""
     digest = hashlib.sha256()
     for name, path in _source_files(roots):
         digest.update(name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-def _version(distribution: str) -> str:
+def distribution_version(distribution: str) -> str:
+    """An installed distribution's version ("absent" when it is not installed)."""
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
@@ -114,10 +116,10 @@ def code_digest(config: RunConfig, plugins: Plugins) -> str:
     components = [p.model_dump(mode="json") for p in plugin_fingerprints(config, plugins)]
     blob = json.dumps(
         {
-            "package": _tree_digest(package_roots()),
+            "package": tree_digest(package_roots()),
             "components": components,
-            "langgraph": _version("langgraph"),
-            "math-verify": _version("math-verify"),
+            "langgraph": distribution_version("langgraph"),
+            "math-verify": distribution_version("math-verify"),
         },
         sort_keys=True,
     )
