@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import random
 import json
 from pathlib import Path
 
@@ -127,3 +128,18 @@ def test_scores_use_the_run_seed(tmp_path: Path) -> None:
     written = json.loads((tmp_path / "seeded" / "scores.json").read_text())
     expected = compute_scores(results, seed=3).overall.model_dump(mode="json")
     assert written["overall"]["ci95"] == expected["ci95"]
+
+
+def test_scoring_does_not_depend_on_the_order_of_the_records(tmp_path: Path) -> None:
+    """What makes the key's key order sound: shuffled records score the same."""
+    assert run(tmp_path / "run", "data.limit=24").complete
+    results = RunDir(tmp_path / "run").results()
+    _, data, _ = load_run_items(config("data.limit=24"), load_plugins())
+    items = {i.key: i for i in data.items}
+    cfg = config("data.limit=24", "run.cache=false")
+    first = finish.score_records(results, items, cfg).model_dump_json()
+    for seed in range(3):
+        shuffled = list(results)
+        random.Random(seed).shuffle(shuffled)
+        assert score_key(shuffled, items, 0) == score_key(results, items, 0)
+        assert finish.score_records(shuffled, items, cfg).model_dump_json() == first

@@ -2,8 +2,9 @@
 
 The scores of a run (scenario rates with bootstrap intervals, step metrics, round correction)
 are a pure function of its results, its items, ``run.seed`` and the code that scores them.
-The key hashes all of them: every result as written, without the three fields no score reads
-and a replayed rerun changes (``replayed``, ``elapsed_s``, ``usage``); every item's digest
+The key hashes all of them: every result as written (in key order: no score depends on the
+order items finished in), without the three fields no score reads and a replayed rerun
+changes (``replayed``, ``elapsed_s``, ``usage``); every item's digest
 (engine/item_replay.py); the seed; every source file of the project and the numpy and
 math-verify versions. A hit gives back exactly what scoring computed (a typed record in the
 call cache, ``run.cache``), so a cached rerun neither imports numpy nor runs math-verify;
@@ -53,12 +54,14 @@ def score_key(results: Sequence[ItemResult], items: Mapping[str, Item], seed: in
     versions = [distribution_version("numpy"), distribution_version("math-verify")]
     code = [FORMAT, tree_digest(package_roots()), *versions]
     digest.update(json.dumps([*code, seed]).encode("utf-8"))
-    try:
-        for record in results:
-            digest.update(record.model_dump_json(exclude=UNSCORED_FIELDS).encode("utf-8"))
-            digest.update(b"\n")
+    try:  # by key: scores do not depend on the order items finished in
+        lines = sorted(
+            (r.key, r.model_dump_json(exclude=UNSCORED_FIELDS).encode("utf-8")) for r in results
+        )
     except PydanticSerializationError:
         return None
+    for _, line in lines:
+        digest.update(line + b"\n")
     for key in sorted(items):
         digest.update(f"{key}\0{item_digest(items[key])}\n".encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
