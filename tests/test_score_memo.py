@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import random
 import json
+import random
 from pathlib import Path
 
 import pytest
