@@ -243,14 +243,15 @@ async def _locked_run(
                 chunk = replayed[start : start + REPLAY_CHUNK]
                 outcomes = replay.lookup([items[key] for key in chunk])
                 todo.extend(key for key in chunk if key not in outcomes)  # unreadable: run it
-                for key in chunk:
-                    if key in outcomes:
-                        finished(
-                            replay.replay(
-                                outcomes[key], stream.emit, replay_event, services.refine_totals,
-                                services.judge_totals,
-                            )
-                        )  # fmt: skip
+                with files.batched():
+                    for key in chunk:
+                        if key in outcomes:
+                            finished(
+                                replay.replay(
+                                    outcomes[key], stream.emit, replay_event,
+                                    services.refine_totals, services.judge_totals,
+                                )
+                            )  # fmt: skip
             stream.subscribe(replay.watch(todo), name="item replay")
         if wanted(config.run.answer_checks, len(todo)):
             ahead_cache = open_cache(config, quiet=True)

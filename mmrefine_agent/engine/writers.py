@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from mmrefine_agent.events import (
@@ -55,6 +56,23 @@ class RunFiles:
             entry if isinstance(entry, JudgeCallRecord) else JudgeCallRecord.model_validate(entry)
         )
         return JudgeCalled(run=run, call=record)
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Flush once at the end instead of once per line.
+
+        For items replayed from the cache, which still holds them should the process die
+        before the flush.
+        """
+        handles = (self.steps, self.results, self.judgments)
+        for handle in handles:
+            handle.flush_each = False
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.flush_each = True
+                handle.flush()
 
     def close(self) -> None:
         """Close the files."""
