@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -88,35 +89,58 @@ def test_the_helper_decides_and_the_decisions_are_installed_here(fresh_memo: Non
     assert answers._parsed == {}  # math-verify never ran here
 
 
-def test_a_helper_that_cannot_start_leaves_the_answers_to_finish(fresh_memo: None) -> None:
-    def no_processes():
-        raise OSError("no semaphores here")
-
-    ahead = AnswersAhead({"1_a": item("1_a", "0.5")}, None, start=no_processes)
+def test_a_helper_that_cannot_start_leaves_the_answers_to_finish(
+    fresh_memo: None, tmp_path: Path
+) -> None:
+    ahead = AnswersAhead({"1_a": item("1_a", "0.5")}, None, command=[str(tmp_path / "no-python")])
     ahead.sink(finished("1_a", "\\frac{1}{2}"))
     ahead.sink(finished("1_a", "1/2"))
     ahead.install()
     assert ahead.n_installed == 0 and answers._settled == {}
 
 
-def _stuck(prediction: str, gold: str) -> tuple[bool, bool]:
-    time.sleep(60)
-    return True, True
-
-
-@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
-def test_a_stuck_helper_is_waited_for_only_the_grace_period(
-    fresh_memo: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(answers, "check_equivalence", _stuck)  # inherited by the forked helper
+def test_a_helper_that_dies_leaves_the_answers_to_finish(fresh_memo: None) -> None:
     ahead = AnswersAhead(
-        {"1_a": item("1_a", "0.5")}, None, start=lambda: multiprocessing.get_context("fork").Pool(1)
+        {"1_a": item("1_a", "0.5")}, None, command=[sys.executable, "-c", "print('[[')"]
     )
+    ahead.sink(finished("1_a", "\\frac{1}{2}"))
+    time.sleep(0.5)
+    ahead.sink(finished("1_a", "2/4"))  # the pipe is gone: no error, the rest left to finish
+    ahead.install()
+    assert ahead.n_installed == 0 and answers._settled == {}
+
+
+def test_a_stuck_helper_is_waited_for_only_the_grace_period(fresh_memo: None) -> None:
+    stuck = [sys.executable, "-c", "import time; time.sleep(60)"]
+    ahead = AnswersAhead({"1_a": item("1_a", "0.5")}, None, command=stuck)
     ahead.sink(finished("1_a", "\\frac{1}{2}"))
     started = time.monotonic()
     ahead.install(grace_s=0.5)
     assert time.monotonic() - started < 10  # the helper was stopped, not waited for
     assert ahead.n_installed == 0 and answers._settled == {}
+
+
+def test_the_helper_never_runs_the_callers_script(tmp_path: Path) -> None:
+    """Unlike a multiprocessing 'spawn' child, the helper does not import ``__main__``."""
+    marker = tmp_path / "ran"
+    script = tmp_path / "experiment.py"  # no __main__ guard, as a quick experiment is written
+    script.write_text(
+        "import pathlib, sys\n"
+        f"pathlib.Path({str(marker)!r}).open('a').write('x')\n"
+        "from mmrefine_agent.engine.answers_ahead import AnswersAhead\n"
+        "from mmrefine_agent.judging import answers\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from test_answers_ahead import finished, item\n"
+        "ahead = AnswersAhead({'1_a': item('1_a', '0.5')}, None)\n"
+        "ahead.sink(finished('1_a', '\\\\frac{1}{2}'))\n"
+        "ahead.install()\n"
+        "print(ahead.n_installed, answers._settled)\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert shown.stdout.split()[0] == "1"
+    assert marker.read_text() == "x"  # the script ran once: in its own process only
 
 
 def config(*extra: str):

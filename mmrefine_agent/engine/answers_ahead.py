@@ -4,12 +4,13 @@ Finishing a run scores every round's final answer against the gold one (step met
 math-verify makes that the slowest part of finishing an uncached run (seconds for the full
 protocol). The decisions are a pure function of the two texts, so they need not wait for the
 end: as each item finishes, the pairs that :func:`answers.answers_match` will hand to
-math-verify are sent to one helper process (``spawn``: a fresh interpreter, math-verify's
-signal timeout in its main thread, as at finish), which decides them on the other core while
-the run waits on its model calls. At finish the settled decisions are installed in this
-process's memo (``answers._settled``), so the scores are computed exactly as before, by the
-same code, just without the wait. Whatever the helper did not settle (a timeout, a pair still
-queued after the grace period, a helper that would not start) is decided at finish as always.
+math-verify are sent to one helper process (``python -m mmrefine_agent.engine.answers_helper``:
+a fresh interpreter that imports nothing of the caller's script, math-verify's signal timeout
+in its main thread, as at finish), which decides them on another core while the run waits on
+its model calls. At finish the settled decisions are installed in this process's memo
+(``answers._settled``), so the scores are computed exactly as before, by the same code, just
+without the wait. Whatever the helper did not settle (a timeout, a batch still queued after
+the grace period, a helper that would not start or died) is decided at finish as always.
 
 ``run.answer_checks``: ``ahead`` (this), ``at_finish`` (no helper), ``auto`` (ahead when at
 least :data:`AUTO_MIN_ITEMS` items run through the graph: a helper's start-up is not worth it
@@ -18,17 +19,20 @@ for a handful).
 
 from __future__ import annotations
 
-import multiprocessing
-import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 from mmrefine_agent.events import Event, ItemFinished
 from mmrefine_agent.judging import answers
 
 if TYPE_CHECKING:
-    from multiprocessing.pool import AsyncResult, Pool
-
     from mmrefine_agent.engine.cache import CallCache
     from mmrefine_agent.records.models import ItemResult
     from mmrefine_agent.types import Item
@@ -36,19 +40,10 @@ if TYPE_CHECKING:
 AUTO_MIN_ITEMS = 64
 """``auto``: the fewest items run through the graph for which answers are checked ahead."""
 GRACE_S = 30.0
-"""At finish, how long to wait for the helper's queued decisions before deciding the rest here."""
+"""At finish, how long to wait for the helper's last decisions before deciding the rest here."""
+HELPER = "mmrefine_agent.engine.answers_helper"
 
 Pair = tuple[str, str]
-
-
-def decide(pairs: Sequence[Pair]) -> list[tuple[Pair, bool, bool]]:
-    """(pair, equivalent, settled) for each pair (runs in the helper process)."""
-    return [(pair, *answers.check_equivalence(*pair)) for pair in pairs]
-
-
-def _warm() -> None:
-    """Import math-verify in the helper as soon as it starts (before the first pair arrives)."""
-    import math_verify  # noqa: F401
 
 
 def pairs_asked(result: ItemResult, item: Item) -> list[Pair]:
@@ -81,23 +76,37 @@ def wanted(setting: str, n_graph_items: int) -> bool:
     return False
 
 
+def helper_command() -> list[str]:
+    """How the helper process is started (this interpreter, the helper module)."""
+    return [sys.executable, "-m", HELPER]
+
+
+def helper_env() -> dict[str, str]:
+    """The environment of the helper: this one, with this package importable from it."""
+    env = dict(os.environ)
+    here = str(Path(answers.__file__).resolve().parents[2])  # the directory holding the package
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH")) if p)
+    return env
+
+
 class AnswersAhead:
-    """The helper process and the decisions it was asked for (a sink of the event stream)."""
+    """The helper process and the decisions it sent back (a sink of the event stream)."""
 
     def __init__(
         self,
         items: dict[str, Item],
         cache: CallCache | None,
         *,
-        start: Callable[[], Pool] | None = None,
+        command: Sequence[str] | None = None,
     ) -> None:
         self.items = items
         self.cache = cache
-        self._start = start or _spawn_pool
-        self._pool: Pool | None = None
+        self.command = list(command or helper_command())
+        self._process: subprocess.Popen[str] | None = None
+        self._reader: threading.Thread | None = None
         self._broken = False
         self._asked: set[Pair] = set()
-        self._pending: list[AsyncResult[list[tuple[Pair, bool, bool]]]] = []
+        self._decided: list[tuple[Pair, bool, bool]] = []
         self.n_sent = 0
         self.n_installed = 0
 
@@ -113,13 +122,35 @@ class AnswersAhead:
         if not fresh:
             return
         try:
-            if self._pool is None:
-                self._pool = self._start()
-                self._pool.apply_async(_warm)
-            self._pending.append(self._pool.apply_async(decide, (fresh,)))
+            stdin = self._stdin()
+            stdin.write(json.dumps(fresh, ensure_ascii=True) + "\n")
+            stdin.flush()
             self.n_sent += len(fresh)
-        except Exception:  # no helper here (a sandbox, no semaphores): decided at finish
+        except (OSError, ValueError):  # no helper here, or it died: decided at finish
             self._broken = True
+            self.close()
+
+    def _stdin(self) -> IO[str]:
+        if self._process is None:
+            self._process = subprocess.Popen(
+                self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, text=True, encoding="ascii", env=helper_env(),
+            )  # fmt: skip
+            self._reader = threading.Thread(
+                target=self._read, args=(self._process.stdout,), daemon=True
+            )
+            self._reader.start()
+        assert self._process.stdin is not None
+        return self._process.stdin
+
+    def _read(self, replies: IO[str]) -> None:
+        """Collect the helper's replies as they come (a thread: its pipe never fills)."""
+        try:
+            for line in replies:
+                for prediction, gold, equivalent, settled in json.loads(line):
+                    self._decided.append(((prediction, gold), bool(equivalent), bool(settled)))
+        except (ValueError, TypeError, OSError):
+            return  # a torn reply: what came before it counts, the rest is decided at finish
 
     def _new(self, pair: Pair) -> bool:
         if pair in self._asked or pair in answers._settled:
@@ -135,32 +166,28 @@ class AnswersAhead:
 
     def install(self, grace_s: float = GRACE_S) -> None:
         """Put the helper's settled decisions in this process's memo; stop the helper."""
-        deadline = time.monotonic() + grace_s
+        process, reader = self._process, self._reader
         try:
-            for pending in self._pending:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                try:
-                    decided = pending.get(timeout=left)
-                except Exception:  # a helper error or a timeout: those pairs are asked at finish
-                    continue
-                for pair, equivalent, settled in decided:
-                    if settled:
-                        answers._settled.setdefault(pair, equivalent)
-                        self.n_installed += 1
+            if process is not None and reader is not None and process.stdin is not None:
+                with contextlib.suppress(OSError):
+                    process.stdin.close()  # the helper ends after the batches it has
+                reader.join(grace_s)
         finally:
             self.close()
+        for pair, equivalent, settled in list(self._decided):
+            if settled:
+                answers._settled.setdefault(pair, equivalent)
+                self.n_installed += 1
 
     def close(self) -> None:
         """Stop the helper process (whatever it is still doing is not needed)."""
-        pool, self._pool = self._pool, None
-        self._pending = []
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-
-
-def _spawn_pool() -> Pool:
-    context: Any = multiprocessing.get_context("spawn")
-    return context.Pool(processes=1)  # type: ignore[no-any-return]
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
