@@ -111,9 +111,20 @@ class AnswersAhead:
         self.n_installed = 0
 
     def sink(self, event: Event) -> None:
-        """Send the new pairs of a refined item to the helper (started on the first)."""
+        """Send the new pairs of a refined item to the helper (started on the first).
+
+        Never raises: the helper only saves time, so anything going wrong here leaves the
+        answers to finish, as without it.
+        """
         if not isinstance(event, ItemFinished) or self._broken:
             return
+        try:
+            self._send(event)
+        except Exception:
+            self._broken = True
+            self.close()
+
+    def _send(self, event: ItemFinished) -> None:
         result = event.result
         item = self.items.get(result.key)
         if item is None or result.status not in ("ok", "judge_error") or result.replayed:
@@ -121,14 +132,10 @@ class AnswersAhead:
         fresh = [pair for pair in pairs_asked(result, item) if self._new(pair)]
         if not fresh:
             return
-        try:
-            stdin = self._stdin()
-            stdin.write(json.dumps(fresh, ensure_ascii=True) + "\n")
-            stdin.flush()
-            self.n_sent += len(fresh)
-        except (OSError, ValueError):  # no helper here, or it died: decided at finish
-            self._broken = True
-            self.close()
+        stdin = self._stdin()  # no helper here, or it died: OSError, decided at finish
+        stdin.write(json.dumps(fresh, ensure_ascii=True) + "\n")
+        stdin.flush()
+        self.n_sent += len(fresh)
 
     def _stdin(self) -> IO[str]:
         if self._process is None:
