@@ -7,6 +7,7 @@ per-test directory, the run files read back from disk.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import shutil
 import textwrap
@@ -21,10 +22,11 @@ from hypothesis import strategies as st
 
 from mmrefine_agent.config import load_config
 from mmrefine_agent.data.run_slice import load_run_items
-from mmrefine_agent.engine.item_replay import rememberable
+from mmrefine_agent.engine.item_replay import item_digest, rememberable
 from mmrefine_agent.engine.run import arun
 from mmrefine_agent.plugins_manager import load_plugins
 from mmrefine_agent.records.models import ItemResult, JudgmentRecord, RoundSummary
+from mmrefine_agent.types import Item
 
 VOLATILE = ("elapsed_s", "timestamp", "replayed", "latency_s")
 
@@ -305,3 +307,32 @@ def test_a_remembered_outcome_reads_back_as_stored(
     assert outcome.result.judgment == result.judgment and outcome.result.rounds == result.rounds
     assert outcome.result.usage.cache_hits == len(texts) and outcome.result.usage.calls == 0
     again.close()
+
+
+TEXT = st.text(max_size=6)
+ITEM_FIELDS = {
+    "question": TEXT,
+    "answer": TEXT,
+    "options": st.lists(TEXT, max_size=3).map(tuple),
+    "reference_feedback": st.none() | TEXT,
+    "error_type": st.none() | TEXT,
+    "steps": st.lists(TEXT, max_size=3).map(tuple),
+    "first_wrong_step": st.none() | st.integers(-3, 3),
+    "category": st.none() | TEXT,
+    "meta": st.dictionaries(TEXT, st.none() | st.integers() | TEXT, max_size=2),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=st.fixed_dictionaries(ITEM_FIELDS), b=st.fixed_dictionaries(ITEM_FIELDS))
+def test_items_digest_alike_exactly_when_their_fields_are_alike(a: dict, b: dict) -> None:
+    """The length-prefixed digest never lets two different items collide (or one drift)."""
+    base = Item(
+        key="1_x", id="1", question="", options=(), image=None, answer="",
+        initial_solution="Step 1: x", label="incorrect", reference_feedback=None,
+        error_type=None, source="s",
+    )  # fmt: skip
+    first, second = dataclasses.replace(base, **a), dataclasses.replace(base, **b)
+    same = a == b  # meta is left out of Item equality, not of the digest
+    assert (item_digest(first) == item_digest(second)) == same
+    assert item_digest(first) == item_digest(dataclasses.replace(base, **a))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mmrefine_agent.analysis.metrics import compute_scores
@@ -96,17 +96,20 @@ def step_and_scores_remembered(
 
 
 def score_records(
-    results: Sequence[ItemResult], items: dict[str, Item], config: RunConfig
+    results: Sequence[ItemResult],
+    items: dict[str, Item],
+    config: RunConfig,
+    digests: Mapping[str, str] | None = None,
 ) -> ScoredRun:
     """Scenario scores (judged records), step metrics and round correction of a run.
 
     Remembered by content in the call cache (engine/score_memo.py): records already scored
-    are not scored again.
+    are not scored again (``digests``: the items' digests, when the session has them).
     """
     judged = any(r.judgment is not None for r in results)
     cache = open_cache(config, quiet=True)
     try:
-        key = score_key(results, items, config.run.seed) if judged and cache else None
+        key = score_key(results, items, config.run.seed, digests) if judged and cache else None
         known = remembered(cache, key)
         if known is not None:
             return known
@@ -137,15 +140,17 @@ def finish_run(
     usage: UsageDoc,
     *,
     records: tuple[list[ItemResult], list[StepEvent]] | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> Scores:
     """Write scores.json and submission.json from the run's records; returns the scores.
 
     ``records`` are the run's results (latest per key, in file order) and steps when the
     caller holds exactly what the files hold (a session that wrote them); else they are read.
+    ``digests``: the items' ``item_digest`` by key, when the session computed them.
     """
     results, steps = records if records is not None else (run.results(), run.steps())
     judged = config.judge.name not in ("none", "")
-    scored = score_records(results, items, config)
+    scored = score_records(results, items, config, digests)
     scores = scored.scores
     scores.judge_settings = {
         "name": config.judge.name,

@@ -149,20 +149,32 @@ def outcome_settings(config: RunConfig, prompts: OfficialPrompts | None) -> dict
     }
 
 
+def _field(value: object) -> str:
+    """One field of an item, length-prefixed (no two different values encode alike)."""
+    if value is None:
+        return "N;"
+    if isinstance(value, bool):
+        return f"b{int(value)};"
+    if isinstance(value, int):
+        return f"i{value};"
+    if isinstance(value, str):
+        return f"s{len(value)}:{value}"
+    if isinstance(value, tuple | list):
+        return f"l{len(value)}:" + "".join(_field(v) for v in value)
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return f"j{len(text)}:{text}"
+
+
 def item_digest(item: Item) -> str:
     """A hash of every field of an item (the image by its sha256)."""
-    blob = json.dumps(
-        [
-            item.key, item.id, item.question, list(item.options),
-            item.image.sha256 if item.image is not None else None,
-            item.answer, item.initial_solution, item.label, item.reference_feedback,
-            item.error_type, item.source, item.dataset, list(item.steps),
-            item.first_wrong_step, item.category, item.meta,
-        ],
-        ensure_ascii=False,
-        sort_keys=True,
-        default=str,
+    fields = (
+        item.key, item.id, item.question, item.options,
+        item.image.sha256 if item.image is not None else None,
+        item.answer, item.initial_solution, item.label, item.reference_feedback,
+        item.error_type, item.source, item.dataset, item.steps,
+        item.first_wrong_step, item.category, item.meta,
     )  # fmt: skip
+    blob = "".join(_field(value) for value in fields)
     return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -195,6 +207,8 @@ class ItemReplay:
         self.tag = tag
         self.judged = judged
         self.keys: dict[str, str] = {}
+        self.digests: dict[str, str] = {}
+        """``item_digest`` of each item looked at, by item key (scoring reuses them)."""
         self._steps: dict[str, list[StepEvent]] = {}
         self._calls: dict[str, list[JudgeCallRecord]] = {}
         self._pending: dict[str, str] = {}
@@ -231,7 +245,8 @@ class ItemReplay:
         """The content address of one item's outcome in this session's settings and code."""
         known = self.keys.get(item.key)
         if known is None:
-            blob = f"{self.tag}/{item_digest(item)}".encode()
+            digest = self.digests[item.key] = item_digest(item)
+            blob = f"{self.tag}/{digest}".encode()
             known = self.keys[item.key] = hashlib.sha256(blob).hexdigest()
         return known
 

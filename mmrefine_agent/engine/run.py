@@ -274,8 +274,9 @@ async def _locked_run(
     if ahead is not None:
         ahead.install()
     scores = finish_run(
-        run, config, items, [*items, *problem_keys], usage, records=written.records()
-    )
+        run, config, items, [*items, *problem_keys], usage, records=written.records(),
+        digests=replay.digests if replay is not None else None,
+    )  # fmt: skip
     stream.emit(RunFinished(run=info, scores=scores))
     results = written.results()
     done = sum(1 for r in results if r.status == "ok" and r.key in items)

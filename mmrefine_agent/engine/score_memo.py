@@ -48,8 +48,16 @@ class ScoredRun(Record):
     round_correction: RoundCorrection | None = None
 
 
-def score_key(results: Sequence[ItemResult], items: Mapping[str, Item], seed: int) -> str | None:
-    """The content address of scoring these records (None: a record JSON cannot hold)."""
+def score_key(
+    results: Sequence[ItemResult],
+    items: Mapping[str, Item],
+    seed: int,
+    digests: Mapping[str, str] | None = None,
+) -> str | None:
+    """The content address of scoring these records (None: a record JSON cannot hold).
+
+    ``digests``: ``item_digest`` of items already computed this session, by item key.
+    """
     digest = hashlib.sha256()
     versions = [distribution_version("numpy"), distribution_version("math-verify")]
     code = [FORMAT, tree_digest(package_roots()), *versions]
@@ -62,8 +70,10 @@ def score_key(results: Sequence[ItemResult], items: Mapping[str, Item], seed: in
         return None
     for _, line in lines:
         digest.update(line + b"\n")
+    known = digests or {}
     for key in sorted(items):
-        digest.update(f"{key}\0{item_digest(items[key])}\n".encode("utf-8", "surrogatepass"))
+        item = known.get(key) or item_digest(items[key])
+        digest.update(f"{key}\0{item}\n".encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 
