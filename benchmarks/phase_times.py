@@ -2,7 +2,8 @@
 
 Runs the paper protocol in this process against the loopback server (``tests/fake_openai.py``)
 with timers around the run engine's phases: imports, loading the data, the item replay's
-look-ups and writes, the executor (graphs, model calls), finishing (scores, step metrics,
+look-ups and writes, the executor (graphs, model calls), waiting for the answer-check helper
+(engine/answers_ahead.py), finishing (scores, step metrics,
 submission), printing. ``--mode cached`` first fills a fresh call cache (not timed), then times
 the cached rerun; ``--mode direct`` times a run with the cache off. Prints seconds per phase
 for each of ``--repeats`` runs.
@@ -36,6 +37,7 @@ PHASES = (
     ("mmrefine_agent.engine.item_replay", "ItemReplay.lookup", "replay: read outcomes"),
     ("mmrefine_agent.engine.item_replay", "ItemReplay.replay", "replay: write and observe"),
     ("mmrefine_agent.engine.executors.local", "LocalExecutor.execute", "executor (graphs, calls)"),
+    ("mmrefine_agent.engine.answers_ahead", "AnswersAhead.install", "answer checks: the helper"),
 )
 
 
@@ -93,6 +95,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
             os.environ.setdefault("MMREFINE_DATA_DIR", str(ROOT.parent / "shared" / "data"))
+            os.chdir(ROOT)  # the configs are named relative to the checkout
             cache = args.mode == "cached"
 
             def command(out: str) -> list[str]:

@@ -7,8 +7,8 @@ request, answering like a refiner and the official judge) stands in for the prov
    (800 refinement + 2,399 judge calls), concurrency 64, cache off (so every call is made):
    wall time (whole command, and the run itself), calls/s, CPU seconds per call, peak memory;
    through the ``litellm`` backend and through the direct ``openai_compat`` one, each in one
-   process and with ``run.workers: 2`` (both cores; what ``workers: auto`` picks for litellm on
-   a 2-core machine);
+   process (with ``run.answer_checks: auto``, step metrics' math-verify checks run in a helper
+   process as items finish; its CPU is counted in the run's: the helper is its child);
 2. the same command with the cache on, twice into new run directories: the first fills a
    fresh cache (identical judge prompts are answered once), the second is the cached rerun
    (it must make zero calls; its items are replayed whole, engine/item_replay.py), then once
