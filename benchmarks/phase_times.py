@@ -3,8 +3,8 @@
 Runs the paper protocol in this process against the loopback server (``tests/fake_openai.py``)
 with timers around the run engine's phases: imports, loading the data, the item replay's
 look-ups and writes, the executor (graphs, model calls), waiting for the answer-check helper
-(engine/answers_ahead.py), finishing (scores, step metrics,
-submission), printing. ``--mode cached`` first fills a fresh call cache (not timed), then times
+(engine/answers_ahead.py), finishing (scores, step metrics, submission), printing.
+``--mode cached`` first fills a fresh call cache (not timed), then times
 the cached rerun; ``--mode direct`` times a run with the cache off. Prints seconds per phase
 for each of ``--repeats`` runs.
 
