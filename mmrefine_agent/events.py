@@ -118,12 +118,17 @@ def hook_sink(hook: Any) -> Sink:
     """The pluggy observer hooks as a sink (``plugins.hook``)."""
 
     def relay(event: Event) -> None:
+        # the per-record hooks are called only when a plugin implements them (checked each
+        # time: a plugin registered during the run is still called)
         if isinstance(event, StepFinished):
-            hook.mmrefine_observe_step(step=event.step, run=event.run)
+            if hook.mmrefine_observe_step.get_hookimpls():
+                hook.mmrefine_observe_step(step=event.step, run=event.run)
         elif isinstance(event, JudgeCalled):
-            hook.mmrefine_observe_judgment(record=event.call, run=event.run)
+            if hook.mmrefine_observe_judgment.get_hookimpls():
+                hook.mmrefine_observe_judgment(record=event.call, run=event.run)
         elif isinstance(event, ItemFinished):
-            hook.mmrefine_observe_item(result=event.result, run=event.run)
+            if hook.mmrefine_observe_item.get_hookimpls():
+                hook.mmrefine_observe_item(result=event.result, run=event.run)
         elif isinstance(event, RunStarted):
             hook.mmrefine_run_started(run=event.run)
         elif isinstance(event, RunFinished):

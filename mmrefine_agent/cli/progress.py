@@ -7,34 +7,46 @@ from types import TracebackType
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mmrefine_agent.events import Event, ItemFinished, RunStarted
 from mmrefine_agent.records.models import UsageBlock
 
 
 class RunProgress:
-    """A sink of the event stream that shows progress; a no-op when disabled."""
+    """A sink of the event stream that shows progress; a no-op when disabled.
+
+    Disabled (``--quiet``), rich's progress bar is neither imported nor built.
+    """
 
     def __init__(self, console: Console, *, enabled: bool = True, label: str = "refining") -> None:
         self.enabled = enabled
         self.usage: Callable[[], dict[str, UsageBlock]] = dict
         self.failed = 0
-        self._progress = Progress(
-            TextColumn(f"[bold]{label}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[calls]}"),
-            TimeElapsedColumn(),
-            console=console,
-            disable=not enabled,
-            transient=False,
-        )
+        self._progress: Any = None
+        if enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn(f"[bold]{label}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[calls]}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=False,
+            )
         self._task: Any = None
         self._calls_seen = 0
 
     def __enter__(self) -> RunProgress:
-        self._progress.__enter__()
+        if self._progress is not None:
+            self._progress.__enter__()
         return self
 
     def __exit__(
@@ -43,7 +55,8 @@ class RunProgress:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._progress.__exit__(exc_type, exc, tb)
+        if self._progress is not None:
+            self._progress.__exit__(exc_type, exc, tb)
 
     def _calls(self) -> str:
         usage = self.usage()
@@ -55,6 +68,10 @@ class RunProgress:
 
     def __call__(self, event: Event) -> None:
         """Handle one event of the run."""
+        if self._progress is None:
+            if isinstance(event, ItemFinished) and event.result.status != "ok":
+                self.failed += 1
+            return
         if isinstance(event, RunStarted):
             self._task = self._progress.add_task("run", total=event.todo, calls=self._calls())
         elif isinstance(event, ItemFinished) and self._task is not None:
