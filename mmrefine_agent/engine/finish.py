@@ -120,7 +120,7 @@ def score_records(
                 n_items=len(results),
                 n_failed_items=sum(1 for r in results if not r.refined),
                 note=f"not judged (judge.name: {config.judge.name})"
-                if config.judge.name not in ("none", "")
+                if config.judge.name in ("none", "")
                 else "no item has a judgment yet",
             )
         step_metrics, correction = step_and_scores_remembered(results, items, config, cache)
