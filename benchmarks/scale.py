@@ -9,9 +9,10 @@ request, answering like a refiner and the official judge) stands in for the prov
    through the ``litellm`` backend and through the direct ``openai_compat`` one, each in one
    process (with ``run.answer_checks: auto``, step metrics' math-verify checks run in a helper
    process as items finish; its CPU is counted in the run's: the helper is its child);
-2. the same command with the cache on, twice into new run directories: the first fills a
-   fresh cache (identical judge prompts are answered once), the second is the cached rerun
-   (it must make zero calls; its items are replayed whole, engine/item_replay.py), then once
+2. the same command with the cache on, into new run directories: the first fills a fresh
+   cache (identical judge prompts are answered once), the next ``--repeats`` are the cached
+   rerun (each must make zero calls; its items are replayed whole, engine/item_replay.py; the
+   figure is their median, with the spread: second-long commands vary a lot here), then once
    more with ``run.replay: false`` (every graph runs, its calls answered by the cache);
 3. ``mmrefine --help``, ``mmrefine report RUN`` and the run engine's import;
 4. ``run.executor: ray`` (Ray started by the run on this machine: both cores, one worker per
@@ -33,7 +34,7 @@ sets PYTHONDONTWRITEBYTECODE). Every figure is printed next to its target (issue
 asserted anywhere.
 
     python benchmarks/scale.py [--latency 0.1] [--concurrency 64] [--sequential-sample 200]
-                               [--copies 10] [--no-scaling] [--no-ray]
+                               [--copies 10] [--no-scaling] [--no-ray] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -97,6 +98,19 @@ def timed_command(args: list[str], env: dict[str, str]) -> dict[str, float]:
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "peak_mb": usage.ru_maxrss / 1024,  # this command's own peak (wait4)
     }
+
+
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run with the median wall time, with the spread of all (``min_s``, ``max_s``, ``n``)."""
+    ordered = sorted(runs, key=lambda r: r["wall_s"])
+    middle = dict(ordered[len(ordered) // 2])
+    middle.update(min_s=ordered[0]["wall_s"], max_s=ordered[-1]["wall_s"], n=len(ordered))
+    return middle
+
+
+def spread(figure: dict[str, float]) -> str:
+    """``median of N (min .. max)`` for a figure made by :func:`median_of`."""
+    return f"median of {figure['n']:.0f} ({figure['min_s']:.2f}-{figure['max_s']:.2f} s)"
 
 
 def run_args(
@@ -342,6 +356,11 @@ def main() -> None:
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray executor")
     parser.add_argument("--copies", type=int, default=10, help="scaling: copies of the 800")
     parser.add_argument("--no-scaling", action="store_true", help="skip the 8,000-item rows")
+    parser.add_argument(
+        "--repeats", type=int, default=5,
+        help="runs of the cached rerun and of the engine import (their median is the figure: "
+        "second-long commands vary a lot on a shared machine)",
+    )  # fmt: skip
     args = parser.parse_args()
     console = Console(width=max(160, Console().width))
     byte_compile()
@@ -379,11 +398,14 @@ def main() -> None:
                 run_args(url, Path(tmp) / "run2", args.concurrency, cache=True), env
             )
             filling_calls = total_calls(Path(tmp) / "run2")
-            cached = timed_command(
-                run_args(url, Path(tmp) / "run3", args.concurrency, cache=True), env
-            )
-            cached_calls = total_calls(Path(tmp) / "run3")
-            cached_replayed = n_replayed(Path(tmp) / "run3")
+            cached = median_of([
+                timed_command(
+                    run_args(url, Path(tmp) / f"run3-{n}", args.concurrency, cache=True), env
+                )
+                for n in range(args.repeats)
+            ])  # fmt: skip
+            cached_calls = total_calls(Path(tmp) / "run3-0")
+            cached_replayed = n_replayed(Path(tmp) / "run3-0")
             graphs = timed_command(
                 [*run_args(url, Path(tmp) / "run4", args.concurrency, cache=True),
                  "--set", "run.replay=false"], env,
@@ -391,9 +413,11 @@ def main() -> None:
             help_s = timed_command([str(BIN / "mmrefine"), "--help"], env)["wall_s"]
             report_s = timed_command([str(BIN / "mmrefine"), "report", str(first)], env)["wall_s"]
             import_s = timed_command([sys.executable, "-c", "import litellm"], env)["wall_s"]
-            engine_s = timed_command(
-                [sys.executable, "-c", "import mmrefine_agent.engine.run"], env
-            )["wall_s"]
+            engine = median_of([
+                timed_command([sys.executable, "-c", "import mmrefine_agent.engine.run"], env)
+                for _ in range(args.repeats)
+            ])  # fmt: skip
+            engine_s = engine["wall_s"]
             if not args.no_scaling:
                 console.print(f"scaling: 800 and {800 * args.copies} items, cached ...")
                 scaling, ratios = scaling_rows(url, Path(tmp), env, args.concurrency, args.copies)
@@ -439,7 +463,7 @@ def main() -> None:
                  f"{filling_calls} calls (identical prompts asked once)", ""))  # fmt: skip
     rows.append(("mmrefine cached rerun (whole)", f"{cached['wall_s']:.2f}", "",
                  f"CPU {cached['cpu_s']:.2f} s", f"{cached['peak_mb']:.0f}",
-                 f"{cached_calls} calls, {cached_replayed} items replayed",
+                 f"{cached_calls} calls, {cached_replayed} items replayed; {spread(cached)}",
                  "<= 1.5 s, 0 calls"))  # fmt: skip
     rows.append(("  the same, run.replay=false", f"{graphs['wall_s']:.2f}", "",
                  f"CPU {graphs['cpu_s']:.2f} s", f"{graphs['peak_mb']:.0f}",
@@ -447,7 +471,7 @@ def main() -> None:
     rows.append(("mmrefine --help", f"{help_s:.2f}", "", "", "", "", "fast (< 0.5 s)"))
     rows.append(("mmrefine report RUN", f"{report_s:.2f}", "", "", "", "", "fast (< 1 s)"))
     rows.append(("import mmrefine_agent.engine.run", f"{engine_s:.2f}", "", "", "",
-                 "python start-up included", "< 0.5 s"))  # fmt: skip
+                 f"python start-up included; {spread(engine)}", "< 0.5 s"))  # fmt: skip
     rows.append(("import litellm", f"{import_s:.1f}", "", "", "", "only where litellm is used",
                  ""))  # fmt: skip
     rows.extend(scaling)
