@@ -5,7 +5,8 @@ both routes) with an in-memory backend that answers at once, under ``asyncio.gat
 does, without a judge, cache or run files; ``--gc`` chooses the run's collector settings
 (engine/gc_tuning.py) or Python's. Prints Python function calls per item (deterministic, the
 figure to compare on a loaded machine), microseconds of CPU per item (best and median of
-``--repeats``) and the graph compile time.
+``--repeats``) and the graph compile time; then LangGraph's own floor: the CPU per invocation
+of a bare graph of one and of six no-op async nodes in a row (single_pass runs six per item).
 
     python benchmarks/graph_overhead.py [--items 800] [--repeats 5] [--gc run|default]
 """
@@ -14,9 +15,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import operator
 import time
 from contextlib import nullcontext
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar, TypedDict
 
 from mmrefine_agent.config import ModelConfig, StrategyConfig
 from mmrefine_agent.engine.backend import ModelBackend
@@ -60,6 +62,35 @@ def items(n: int) -> list[Item]:
              reference_feedback="step 2", error_type="calc", source="src")
         for i in range(n)
     ]  # fmt: skip
+
+
+def bare_graph(n_nodes: int) -> Any:
+    """A LangGraph graph of ``n_nodes`` no-op async nodes in a row (LangGraph's own floor)."""
+    from langgraph.graph import END, START, StateGraph
+
+    class State(TypedDict, total=False):
+        value: int
+        log: Annotated[list[int], operator.add]
+
+    graph: Any = StateGraph(State)
+    previous = START
+    for index in range(n_nodes):
+
+        async def node(state: State, index: int = index) -> State:
+            return {"value": index, "log": [index]}
+
+        graph.add_node(f"n{index}", node)
+        graph.add_edge(previous, f"n{index}")
+        previous = f"n{index}"
+    graph.add_edge(previous, END)
+    return graph.compile()
+
+
+async def bare_pass(graph: Any, n: int) -> float:
+    """CPU seconds for ``n`` concurrent invocations of a bare graph."""
+    started = time.process_time()
+    await asyncio.gather(*(graph.ainvoke({"value": 0}) for _ in range(n)))
+    return time.process_time() - started
 
 
 async def one_pass(work: ItemWork, batch: list[Item]) -> float:
@@ -109,6 +140,14 @@ def main() -> None:
     print(f"compile {1000 * compile_s:.1f} ms; {args.items} items x {args.repeats}: "
           f"CPU per item best {per_item[0]:.0f} us, median {per_item[len(per_item) // 2]:.0f} us"
           )  # fmt: skip
+    # LangGraph's own floor: the same number of supersteps (single_pass runs six nodes per
+    # item: begin_round, detect, locate, correct, verify, end_round) doing nothing
+    for n_nodes in (1, 6):
+        bare = bare_graph(n_nodes)
+        floor = sorted(asyncio.run(bare_pass(bare, args.items)) for _ in range(args.repeats))
+        print(f"bare LangGraph, {n_nodes} no-op node(s) in a row: CPU per invocation best "
+              f"{1e6 * floor[0] / args.items:.0f} us, median "
+              f"{1e6 * floor[len(floor) // 2] / args.items:.0f} us")  # fmt: skip
 
 
 if __name__ == "__main__":
