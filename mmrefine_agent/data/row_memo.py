@@ -23,11 +23,11 @@ import marshal
 import os
 import sys
 import zlib
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from mmrefine_agent.data.datadir import user_cache_root
+from mmrefine_agent.versions import distribution_version
 
 FORMAT = 1
 MARSHAL_VERSION = 4
@@ -36,10 +36,7 @@ MARSHAL_VERSION = 4
 def file_key(path: Path) -> str:
     """The version of ``path`` whose rows are remembered (and of the reader that read them)."""
     stat = path.stat()
-    try:
-        reader = metadata.version("pyarrow")
-    except metadata.PackageNotFoundError:
-        reader = "unknown"
+    reader = distribution_version("pyarrow", missing="unknown")
     version = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
     python = ".".join(map(str, sys.version_info[:2]))
     return json.dumps([FORMAT, str(path.resolve()), *version, reader, python])

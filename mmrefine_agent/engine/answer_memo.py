@@ -12,21 +12,18 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 
 from mmrefine_agent.engine.cache import CallCache
 from mmrefine_agent.judging import answers
+from mmrefine_agent.versions import distribution_version
 
 
 @cache
 def equivalence_tag() -> str:
     """What, besides the two answers, decides equivalence: our code and math-verify's version."""
     source = Path(answers.__file__).read_bytes()
-    try:
-        version = metadata.version("math-verify")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
+    version = distribution_version("math-verify", missing="unknown")
     return f"{hashlib.sha256(source).hexdigest()[:16]}/math-verify {version}"
 
 

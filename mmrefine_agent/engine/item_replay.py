@@ -27,7 +27,6 @@ import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
@@ -52,6 +51,7 @@ from mmrefine_agent.records.models import (
     StepEvent,
 )
 from mmrefine_agent.types import Item
+from mmrefine_agent.versions import distribution_version
 
 REPLAY_FORMAT = 1
 """Bumped when what is stored, or how it is replayed, changes (old entries then miss)."""
@@ -87,14 +87,6 @@ def tree_digest(roots: tuple[str, ...]) -> str:
     for name, path in _source_files(roots):
         digest.update(name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
-
-
-def distribution_version(distribution: str) -> str:
-    """An installed distribution's version ("absent" when it is not installed)."""
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "absent"
 
 
 def package_roots() -> tuple[str, ...]:

@@ -23,16 +23,12 @@ from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError
 
 from mmrefine_agent.engine.cache import CallCache
-from mmrefine_agent.engine.item_replay import (
-    distribution_version,
-    item_digest,
-    package_roots,
-    tree_digest,
-)
+from mmrefine_agent.engine.item_replay import item_digest, package_roots, tree_digest
 from mmrefine_agent.records.base import Record
 from mmrefine_agent.records.models import ItemResult, Scores
 from mmrefine_agent.records.step_scores import RoundCorrection, StepScores
 from mmrefine_agent.types import Item
+from mmrefine_agent.versions import distribution_version
 
 FORMAT = 1
 UNSCORED_FIELDS = {"replayed", "elapsed_s", "usage"}
