@@ -27,6 +27,12 @@ def equivalence_tag() -> str:
     return f"{hashlib.sha256(source).hexdigest()[:16]}/math-verify {version}"
 
 
+def equivalence_key(prediction: str, gold: str) -> str:
+    """The content address of one equivalence question in the call cache."""
+    blob = json.dumps([equivalence_tag(), prediction, gold], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class RememberedEquivalence:
     """``answers.math_equivalent`` that looks in (and adds to) the call cache first."""
 
@@ -36,9 +42,8 @@ class RememberedEquivalence:
         self.new: dict[str, bool] = {}
 
     def key(self, prediction: str, gold: str) -> str:
-        """The content address of one equivalence question."""
-        blob = json.dumps([equivalence_tag(), prediction, gold], ensure_ascii=False)
-        return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
+        """The content address of one equivalence question (:func:`equivalence_key`)."""
+        return equivalence_key(prediction, gold)
 
     def __call__(self, prediction: str, gold: str) -> bool:
         """Whether ``prediction`` and ``gold`` are equivalent (remembered when settled)."""

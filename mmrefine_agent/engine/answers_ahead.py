@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from mmrefine_agent.engine.answer_memo import equivalence_key
 from mmrefine_agent.events import Event, ItemFinished
 from mmrefine_agent.judging import answers
 
@@ -163,13 +164,8 @@ class AnswersAhead:
         if pair in self._asked or pair in answers._settled:
             return False
         self._asked.add(pair)
-        if self.cache is not None:
-            from mmrefine_agent.engine.answer_memo import RememberedEquivalence
-
-            key = RememberedEquivalence(None).key(*pair)
-            if self.cache.equivalence(key) is not None:
-                return False  # the call cache has it: finish reads it there
-        return True
+        # the call cache has it: finish reads it there
+        return self.cache is None or self.cache.equivalence(equivalence_key(*pair)) is None
 
     def install(self, grace_s: float = GRACE_S) -> None:
         """Put the helper's settled decisions in this process's memo; stop the helper."""
