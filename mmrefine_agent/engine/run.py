@@ -235,7 +235,6 @@ async def _locked_run(
         scope=str(out),
         injected=[role for role, b in (("model", backend), ("judge", judge_backend)) if b],
     )  # fmt: skip
-    ahead_cache = None
     ahead: AnswersAhead | None = None
     try:
         if replay is not None:
@@ -254,8 +253,7 @@ async def _locked_run(
                             )  # fmt: skip
             stream.subscribe(replay.watch(todo), name="item replay")
         if wanted(config.run.answer_checks, len(todo)):
-            ahead_cache = open_cache(config, quiet=True)
-            ahead = AnswersAhead(items, ahead_cache)
+            ahead = AnswersAhead(items, services.cache)  # the session's connection
             stream.subscribe(ahead.sink, name="answer checks ahead")
         if todo or to_judge:
             await executor.execute(job)
@@ -268,8 +266,6 @@ async def _locked_run(
             replay.flush()
         files.close()
         await services.aclose()
-        if ahead_cache is not None:
-            ahead_cache.close()
     usage = ledger.write()
     if ahead is not None:
         ahead.install()
