@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from fake_openai import official_answer
 
@@ -16,6 +17,7 @@ __all__ = [
     "SCRIPT",
     "mmrefine",
     "official_answer",
+    "scripted_config",
     "scripted_run",
     "start_run",
     "wait_for_results",
@@ -56,6 +58,22 @@ def scripted_run(
         "--quiet",
         *extra,
         env=env,
+    )
+
+
+def scripted_config(*extra: str, limit: int = 8) -> Any:
+    """The in-process twin of :func:`scripted_run`: the paper config, scripted, offline judge."""
+    from mmrefine_agent.config import load_config
+
+    return load_config(
+        ROOT / "configs" / "paper_single_pass.yaml",
+        [
+            "model.backend=scripted",
+            f"model.options.script={SCRIPT}",
+            "judge.name=offline",
+            f"data.limit={limit}",
+            *extra,
+        ],
     )
 
 

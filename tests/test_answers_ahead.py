@@ -14,9 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SCRIPT
+from helpers import scripted_config
 
-from mmrefine_agent.config import load_config
 from mmrefine_agent.engine import answers_ahead
 from mmrefine_agent.engine.answers_ahead import AnswersAhead, pairs_asked, wanted
 from mmrefine_agent.engine.run import arun
@@ -144,17 +143,7 @@ def test_the_helper_never_runs_the_callers_script(tmp_path: Path) -> None:
 
 
 def config(*extra: str):
-    return load_config(
-        ROOT / "configs" / "paper_single_pass.yaml",
-        [
-            "model.backend=scripted",
-            f"model.options.script={SCRIPT}",
-            "judge.name=offline",
-            "data.limit=12",
-            "run.cache=false",
-            *extra,
-        ],
-    )
+    return scripted_config("run.cache=false", *extra, limit=12)
 
 
 def scores(out: Path) -> dict:

@@ -16,11 +16,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from helpers import ROOT, SCRIPT
+from helpers import scripted_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mmrefine_agent.config import load_config
 from mmrefine_agent.data.run_slice import load_run_items
 from mmrefine_agent.engine.item_replay import item_digest, rememberable
 from mmrefine_agent.engine.run import arun
@@ -32,16 +31,7 @@ VOLATILE = ("elapsed_s", "timestamp", "replayed", "latency_s")
 
 
 def config(*extra: str, limit: int = 8):
-    return load_config(
-        ROOT / "configs" / "paper_single_pass.yaml",
-        [
-            "model.backend=scripted",
-            f"model.options.script={SCRIPT}",
-            "judge.name=offline",
-            f"data.limit={limit}",
-            *extra,
-        ],
-    )
+    return scripted_config(*extra, limit=limit)
 
 
 def run(out: Path, *extra: str, plugins=None, limit: int = 8):

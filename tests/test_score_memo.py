@@ -13,10 +13,9 @@ import random
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SCRIPT
+from helpers import scripted_config
 
 from mmrefine_agent.analysis.metrics import compute_scores
-from mmrefine_agent.config import load_config
 from mmrefine_agent.data.run_slice import load_run_items
 from mmrefine_agent.engine import finish, score_memo
 from mmrefine_agent.engine.run import arun
@@ -28,16 +27,7 @@ from mmrefine_agent.records.rundir import RunDir
 
 
 def config(*extra: str):
-    return load_config(
-        ROOT / "configs" / "paper_single_pass.yaml",
-        [
-            "model.backend=scripted",
-            f"model.options.script={SCRIPT}",
-            "judge.name=offline",
-            "data.limit=8",
-            *extra,
-        ],
-    )
+    return scripted_config(*extra)
 
 
 def run(out: Path, *extra: str):

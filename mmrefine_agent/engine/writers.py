@@ -28,6 +28,7 @@ class RunFiles:
         self.steps = JsonlAppender(run.file(rundir.STEPS))
         self.results = JsonlAppender(run.file(rundir.RESULTS))
         self.judgments = JsonlAppender(run.file(rundir.JUDGMENTS))
+        self._handles = (self.steps, self.results, self.judgments)
 
     @classmethod
     def stream(cls, run: RunDir, hook: Any, sinks: Iterable[Sink]) -> tuple[EventStream, RunFiles]:
@@ -64,19 +65,18 @@ class RunFiles:
         For items replayed from the cache, which still holds them should the process die
         before the flush.
         """
-        handles = (self.steps, self.results, self.judgments)
-        for handle in handles:
+        for handle in self._handles:
             handle.flush_each = False
         try:
             yield
         finally:
-            for handle in handles:
+            for handle in self._handles:
                 handle.flush_each = True
                 handle.flush()
 
     def close(self) -> None:
         """Close the files."""
-        for handle in (self.steps, self.results, self.judgments):
+        for handle in self._handles:
             handle.close()
 
 
