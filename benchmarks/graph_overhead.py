@@ -26,8 +26,8 @@ from mmrefine_agent.engine.client import ClientSettings, ModelClient
 from mmrefine_agent.engine.gc_tuning import run_gc
 from mmrefine_agent.engine.item_loop import ItemWork
 from mmrefine_agent.graph.builder import compile_graph
-from mmrefine_agent.strategies.single_pass import SinglePass
 from mmrefine_agent.types import Item, ModelRequest, ModelResponse
+from mmrefine_strategies.single_pass import SinglePass
 
 ANSWER = (
     "Review and Correction (if applicable):\nStep 1: fine.\nError found in step 2: the sign.\n"

@@ -33,8 +33,9 @@ from rich.table import Table
 
 from mmrefine_agent.config import build_config, load_config_dict
 from mmrefine_agent.engine.run import arun
-from mmrefine_agent.plugins.llamacpp_backend import packaged_model_path
-from mmrefine_agent.plugins.llamacpp_bindings import (
+from mmrefine_agent.plugins_manager import load_plugins
+from mmrefine_plugins.backends.llamacpp_backend import packaged_model_path
+from mmrefine_plugins.backends.llamacpp_bindings import (
     BINDINGS,
     Binding,
     LoadSpec,
@@ -43,7 +44,6 @@ from mmrefine_agent.plugins.llamacpp_bindings import (
     load,
     version,
 )
-from mmrefine_agent.plugins_manager import load_plugins
 
 ROOT = Path(__file__).resolve().parent.parent
 Prompts = list[list[dict[str, str]]]

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from mmrefine_agent import GraphShape, NodeContext, RefineState, hookimpl
-from mmrefine_agent.strategies.single_pass import SinglePass, official_refinement_prompt
+from mmrefine_strategies.single_pass import SinglePass, official_refinement_prompt
 
 PLAN_PROMPT = """Question: {question}
 

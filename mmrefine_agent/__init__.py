@@ -12,79 +12,203 @@ imports the package too).
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-# Imported straight from a source checkout (its folder first on sys.path: `python -m ...` run
-# in the checkout, or a Ray worker, which puts the driver's working directory first), the
-# built-in plugins/ and strategies/ beside this folder are still mmrefine_agent.plugins and
-# mmrefine_agent.strategies, as in an installed copy (setuptools maps them there).
-_checkout = Path(__file__).resolve().parent.parent
-if (
-    not (Path(__file__).parent / "plugins").is_dir()
-    and (_checkout / "strategies" / "__init__.py").is_file()
-):
-    __path__.append(str(_checkout))
-
-from mmrefine_agent.hookspecs import hookimpl  # noqa: E402
+from mmrefine_agent.hookspecs import (
+    RegisterBackend,
+    RegisterDataset,
+    RegisterJudge,
+    RegisterStrategy,
+    hookimpl,
+)
 
 if TYPE_CHECKING:
-    from mmrefine_agent.config import RunConfig, load_config
-    from mmrefine_agent.engine.backend import ModelBackend
+    from mmrefine_agent.config import (
+        DataConfig,
+        ModelConfig,
+        RunConfig,
+        StrategyConfig,
+        load_config,
+    )
+    from mmrefine_agent.data.base import Dataset, LoadedData, RowProblem, number_steps
+    from mmrefine_agent.data.mmrefine import (
+        MMREFINE_FILTER_FIELDS,
+        MMREFINE_PARQUET_NAME,
+        load_mmrefine_items,
+    )
+    from mmrefine_agent.data.step_dataset import (
+        RawRecord,
+        RecordError,
+        StepDataset,
+        read_jsonl,
+        step_in_range,
+        text_field,
+        text_list,
+    )
+    from mmrefine_agent.engine.backend import (
+        ModelBackend,
+        PermanentModelError,
+        TransientModelError,
+        parse_retry_after,
+    )
     from mmrefine_agent.engine.executors import Executor, ExecutorJob
+    from mmrefine_agent.engine.image_urls import ContentBuilder
     from mmrefine_agent.engine.run import RunOutcome, arun, run
+    from mmrefine_agent.errors import (
+        ConfigError,
+        DataError,
+        MMRefineError,
+        ModelCallError,
+        PluginError,
+    )
     from mmrefine_agent.events import RunInfo
-    from mmrefine_agent.graph.shape import GraphShape
+    from mmrefine_agent.graph.parsing import (
+        ParsedRefinement,
+        first_step_number,
+        parse_error_step,
+        parse_final_answer,
+        parse_labelled,
+        parse_refinement,
+        parse_verdict,
+    )
+    from mmrefine_agent.graph.shape import BEGIN_ROUND, END_ROUND, GraphShape
     from mmrefine_agent.graph.state import RefineState
     from mmrefine_agent.graph.strategy import Gold, NodeContext, Strategy
-    from mmrefine_agent.judging.base import Judge, Judgment
-    from mmrefine_agent.records.models import (
-        ItemResult,
-        JudgeCallRecord,
-        Scores,
-        StepEvent,
+    from mmrefine_agent.judging.answers import answers_match
+    from mmrefine_agent.judging.base import Judge, Judgment, parse_binary
+    from mmrefine_agent.judging.scenarios import (
+        EC,
+        ED,
+        FD,
+        JUDGE_ERROR,
+        RF,
+        RS,
+        VS,
+        cascade,
+        cascade_rule,
+        scenario_rule,
     )
+    from mmrefine_agent.plugins_manager import Plugins, load_plugins
+    from mmrefine_agent.records.models import ItemResult, JudgeCallRecord, Scores, StepEvent
+    from mmrefine_agent.records.steps import jsonable
     from mmrefine_agent.refine_one import RefinedItem, arefine_item, refine_item
     from mmrefine_agent.run_view import RunView, open_run
-    from mmrefine_agent.types import ChatMessage, Image, Item, ModelRequest, ModelResponse
+    from mmrefine_agent.types import (
+        CallTags,
+        ChatMessage,
+        Image,
+        Item,
+        Label,
+        ModelRequest,
+        ModelResponse,
+    )
 
 __version__ = "0.2.0"
 
 _LAZY = {
+    "DataConfig": "mmrefine_agent.config",
+    "ModelConfig": "mmrefine_agent.config",
     "RunConfig": "mmrefine_agent.config",
+    "StrategyConfig": "mmrefine_agent.config",
     "load_config": "mmrefine_agent.config",
     "ModelBackend": "mmrefine_agent.engine.backend",
+    "PermanentModelError": "mmrefine_agent.engine.backend",
+    "TransientModelError": "mmrefine_agent.engine.backend",
+    "parse_retry_after": "mmrefine_agent.engine.backend",
+    "ContentBuilder": "mmrefine_agent.engine.image_urls",
     "Executor": "mmrefine_agent.engine.executors",
     "ExecutorJob": "mmrefine_agent.engine.executors",
     "RunOutcome": "mmrefine_agent.engine.run",
     "arun": "mmrefine_agent.engine.run",
     "run": "mmrefine_agent.engine.run",
+    "ConfigError": "mmrefine_agent.errors",
+    "DataError": "mmrefine_agent.errors",
+    "MMRefineError": "mmrefine_agent.errors",
+    "ModelCallError": "mmrefine_agent.errors",
+    "PluginError": "mmrefine_agent.errors",
     "RunInfo": "mmrefine_agent.events",
+    "Dataset": "mmrefine_agent.data.base",
+    "LoadedData": "mmrefine_agent.data.base",
+    "RowProblem": "mmrefine_agent.data.base",
+    "number_steps": "mmrefine_agent.data.base",
+    "RawRecord": "mmrefine_agent.data.step_dataset",
+    "RecordError": "mmrefine_agent.data.step_dataset",
+    "StepDataset": "mmrefine_agent.data.step_dataset",
+    "read_jsonl": "mmrefine_agent.data.step_dataset",
+    "step_in_range": "mmrefine_agent.data.step_dataset",
+    "text_field": "mmrefine_agent.data.step_dataset",
+    "text_list": "mmrefine_agent.data.step_dataset",
+    "MMREFINE_FILTER_FIELDS": "mmrefine_agent.data.mmrefine",
+    "MMREFINE_PARQUET_NAME": "mmrefine_agent.data.mmrefine",
+    "load_mmrefine_items": "mmrefine_agent.data.mmrefine",
+    "ParsedRefinement": "mmrefine_agent.graph.parsing",
+    "first_step_number": "mmrefine_agent.graph.parsing",
+    "parse_error_step": "mmrefine_agent.graph.parsing",
+    "parse_final_answer": "mmrefine_agent.graph.parsing",
+    "parse_labelled": "mmrefine_agent.graph.parsing",
+    "parse_refinement": "mmrefine_agent.graph.parsing",
+    "parse_verdict": "mmrefine_agent.graph.parsing",
+    "BEGIN_ROUND": "mmrefine_agent.graph.shape",
+    "END_ROUND": "mmrefine_agent.graph.shape",
     "GraphShape": "mmrefine_agent.graph.shape",
     "RefineState": "mmrefine_agent.graph.state",
     "Gold": "mmrefine_agent.graph.strategy",
     "NodeContext": "mmrefine_agent.graph.strategy",
     "Strategy": "mmrefine_agent.graph.strategy",
+    "answers_match": "mmrefine_agent.judging.answers",
     "Judge": "mmrefine_agent.judging.base",
     "Judgment": "mmrefine_agent.judging.base",
+    "parse_binary": "mmrefine_agent.judging.base",
+    "EC": "mmrefine_agent.judging.scenarios",
+    "ED": "mmrefine_agent.judging.scenarios",
+    "FD": "mmrefine_agent.judging.scenarios",
+    "JUDGE_ERROR": "mmrefine_agent.judging.scenarios",
+    "RF": "mmrefine_agent.judging.scenarios",
+    "RS": "mmrefine_agent.judging.scenarios",
+    "VS": "mmrefine_agent.judging.scenarios",
+    "cascade": "mmrefine_agent.judging.scenarios",
+    "cascade_rule": "mmrefine_agent.judging.scenarios",
+    "scenario_rule": "mmrefine_agent.judging.scenarios",
+    "Plugins": "mmrefine_agent.plugins_manager",
+    "load_plugins": "mmrefine_agent.plugins_manager",
     "ItemResult": "mmrefine_agent.records.models",
     "JudgeCallRecord": "mmrefine_agent.records.models",
     "Scores": "mmrefine_agent.records.models",
     "StepEvent": "mmrefine_agent.records.models",
+    "jsonable": "mmrefine_agent.records.steps",
     "RefinedItem": "mmrefine_agent.refine_one",
     "arefine_item": "mmrefine_agent.refine_one",
     "refine_item": "mmrefine_agent.refine_one",
     "RunView": "mmrefine_agent.run_view",
     "open_run": "mmrefine_agent.run_view",
+    "CallTags": "mmrefine_agent.types",
     "ChatMessage": "mmrefine_agent.types",
     "Image": "mmrefine_agent.types",
     "Item": "mmrefine_agent.types",
+    "Label": "mmrefine_agent.types",
     "ModelRequest": "mmrefine_agent.types",
     "ModelResponse": "mmrefine_agent.types",
 }
 
 __all__ = [
+    "BEGIN_ROUND",
+    "EC",
+    "ED",
+    "END_ROUND",
+    "FD",
+    "JUDGE_ERROR",
+    "MMREFINE_FILTER_FIELDS",
+    "MMREFINE_PARQUET_NAME",
+    "RF",
+    "RS",
+    "VS",
+    "CallTags",
     "ChatMessage",
+    "ConfigError",
+    "ContentBuilder",
+    "DataConfig",
+    "DataError",
+    "Dataset",
     "Executor",
     "ExecutorJob",
     "Gold",
@@ -95,27 +219,66 @@ __all__ = [
     "Judge",
     "JudgeCallRecord",
     "Judgment",
+    "Label",
+    "LoadedData",
+    "MMRefineError",
     "ModelBackend",
+    "ModelCallError",
+    "ModelConfig",
     "ModelRequest",
     "ModelResponse",
     "NodeContext",
+    "ParsedRefinement",
+    "PermanentModelError",
+    "PluginError",
+    "Plugins",
+    "RawRecord",
+    "RecordError",
     "RefineState",
     "RefinedItem",
+    "RegisterBackend",
+    "RegisterDataset",
+    "RegisterJudge",
+    "RegisterStrategy",
+    "RowProblem",
     "RunConfig",
     "RunInfo",
     "RunOutcome",
     "RunView",
     "Scores",
+    "StepDataset",
     "StepEvent",
     "Strategy",
+    "StrategyConfig",
+    "TransientModelError",
     "__version__",
+    "answers_match",
     "arefine_item",
     "arun",
+    "cascade",
+    "cascade_rule",
+    "first_step_number",
     "hookimpl",
+    "jsonable",
     "load_config",
+    "load_mmrefine_items",
+    "load_plugins",
+    "number_steps",
     "open_run",
+    "parse_binary",
+    "parse_error_step",
+    "parse_final_answer",
+    "parse_labelled",
+    "parse_refinement",
+    "parse_retry_after",
+    "parse_verdict",
+    "read_jsonl",
     "refine_item",
     "run",
+    "scenario_rule",
+    "step_in_range",
+    "text_field",
+    "text_list",
 ]
 
 

@@ -7,7 +7,11 @@ any heavy import, so that commands which never call a model stay fast.
 from __future__ import annotations
 
 import hashlib
+import io
+import os
+import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -33,6 +37,31 @@ class Image:
         if not self.sha256:
             object.__setattr__(self, "sha256", hashlib.sha256(self.data).hexdigest())
 
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Image:
+        """An image from encoded bytes, decoded and checked with Pillow.
+
+        Raises ValueError for empty, undecodable or decompression-bomb data.
+        """
+        from PIL import Image as PILImage
+
+        if not data:
+            raise ValueError("image bytes are empty")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+                return _decode_image(data)
+        except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
+            raise ValueError(f"image refused as a decompression bomb: {exc}") from None
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Image:
+        """An image read from a file (PNG, JPEG, ...), decoded and checked with Pillow.
+
+        Raises OSError if the file cannot be read, ValueError if it is not a valid image.
+        """
+        return cls.from_bytes(Path(path).read_bytes())
+
     def summary(self) -> ImageSummary:
         """A description of the image without its bytes (what traces record)."""
         from mmrefine_agent.records.models import ImageSummary
@@ -44,6 +73,24 @@ class Image:
             width=self.width,
             height=self.height,
         )
+
+
+def _decode_image(data: bytes) -> Image:
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
+    try:
+        with PILImage.open(io.BytesIO(data)) as img:
+            width, height = img.size
+            fmt = (img.format or "").upper()
+            # Decode at reduced scale where the format allows it (JPEG): cheap, and still
+            # reads the whole compressed stream, so truncated or corrupt data fails here.
+            img.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+            img.load()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ValueError(f"cannot decode image: {exc}") from exc
+    mime = PILImage.MIME.get(fmt, "image/jpeg")
+    return Image(data=data, mime=mime, width=width, height=height)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,1 +1,1 @@
-"""Built-in refinement strategies (installed as ``mmrefine_agent.strategies``)."""
+"""Built-in refinement strategies (import name ``mmrefine_strategies``)."""

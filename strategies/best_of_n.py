@@ -21,12 +21,15 @@ import asyncio
 import re
 from typing import Any, ClassVar
 
-from mmrefine_agent.config import StrategyConfig
-from mmrefine_agent.graph.parsing import parse_labelled
-from mmrefine_agent.graph.shape import GraphShape
-from mmrefine_agent.graph.state import RefineState
-from mmrefine_agent.graph.strategy import NodeContext
-from mmrefine_agent.hookspecs import RegisterStrategy, hookimpl
+from mmrefine_agent import (
+    GraphShape,
+    NodeContext,
+    RefineState,
+    RegisterStrategy,
+    StrategyConfig,
+    hookimpl,
+    parse_labelled,
+)
 
 from .common import SYSTEM, float_option, int_option, numbered
 from .single_pass import SinglePass, official_refinement_prompt

@@ -13,14 +13,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mmrefine_agent.errors import ConfigError
-from mmrefine_agent.graph.parsing import (
+from mmrefine_agent import (
+    ConfigError,
+    NodeContext,
     parse_error_step,
     parse_final_answer,
     parse_labelled,
     parse_verdict,
 )
-from mmrefine_agent.graph.strategy import NodeContext
 
 SYSTEM = "You are a careful mathematician who reviews solutions step by step."
 

@@ -24,12 +24,16 @@ import asyncio
 import re
 from typing import Any, ClassVar
 
-from mmrefine_agent.config import StrategyConfig
-from mmrefine_agent.graph.parsing import parse_final_answer
-from mmrefine_agent.graph.shape import GraphShape
-from mmrefine_agent.graph.state import RefineState
-from mmrefine_agent.graph.strategy import NodeContext, Strategy
-from mmrefine_agent.hookspecs import RegisterStrategy, hookimpl
+from mmrefine_agent import (
+    GraphShape,
+    NodeContext,
+    RefineState,
+    RegisterStrategy,
+    Strategy,
+    StrategyConfig,
+    hookimpl,
+    parse_final_answer,
+)
 
 from .common import REVIEW_LINES, SOLUTION_LINES, SYSTEM, int_option, review
 

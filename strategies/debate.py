@@ -25,12 +25,16 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from mmrefine_agent.config import StrategyConfig
-from mmrefine_agent.graph.parsing import ParsedRefinement, parse_refinement
-from mmrefine_agent.graph.shape import GraphShape
-from mmrefine_agent.graph.state import RefineState
-from mmrefine_agent.graph.strategy import NodeContext
-from mmrefine_agent.hookspecs import RegisterStrategy, hookimpl
+from mmrefine_agent import (
+    GraphShape,
+    NodeContext,
+    ParsedRefinement,
+    RefineState,
+    RegisterStrategy,
+    StrategyConfig,
+    hookimpl,
+    parse_refinement,
+)
 
 from .common import answer_key, bool_option, float_option, int_option, majority, numbered
 from .single_pass import SinglePass, official_refinement_prompt

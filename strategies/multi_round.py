@@ -15,15 +15,17 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from mmrefine_agent.graph.parsing import (
+from mmrefine_agent import (
+    NodeContext,
+    RefineState,
+    RegisterStrategy,
+    Strategy,
+    hookimpl,
     parse_error_step,
     parse_final_answer,
     parse_labelled,
     parse_verdict,
 )
-from mmrefine_agent.graph.state import RefineState
-from mmrefine_agent.graph.strategy import NodeContext, Strategy
-from mmrefine_agent.hookspecs import RegisterStrategy, hookimpl
 
 SYSTEM = "You are a mathematical expert who reviews solutions step by step with great care."
 

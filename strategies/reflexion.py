@@ -24,12 +24,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from mmrefine_agent.config import StrategyConfig
-from mmrefine_agent.graph.shape import END_ROUND, GraphShape
-from mmrefine_agent.graph.state import RefineState
-from mmrefine_agent.graph.strategy import NodeContext
-from mmrefine_agent.hookspecs import RegisterStrategy, hookimpl
-from mmrefine_agent.judging.answers import answers_match
+from mmrefine_agent import (
+    END_ROUND,
+    GraphShape,
+    NodeContext,
+    RefineState,
+    RegisterStrategy,
+    StrategyConfig,
+    answers_match,
+    hookimpl,
+)
 
 from .common import SYSTEM, int_option
 from .single_pass import SinglePass, official_refinement_prompt, parsed_of

@@ -15,11 +15,15 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from mmrefine_agent.graph.parsing import parse_labelled
-from mmrefine_agent.graph.shape import END_ROUND, GraphShape
-from mmrefine_agent.graph.state import RefineState
-from mmrefine_agent.graph.strategy import NodeContext
-from mmrefine_agent.hookspecs import RegisterStrategy, hookimpl
+from mmrefine_agent import (
+    END_ROUND,
+    GraphShape,
+    NodeContext,
+    RefineState,
+    RegisterStrategy,
+    hookimpl,
+    parse_labelled,
+)
 
 from .single_pass import SinglePass, official_refinement_prompt, parsed_of
 

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from mmrefine_agent.errors import DataError
-from mmrefine_agent.graph.parsing import ParsedRefinement, parse_refinement
-from mmrefine_agent.graph.state import RefineState
-from mmrefine_agent.graph.strategy import NodeContext, Strategy
-from mmrefine_agent.hookspecs import RegisterStrategy, hookimpl
+from mmrefine_agent import (
+    DataError,
+    NodeContext,
+    ParsedRefinement,
+    RefineState,
+    RegisterStrategy,
+    Strategy,
+    hookimpl,
+    parse_refinement,
+)
 
 
 def official_refinement_prompt(ctx: NodeContext, solution: str) -> str:

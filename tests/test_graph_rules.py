@@ -13,8 +13,8 @@ from mmrefine_agent import GraphShape, NodeContext, RefineState
 from mmrefine_agent.config import StrategyConfig
 from mmrefine_agent.errors import ConfigError, NodeFailed, PluginError, RouteError
 from mmrefine_agent.graph.builder import standard_shape, strategy_shape
-from mmrefine_agent.strategies.multi_round import MultiRound, MultiRoundCarry
-from mmrefine_agent.strategies.single_pass import SinglePass
+from mmrefine_strategies.multi_round import MultiRound, MultiRoundCarry
+from mmrefine_strategies.single_pass import SinglePass
 
 CORRECT = {"default": official_answer(True)}
 

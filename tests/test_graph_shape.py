@@ -23,7 +23,7 @@ README_PLUGIN = re.search(
 
 BAD_ROUTE = """
 from mmrefine_agent import hookimpl
-from mmrefine_agent.strategies.single_pass import SinglePass
+from mmrefine_strategies.single_pass import SinglePass
 
 
 class Lost(SinglePass):
@@ -100,7 +100,7 @@ def test_plan_first_loads_as_a_module_too_and_documents_its_option() -> None:
 
 BAD_EDGE = """
 from mmrefine_agent import hookimpl
-from mmrefine_agent.strategies.single_pass import SinglePass
+from mmrefine_strategies.single_pass import SinglePass
 
 
 class BadEdge(SinglePass):

@@ -136,7 +136,7 @@ def test_changed_plugin_code_misses(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         '''
         """A strategy in a plugin module outside the project."""
         from mmrefine_agent.hookspecs import hookimpl
-        from mmrefine_agent.strategies.single_pass import SinglePass
+        from mmrefine_strategies.single_pass import SinglePass
 
 
         class Probe(SinglePass):

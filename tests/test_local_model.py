@@ -16,8 +16,8 @@ import pytest
 from mmrefine_agent.config import build_config
 from mmrefine_agent.engine.run import arun
 from mmrefine_agent.errors import ConfigError
-from mmrefine_agent.plugins.llamacpp_bindings import BINDINGS, installed
 from mmrefine_agent.plugins_manager import load_plugins
+from mmrefine_plugins.backends.llamacpp_bindings import BINDINGS, installed
 
 pytestmark = pytest.mark.local_model
 INSTALLED = [b for b in BINDINGS if installed(b)]
@@ -33,7 +33,7 @@ CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
 
 def test_packaged_model_is_found_without_download() -> None:
-    from mmrefine_agent.plugins.llamacpp_backend import packaged_model_path
+    from mmrefine_plugins.backends.llamacpp_backend import packaged_model_path
 
     path = packaged_model_path()
     assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.stat().st_size > 50_000_000

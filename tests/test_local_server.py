@@ -1,6 +1,6 @@
 """The OpenAI-compatible route for self-served models: a real llama.cpp server on 127.0.0.1.
 
-The server (``python -m mmrefine_agent.plugins.llamacpp_serve``, llama.cpp's own server code
+The server (``python -m mmrefine_plugins.backends.llamacpp_serve``, llama.cpp's own server code
 through xllamacpp) runs the packaged SmolLM2-135M on a port the OS picks; the run goes through
 the litellm backend's ``api_base``, exactly as it would against vLLM, Ollama or SGLang.
 """
@@ -34,7 +34,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("server") / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mmrefine_agent.plugins.llamacpp_serve",
+            [sys.executable, "-m", "mmrefine_plugins.backends.llamacpp_serve",
              "--port", "0", "--alias", "smollm2", "--n-ctx", "4096"],
             stdout=sink, stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -55,7 +55,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_the_server_names_a_missing_model_file(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mmrefine_agent.plugins.llamacpp_serve", "--port", "0",
+        [sys.executable, "-m", "mmrefine_plugins.backends.llamacpp_serve", "--port", "0",
          "--model", str(tmp_path / "absent.gguf")],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip

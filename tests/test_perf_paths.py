@@ -14,7 +14,7 @@ from mmrefine_agent.graph.nodes import begin_round, end_round
 from mmrefine_agent.graph.routing import checked
 from mmrefine_agent.judging import answers
 from mmrefine_agent.judging.answers import answers_match
-from mmrefine_agent.strategies.single_pass import SinglePass
+from mmrefine_strategies.single_pass import SinglePass
 
 PAIRS = [
     ("8", "8"),

@@ -27,7 +27,7 @@ from mmrefine_agent.records.rundir import RunDir, read_records, record_json
 
 RAISING_STRATEGY = """
 from mmrefine_agent import hookimpl
-from mmrefine_agent.strategies.single_pass import SinglePass
+from mmrefine_strategies.single_pass import SinglePass
 
 
 class Flaky(SinglePass):

@@ -13,11 +13,11 @@ import pytest
 
 from mmrefine_agent.config import build_config
 from mmrefine_agent.data.base import LoadedData
-from mmrefine_agent.data.mrben import group_steps
 from mmrefine_agent.data.select import load_dataset
 from mmrefine_agent.errors import DataError, PluginError
 from mmrefine_agent.plugins_manager import load_plugins
 from mmrefine_agent.types import Item
+from mmrefine_plugins.datasets.mrben import group_steps
 
 STEP = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "step_benchmarks"
 

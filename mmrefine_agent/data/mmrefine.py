@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,22 +9,28 @@ from typing import Any
 from mmrefine_agent.data.base import LoadedData, RowProblem
 from mmrefine_agent.data.datadir import PARQUET_NAME
 from mmrefine_agent.data.image_checks import ImageChecks
-from mmrefine_agent.data.row_memo import RowMemo, file_key
 from mmrefine_agent.errors import DataError
 from mmrefine_agent.types import Image, Item
 
 REQUIRED_TEXT = ("id", "question", "answer", "initial_solution", "solution_source")
 LABELS = ("correct", "incorrect")
 FILTER_FIELDS = ("modality", "error_type", "label", "source", "keys", "problem")
+MMREFINE_FILTER_FIELDS = FILTER_FIELDS
+"""The ``data.filter`` keys the MMRefine dataset understands."""
+MMREFINE_PARQUET_NAME = PARQUET_NAME
+"""The MMRefine parquet file's name inside the data directory."""
 
 __all__ = [
     "FILTER_FIELDS",
+    "MMREFINE_FILTER_FIELDS",
+    "MMREFINE_PARQUET_NAME",
     "LoadedData",
     "RowProblem",
     "balanced_order",
     "count_by",
     "decode_image",
     "load_items",
+    "load_mmrefine_items",
     "read_rows",
     "row_to_item",
 ]
@@ -34,34 +38,7 @@ __all__ = [
 
 def decode_image(data: bytes) -> Image:
     """Decode and validate image bytes with Pillow; raises ValueError on undecodable data."""
-    from PIL import Image as PILImage
-
-    if not data:
-        raise ValueError("image bytes are empty")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            return _decode(data)
-    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
-        raise ValueError(f"image refused as a decompression bomb: {exc}") from None
-
-
-def _decode(data: bytes) -> Image:
-    from PIL import Image as PILImage
-    from PIL import UnidentifiedImageError
-
-    try:
-        with PILImage.open(io.BytesIO(data)) as img:
-            width, height = img.size
-            fmt = (img.format or "").upper()
-            # Decode at reduced scale where the format allows it (JPEG): cheap, and still
-            # reads the whole compressed stream, so truncated or corrupt data fails here.
-            img.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-            img.load()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ValueError(f"cannot decode image: {exc}") from exc
-    mime = PILImage.MIME.get(fmt, "image/jpeg")
-    return Image(data=data, mime=mime, width=width, height=height)
+    return Image.from_bytes(data)
 
 
 def _text(row: dict[str, Any], name: str) -> str | None:
@@ -206,28 +183,8 @@ def balanced_order(rows: Sequence[tuple[int, dict[str, Any]]]) -> list[tuple[int
     return ordered
 
 
-def read_rows(path: Path, memo: RowMemo | None = None) -> list[dict[str, Any]]:
-    """Read every parquet row as a dict; raises DataError naming the file on failure.
-
-    ``memo``: rows remembered for this very version of the file are taken from it (and rows
-    read are added to it), without importing pyarrow (data/row_memo.py).
-    """
-    key = None
-    if memo is not None:
-        try:
-            key = file_key(path)
-        except OSError:
-            key = None
-        remembered = memo.get(key, path) if key is not None else None
-        if remembered is not None:
-            return remembered
-    rows = _read_parquet(path)
-    if memo is not None and key is not None:
-        memo.put(key, path, rows)
-    return rows
-
-
-def _read_parquet(path: Path) -> list[dict[str, Any]]:
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """Read every parquet row as a dict; raises DataError naming the file on failure."""
     import pyarrow.parquet as pq
 
     try:  # one file: ParquetFile reads it without importing pyarrow's dataset layer
@@ -253,7 +210,7 @@ def load_items(
     unknown = set(filters or {}) - set(FILTER_FIELDS)
     if unknown:
         raise DataError(f"unknown data filter(s) {sorted(unknown)}; known: {list(FILTER_FIELDS)}")
-    rows = read_rows(path, RowMemo())
+    rows = read_rows(path)
     selected = [(i, r) for i, r in enumerate(rows) if _matches(r, filters or {})]
     if filters and not selected and rows:
         raise DataError(f"{path}: no row matches the filter: {_why_nothing(rows, filters)}")
@@ -283,6 +240,10 @@ def load_items(
             seen.add(result.key)
             loaded.items.append(result)
     return loaded
+
+
+load_mmrefine_items = load_items
+"""Public name of :func:`load_items` (what the ``mmrefine`` dataset plugin calls)."""
 
 
 def count_by(items: Iterable[Item], attribute: str) -> dict[str, int]:

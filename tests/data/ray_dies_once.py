@@ -12,8 +12,8 @@ import signal
 from pathlib import Path
 
 from mmrefine_agent import hookimpl
-from mmrefine_agent.plugins.openai_compat import OpenAICompatBackend
 from mmrefine_agent.types import ModelRequest, ModelResponse
+from mmrefine_plugins.backends.openai_compat import OpenAICompatBackend
 
 
 class DiesOnce(OpenAICompatBackend):

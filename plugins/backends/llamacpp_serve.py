@@ -1,6 +1,6 @@
 """Serve a GGUF model over OpenAI-style HTTP with xllamacpp (no compiler, no extra install).
 
-    python -m mmrefine_agent.plugins.llamacpp_serve --port 8080 [--model PATH] [--alias NAME]
+    python -m mmrefine_plugins.backends.llamacpp_serve --port 8080 [--model PATH] [--alias NAME]
 
 Defaults: the packaged SmolLM2-135M, alias ``smollm2``, 127.0.0.1, ``--n-ctx 4096``. It prints
 ``serving NAME at http://HOST:PORT/v1`` once the model is loaded (``--port 0``: the OS picks
@@ -30,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallel", type=int, default=1, help="slots served at once")
     args = parser.parse_args(argv)
 
-    from mmrefine_agent.engine.backend import PermanentModelError
-    from mmrefine_agent.plugins.llamacpp_backend import packaged_model_path
+    from mmrefine_agent import PermanentModelError
+    from mmrefine_plugins.backends.llamacpp_backend import packaged_model_path
 
     try:
         import xllamacpp

@@ -12,18 +12,27 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from mmrefine_agent.graph.parsing import (
+from mmrefine_agent import (
+    EC,
+    ED,
+    FD,
+    RF,
+    RS,
+    VS,
+    Item,
+    Judge,
+    JudgeCallRecord,
+    Judgment,
+    RegisterJudge,
+    answers_match,
     first_step_number,
+    hookimpl,
+    jsonable,
     parse_error_step,
     parse_final_answer,
     parse_verdict,
+    scenario_rule,
 )
-from mmrefine_agent.judging.answers import answers_match
-from mmrefine_agent.judging.base import Judge, Judgment
-from mmrefine_agent.judging.scenarios import EC, ED, FD, RF, RS, VS, scenario_rule
-from mmrefine_agent.records.models import JudgeCallRecord
-from mmrefine_agent.records.steps import jsonable
-from mmrefine_agent.types import Item
 
 
 class OfflineJudge(Judge):
@@ -77,3 +86,9 @@ class OfflineJudge(Judge):
         )
         rule = scenario_rule(item.label, scenario, fields)
         return Judgment(self.name, scenario, True, fields, None, 0, rule)
+
+
+@hookimpl
+def mmrefine_register_judges(register: RegisterJudge) -> None:
+    """Register ``offline``."""
+    register("offline", OfflineJudge)

@@ -11,18 +11,25 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from mmrefine_agent.errors import DataError, ModelCallError
-from mmrefine_agent.judging.base import Judge, Judgment, parse_binary
-from mmrefine_agent.judging.scenarios import (
+from mmrefine_agent import (
     FD,
     JUDGE_ERROR,
     VS,
+    CallTags,
+    ChatMessage,
+    DataError,
+    Item,
+    Judge,
+    JudgeCallRecord,
+    Judgment,
+    ModelCallError,
+    RegisterJudge,
     cascade,
     cascade_rule,
+    hookimpl,
+    parse_binary,
     scenario_rule,
 )
-from mmrefine_agent.records.models import JudgeCallRecord
-from mmrefine_agent.types import CallTags, ChatMessage, Item
 
 FIELD_OF_TARGET = {
     "Error Detection": "error_detection",
@@ -172,3 +179,9 @@ class OfficialJudge(Judge):
         except _JudgeFailed as exc:
             return Judgment(self.name, JUDGE_ERROR, False, fields, str(exc), calls)
         return Judgment(self.name, scenario, False, fields, None, calls, rule)
+
+
+@hookimpl
+def mmrefine_register_judges(register: RegisterJudge) -> None:
+    """Register ``mmrefine_official``."""
+    register("mmrefine_official", OfficialJudge)

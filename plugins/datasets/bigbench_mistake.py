@@ -24,18 +24,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
-from mmrefine_agent.data.base import number_steps
-from mmrefine_agent.data.step_dataset import (
+from mmrefine_agent import (
+    Item,
     RawRecord,
     RecordError,
+    RegisterDataset,
     StepDataset,
+    hookimpl,
+    number_steps,
     read_jsonl,
     step_in_range,
     text_field,
     text_list,
 )
-from mmrefine_agent.hookspecs import RegisterDataset, hookimpl
-from mmrefine_agent.types import Item
 
 SOURCE = "PaLM 2-L"
 _OPTION = re.compile(r"^\(([A-Z])\)\s*(.+?)\s*$", re.MULTILINE)

@@ -27,18 +27,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mmrefine_agent.data.base import number_steps
-from mmrefine_agent.data.step_dataset import (
+from mmrefine_agent import (
+    Item,
     RawRecord,
     RecordError,
+    RegisterDataset,
     StepDataset,
+    hookimpl,
+    number_steps,
     read_jsonl,
     step_in_range,
     text_field,
     text_list,
 )
-from mmrefine_agent.hookspecs import RegisterDataset, hookimpl
-from mmrefine_agent.types import Item
 
 ORIGINALS_FROM = "redundency"
 MODIFIED_SOURCE = "PRM800K modified by GPT-4o"

@@ -30,17 +30,19 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mmrefine_agent.data.base import number_steps
-from mmrefine_agent.data.step_dataset import (
+from mmrefine_agent import (
+    DataError,
+    Item,
+    Label,
     RawRecord,
     RecordError,
+    RegisterDataset,
     StepDataset,
+    hookimpl,
+    number_steps,
     step_in_range,
     text_field,
 )
-from mmrefine_agent.errors import DataError
-from mmrefine_agent.hookspecs import RegisterDataset, hookimpl
-from mmrefine_agent.types import Item, Label
 
 FIRST_ERROR = "Model_Solution_First_Error_Step"
 _LABEL = re.compile(r"^\s*[*#]*\s*Step\s*(\d+|[A-Za-z])\s*\**\s*[:.]\s*", re.IGNORECASE)

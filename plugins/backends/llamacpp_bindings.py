@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
-from mmrefine_agent.engine.backend import PermanentModelError
+from mmrefine_agent import PermanentModelError
 
 BINDINGS = ("xllamacpp", "llama_cpp")
 DISTRIBUTIONS = {"xllamacpp": "xllamacpp", "llama_cpp": "llama-cpp-python"}

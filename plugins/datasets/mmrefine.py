@@ -1,6 +1,6 @@
 """``mmrefine``: the MMRefine benchmark (the default dataset), as a dataset plugin.
 
-It wraps :func:`mmrefine_agent.data.mmrefine.load_items` unchanged: the same rows, item keys
+It wraps :func:`mmrefine_agent.load_mmrefine_items` unchanged: the same rows, item keys
 (``f"{id}_{solution_source}"``), filters, ``balanced`` order and ``data.parquet`` replacement.
 MMRefine items carry no labelled first wrong step (``first_wrong_step`` is None); analysis uses
 the first "step N" their reference feedback names, where it names one.
@@ -11,13 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from mmrefine_agent.data.base import Dataset, LoadedData
-from mmrefine_agent.data.datadir import PARQUET_NAME
-from mmrefine_agent.data.mmrefine import FILTER_FIELDS, load_items
-from mmrefine_agent.hookspecs import RegisterDataset, hookimpl
+from mmrefine_agent import (
+    MMREFINE_FILTER_FIELDS,
+    MMREFINE_PARQUET_NAME,
+    Dataset,
+    LoadedData,
+    RegisterDataset,
+    hookimpl,
+    load_mmrefine_items,
+)
 
 if TYPE_CHECKING:
-    from mmrefine_agent.config import DataConfig
+    from mmrefine_agent import DataConfig
 
 
 class MMRefine(Dataset):
@@ -27,12 +32,12 @@ class MMRefine(Dataset):
     description: ClassVar[str] = (
         "MMRefine (Paik et al. 2025): 800 rows, 200 problems x 4 solution sources (default)"
     )
-    filter_fields: ClassVar[tuple[str, ...]] = FILTER_FIELDS
-    location: ClassVar[str] = PARQUET_NAME
+    filter_fields: ClassVar[tuple[str, ...]] = MMREFINE_FILTER_FIELDS
+    location: ClassVar[str] = MMREFINE_PARQUET_NAME
 
     def load(self, data_dir: Path, config: DataConfig) -> LoadedData:
         """Load, filter, order and validate rows of the parquet file."""
-        return load_items(
+        return load_mmrefine_items(
             data_dir,
             filters=config.filter.model_dump(exclude_none=True),
             limit=config.limit,

@@ -22,11 +22,16 @@ from typing import Any, ClassVar
 
 import yaml
 
-from mmrefine_agent.config import ModelConfig
-from mmrefine_agent.engine.backend import ModelBackend, PermanentModelError
-from mmrefine_agent.errors import ConfigError
-from mmrefine_agent.hookspecs import RegisterBackend, hookimpl
-from mmrefine_agent.types import ModelRequest, ModelResponse
+from mmrefine_agent import (
+    ConfigError,
+    ModelBackend,
+    ModelConfig,
+    ModelRequest,
+    ModelResponse,
+    PermanentModelError,
+    RegisterBackend,
+    hookimpl,
+)
 
 AnswerFn = Callable[[ModelRequest], str]
 

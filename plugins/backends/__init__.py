@@ -1,0 +1,1 @@
+"""Built-in model backends: ``litellm``, ``openai_compat``, ``llamacpp``, ``scripted``."""

@@ -1,0 +1,4 @@
+"""Built-in datasets: ``mmrefine`` and the step benchmarks.
+
+The step benchmarks are ``prmbench``, ``bigbench_mistake`` and ``mrben``.
+"""

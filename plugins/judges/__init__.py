@@ -1,0 +1,1 @@
+"""Built-in judges: ``mmrefine_official`` (the official protocol) and ``offline`` (a proxy)."""
