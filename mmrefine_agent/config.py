@@ -8,6 +8,7 @@ come from the environment, as litellm reads them.
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -159,17 +160,6 @@ class RunSettings(Section):
     concurrency: int = Field(16, ge=1, strict=True, description="model calls in flight")
     cache: bool = Field(True, description="use the shared content-addressed call cache")
     cache_dir: str | None = Field(None, description="override the cache directory")
-    replay: bool = Field(
-        True,
-        description="with the cache on: an item whose whole outcome (steps, judgment) is "
-        "remembered for the same item, settings and code is replayed without running its graph",
-    )
-    answer_checks: Literal["auto", "ahead", "at_finish"] = Field(
-        "auto",
-        description="when final answers are checked against the gold ones with math-verify "
-        "(step metrics): ahead = in a helper process while items run; at_finish = when the "
-        "run finishes; auto = ahead when at least 64 items run through the graph",
-    )
     out_dir: str = Field("runs", description="parent directory of run directories")
     retries: int = Field(4, ge=0, le=20, strict=True, description="retries on 429/5xx/timeouts")
     backoff_s: float = Field(1.0, ge=0, description="base backoff delay")
@@ -258,8 +248,6 @@ class RunConfig(Section):
             "out_dir",
             "cache",
             "cache_dir",
-            "replay",
-            "answer_checks",
             "retries",
             "backoff_s",
             "workers",
@@ -367,22 +355,51 @@ def load_config_dict(path: Path) -> dict[str, Any]:
     return raw
 
 
+RETIRED_KEYS = {
+    ("run", "replay"): "0.3 removed the item replay: a new run directory always runs its graph, "
+    "judge and scoring (only calls are reused, from the call cache)",
+    ("run", "answer_checks"): "0.3 removed the answer-check helper process: answers are "
+    "checked when the run finishes (equivalences are remembered by content)",
+}
+"""Keys earlier versions wrote, and why they are gone: refused in a config, dropped when read
+from an existing run directory's config.yaml (so those directories still open)."""
+
+
+def _retire(merged: dict[str, Any], origin: str, *, stored: bool) -> None:
+    for (section, key), why in RETIRED_KEYS.items():
+        part = merged.get(section)
+        if isinstance(part, dict) and key in part:
+            if not stored:
+                raise ConfigError(f"{origin}: '{section}.{key}' is no longer a key: {why}")
+            del part[key]
+
+
 def build_config(
-    raw: dict[str, Any], overrides: list[str] | tuple[str, ...] = (), origin: str = "config"
+    raw: dict[str, Any],
+    overrides: list[str] | tuple[str, ...] = (),
+    origin: str = "config",
+    *,
+    stored: bool = False,
 ) -> RunConfig:
-    """Apply ``--set`` overrides to a raw mapping and validate it into a RunConfig."""
+    """Apply ``--set`` overrides to a raw mapping and validate it into a RunConfig.
+
+    ``stored``: ``raw`` is a run directory's config.yaml (keys of earlier versions dropped).
+    """
     import copy
 
     merged = copy.deepcopy(raw)
     for text in overrides:
         parts, value = parse_override(text)
         apply_override(merged, parts, value)
+    _retire(merged, origin, stored=stored)
     try:
         return RunConfig.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(_format_validation(exc, origin)) from None
 
 
-def load_config(path: Path, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
-    """Load a YAML run config and apply overrides."""
-    return build_config(load_config_dict(path), overrides, origin=str(path))
+def load_config(
+    path: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = ()
+) -> RunConfig:
+    """Load a YAML run config (a ``str`` or ``Path``) and apply ``dotted.key=value`` overrides."""
+    return build_config(load_config_dict(Path(path)), overrides, origin=str(path))

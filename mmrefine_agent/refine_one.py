@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from mmrefine_agent.config import RunConfig
 from mmrefine_agent.engine.backend import ModelBackend
@@ -35,48 +34,30 @@ async def arefine_item(
     ``item`` is an :class:`Item` or an item key of the configured dataset. Nothing is written
     to disk; the call cache is used as in a run.
     """
-    from mmrefine_agent.data.run_slice import load_run_items
-    from mmrefine_agent.engine.item_loop import ItemWork
-    from mmrefine_agent.engine.services import build_services
-    from mmrefine_agent.engine.writers import RunFiles
-    from mmrefine_agent.events import RunInfo
+    from mmrefine_agent.engine.session import Recorder, load_data, open_session
+    from mmrefine_agent.errors import DataError
 
     plugins = plugins or load_plugins()
     keyed = config.model_copy(deep=True)
     if isinstance(item, str):
         keyed.data.limit = None
         keyed.data.filter.keys = [item]
-    _dir, loaded, prompts = load_run_items(keyed, plugins)
+    data = load_data(keyed, plugins)
     if isinstance(item, str):
-        if not loaded.items:
-            from mmrefine_agent.errors import DataError
-
+        if item not in data.items:
             raise DataError(f"no item {item!r} in the configured dataset")
-        item = loaded.items[0]
+        item = data.items[item]
     out = RefinedItem(result=ItemResult(key=item.key, status="ok"))
-    info = RunInfo(run_dir=Path("."), config=config)
-    services = build_services(
-        config,
-        plugins,
-        prompts,
-        lambda entry: out.judge_calls.append(RunFiles.judge_call(info, entry).call),
-        backend=backend,
-        judge_backend=judge_backend,
-    )
-    assert services.client is not None
-    work = ItemWork(
-        strategy=plugins.strategies.get(config.strategy.name)(config.strategy),
-        client=services.client,
-        prompts=prompts,
-        judge=services.judge,
-        per_round=config.judge.per_round,
-        model_name=f"{config.model.backend}:{config.model.name}",
-        emit_step=lambda step: out.steps.append(step.to_event()),
-    )
+    session = open_session(
+        config, plugins, data.prompts,
+        Recorder(step=out.steps.append, judge_call=out.judge_calls.append),
+        backend=backend, judge_backend=judge_backend,
+    )  # fmt: skip
+    assert session.work is not None
     try:
-        out.result = await work.refine(item)
+        out.result = await session.work.refine(item)
     finally:
-        await services.aclose()
+        await session.aclose()
     return out
 
 

@@ -46,7 +46,7 @@ class RunView:
     def config(self) -> RunConfig:
         """The resolved config the run was made with (config.yaml)."""
         path = self.dir.file(rundir.CONFIG)
-        return build_config(load_config_dict(path), origin=str(path))
+        return build_config(load_config_dict(path), origin=str(path), stored=True)
 
     @cached_property
     def results(self) -> list[ItemResult]:

@@ -193,7 +193,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_judge(args: argparse.Namespace) -> int:
     """``mmrefine judge RUN_DIR``: re-judge without refinement calls."""
     from mmrefine_agent.cli.progress import RunProgress
-    from mmrefine_agent.judging.rejudge import rejudge_run, score_submission
+    from mmrefine_agent.engine.rejudge import rejudge_run, score_submission
 
     plugins = plugins_of(args)
     progress = RunProgress(console, enabled=not getattr(args, "quiet", False), label="judging")

@@ -1,8 +1,9 @@
 """Answer equivalences remembered by content, so re-scoring a run does not re-run math-verify.
 
 Whether a final answer is mathematically equivalent to the gold one is a pure function of the
-two texts, the code of :mod:`mmrefine_agent.judging.answers` and the math-verify version; all
-of them are in the key. Only settled decisions are stored (never one that failed or may have
+two texts, the code of :mod:`mmrefine_agent.judging.answers` and the versions of the libraries
+that decide it (math-verify, latex2sympy2_extended, sympy and the ANTLR runtime, and Python's);
+all of them are in the key. Only settled decisions are stored (never one that failed or may have
 hit math-verify's timeout). They live in the call cache's database (``run.cache``), so a cached
 rerun or a ``report``-time re-score never imports math-verify.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -18,13 +20,17 @@ from mmrefine_agent.engine.cache import CallCache
 from mmrefine_agent.judging import answers
 from mmrefine_agent.versions import distribution_version
 
+DECIDING_LIBRARIES = ("math-verify", "latex2sympy2_extended", "sympy", "antlr4-python3-runtime")
+"""The distributions whose code decides an equivalence (their versions are in the key)."""
+
 
 @cache
 def equivalence_tag() -> str:
-    """What, besides the two answers, decides equivalence: our code and math-verify's version."""
+    """What, besides the two answers, decides equivalence: our code and the libraries' versions."""
     source = Path(answers.__file__).read_bytes()
-    version = distribution_version("math-verify", missing="unknown")
-    return f"{hashlib.sha256(source).hexdigest()[:16]}/math-verify {version}"
+    versions = [f"{name} {distribution_version(name)}" for name in DECIDING_LIBRARIES]
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    return "/".join([hashlib.sha256(source).hexdigest()[:16], *versions, f"python {python}"])
 
 
 def equivalence_key(prediction: str, gold: str) -> str:

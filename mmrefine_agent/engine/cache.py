@@ -30,19 +30,7 @@ CREATE TABLE IF NOT EXISTS answers (
     equivalent INTEGER NOT NULL,
     created REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS items (
-    key TEXT PRIMARY KEY,
-    outcome TEXT NOT NULL,
-    created REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS scored (
-    key TEXT PRIMARY KEY,
-    doc TEXT NOT NULL,
-    created REAL NOT NULL
-);
 """
-LOOKUP_CHUNK = 500
-"""Keys per ``IN (...)`` query (well under SQLite's parameter limit)."""
 
 
 def warn(message: str) -> None:
@@ -187,75 +175,6 @@ class CallCache:
                 self._db.executemany(
                     "INSERT OR IGNORE INTO answers (key, equivalent, created) VALUES (?, ?, ?)",
                     [(key, int(value), now) for key, value in decided.items()],
-                )
-                self._db.commit()
-        except sqlite3.Error as exc:
-            self._broken(exc)
-
-    def _select_in(self, columns: str, keys: list[str]) -> list[tuple[str, ...]]:
-        """``SELECT columns FROM items`` for ``keys``, a chunk at a time (empty on failure)."""
-        if self.disabled or not keys:
-            return []
-        rows: list[tuple[str, ...]] = []
-        try:
-            with self._lock:
-                for start in range(0, len(keys), LOOKUP_CHUNK):
-                    chunk = keys[start : start + LOOKUP_CHUNK]
-                    marks = ",".join("?" * len(chunk))
-                    rows.extend(
-                        self._db.execute(
-                            f"SELECT {columns} FROM items WHERE key IN ({marks})", chunk
-                        ).fetchall()
-                    )
-        except sqlite3.Error as exc:
-            self._broken(exc)
-            return []
-        return rows
-
-    def outcome_keys(self, keys: list[str]) -> set[str]:
-        """Which of ``keys`` have a remembered item outcome (the outcomes are not read)."""
-        return {row[0] for row in self._select_in("key", keys)}
-
-    def outcomes(self, keys: list[str]) -> dict[str, str]:
-        """Remembered item outcomes (engine/item_replay.py) for ``keys``, in a few queries."""
-        return {row[0]: row[1] for row in self._select_in("key, outcome", keys)}
-
-    def remember_outcomes(self, outcomes: dict[str, str]) -> None:
-        """Store item outcomes (one transaction; an unreadable entry of a key is replaced)."""
-        if self.disabled or not outcomes:
-            return
-        now = time.time()
-        try:
-            with self._lock:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO items (key, outcome, created) VALUES (?, ?, ?)",
-                    [(key, blob, now) for key, blob in outcomes.items()],
-                )
-                self._db.commit()
-        except sqlite3.Error as exc:
-            self._broken(exc)
-
-    def scored(self, key: str) -> str | None:
-        """A remembered scoring of a run's records (engine/score_memo.py), or None."""
-        if self.disabled:
-            return None
-        try:
-            with self._lock:
-                row = self._db.execute("SELECT doc FROM scored WHERE key = ?", (key,)).fetchone()
-        except sqlite3.Error as exc:
-            self._broken(exc)
-            return None
-        return None if row is None else str(row[0])
-
-    def remember_scored(self, key: str, doc: str) -> None:
-        """Store the scoring of a run's records (an unreadable entry of the key is replaced)."""
-        if self.disabled:
-            return
-        try:
-            with self._lock:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO scored (key, doc, created) VALUES (?, ?, ?)",
-                    (key, doc, time.time()),
                 )
                 self._db.commit()
         except sqlite3.Error as exc:

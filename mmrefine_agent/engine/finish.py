@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from mmrefine_agent.analysis.metrics import compute_scores
@@ -11,7 +12,6 @@ from mmrefine_agent.analysis.round_metrics import step_and_round_scores
 from mmrefine_agent.config import RunConfig
 from mmrefine_agent.engine.answer_memo import RememberedEquivalence
 from mmrefine_agent.engine.cache import CallCache
-from mmrefine_agent.engine.score_memo import ScoredRun, remember, remembered, score_key
 from mmrefine_agent.engine.services import open_cache
 from mmrefine_agent.engine.usage import by_node
 from mmrefine_agent.judging.answers import answers_match
@@ -95,41 +95,41 @@ def step_and_scores_remembered(
         equivalent.save()
 
 
+@dataclass(slots=True)
+class ScoredRun:
+    """Everything scoring computes from a run's records."""
+
+    scores: Scores
+    step_metrics: StepScores
+    round_correction: RoundCorrection | None
+
+
 def score_records(
-    results: Sequence[ItemResult],
-    items: dict[str, Item],
-    config: RunConfig,
-    digests: Mapping[str, str] | None = None,
+    results: Sequence[ItemResult], items: dict[str, Item], config: RunConfig
 ) -> ScoredRun:
     """Scenario scores (judged records), step metrics and round correction of a run.
 
-    Remembered by content in the call cache (engine/score_memo.py): records already scored
-    are not scored again (``digests``: the items' digests, when the session has them).
+    Always computed from the records; only answer equivalences are looked up, by content,
+    in the call cache (engine/answer_memo.py).
     """
     judged = any(r.judgment is not None for r in results)
+    if judged:
+        scores = compute_scores(results, seed=config.run.seed)
+    else:
+        scores = Scores(
+            n_items=len(results),
+            n_failed_items=sum(1 for r in results if not r.refined),
+            note=f"not judged (judge.name: {config.judge.name})"
+            if config.judge.name in ("none", "")
+            else "no item has a judgment yet",
+        )
     cache = open_cache(config, quiet=True)
     try:
-        key = score_key(results, items, config.run.seed, digests) if judged and cache else None
-        known = remembered(cache, key)
-        if known is not None:
-            return known
-        if judged:
-            scores = compute_scores(results, seed=config.run.seed)
-        else:
-            scores = Scores(
-                n_items=len(results),
-                n_failed_items=sum(1 for r in results if not r.refined),
-                note=f"not judged (judge.name: {config.judge.name})"
-                if config.judge.name in ("none", "")
-                else "no item has a judgment yet",
-            )
         step_metrics, correction = step_and_scores_remembered(results, items, config, cache)
-        scored = ScoredRun(scores=scores, step_metrics=step_metrics, round_correction=correction)
-        remember(cache, key, scored)
-        return scored
     finally:
         if cache is not None:
             cache.close()
+    return ScoredRun(scores=scores, step_metrics=step_metrics, round_correction=correction)
 
 
 def finish_run(
@@ -140,17 +140,15 @@ def finish_run(
     usage: UsageDoc,
     *,
     records: tuple[list[ItemResult], list[StepEvent]] | None = None,
-    digests: Mapping[str, str] | None = None,
 ) -> Scores:
     """Write scores.json and submission.json from the run's records; returns the scores.
 
     ``records`` are the run's results (latest per key, in file order) and steps when the
     caller holds exactly what the files hold (a session that wrote them); else they are read.
-    ``digests``: the items' ``item_digest`` by key, when the session computed them.
     """
     results, steps = records if records is not None else (run.results(), run.steps())
     judged = config.judge.name not in ("none", "")
-    scored = score_records(results, items, config, digests)
+    scored = score_records(results, items, config)
     scores = scored.scores
     scores.judge_settings = {
         "name": config.judge.name,

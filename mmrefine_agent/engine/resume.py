@@ -12,14 +12,12 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mmrefine_agent.config import RunConfig
-from mmrefine_agent.engine.legacy_shards import WORKERS_DIR, adopt_worker_shards
 from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.plugins_manager import Plugins
 from mmrefine_agent.records import rundir
@@ -149,7 +147,6 @@ def prepare_run_dir(
     if restart:
         for name in RUN_FILES:
             run.file(name).unlink(missing_ok=True)
-        shutil.rmtree(run.file(WORKERS_DIR), ignore_errors=True)
     else:
         previous = read_previous(run)
         if previous is not None:
@@ -178,10 +175,8 @@ def plan_resume(run: RunDir, keys: list[str]) -> ResumePlan:
 
     Refined records (``ok``, or ``judge_error`` with their rounds) are kept; everything else
     is redone. The steps of items that are redone are dropped (they belong to an attempt
-    that did not finish); nothing is removed from results.jsonl. Finished items a v1 run
-    left in its worker shards are adopted first (engine/legacy_shards.py).
+    that did not finish); nothing is removed from results.jsonl.
     """
-    adopt_worker_shards(run)
     previous = {r.key: r for r in run.results()}
     kept = {k: r for k, r in previous.items() if r.refined}
     todo = [k for k in keys if k not in kept]

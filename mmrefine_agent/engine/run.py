@@ -2,7 +2,16 @@
 
 Results are written as each item completes. Running again into the same directory resumes:
 finished items are kept, unfinished or failed ones are redone, and items whose refinement
-finished but whose judgment is missing or failed are only re-judged.
+finished but whose judgment is missing or failed are only re-judged. A new run directory
+always runs every item's graph, judge and scoring; only model calls are reused, from the
+content-addressed call cache.
+
+A run is a few named steps: :func:`arun` builds what must be sound before anything is written
+(plugins, data, strategy and graph, fingerprint, executor) and takes the run directory's lock;
+:func:`_run_locked` then opens the run directory (:func:`_open_run`), builds the session
+(engine/session.py), checks the backends (:func:`_preflight`), announces the work
+(:func:`_announce`), lets the executor refine and judge the items, and finishes
+(:func:`_finish`: usage, scores, submission).
 """
 
 from __future__ import annotations
@@ -11,49 +20,37 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import JsonValue
 
 from mmrefine_agent.config import RunConfig
-from mmrefine_agent.data.mmrefine import LoadedData
-from mmrefine_agent.data.prompts import OfficialPrompts
-from mmrefine_agent.data.run_slice import load_run_items
-from mmrefine_agent.engine.answers_ahead import AnswersAhead, wanted
 from mmrefine_agent.engine.backend import ModelBackend
 from mmrefine_agent.engine.executors import Executor, ExecutorJob, make_executor
 from mmrefine_agent.engine.finish import finish_run
 from mmrefine_agent.engine.gc_tuning import run_gc
-from mmrefine_agent.engine.item_replay import REPLAY_CHUNK, ItemReplay
 from mmrefine_agent.engine.lock import RunLock
-from mmrefine_agent.engine.resume import make_fingerprint, plan_resume, prepare_run_dir
-from mmrefine_agent.engine.services import build_services, open_cache
-from mmrefine_agent.engine.usage import RunUsage
-from mmrefine_agent.engine.writers import RunFiles, SessionRecords
-from mmrefine_agent.errors import RunDirError
-from mmrefine_agent.events import (
-    Event,
-    ItemFinished,
-    RunFinished,
-    RunInfo,
-    RunStarted,
-    Sink,
-    StepFinished,
+from mmrefine_agent.engine.resume import ResumePlan, make_fingerprint, plan_resume, prepare_run_dir
+from mmrefine_agent.engine.session import (
+    CheckedStrategy,
+    RunStream,
+    Session,
+    SessionData,
+    check_strategy,
+    load_data,
+    model_name,
+    open_run_stream,
+    open_session,
 )
-from mmrefine_agent.graph.builder import compile_graph
-from mmrefine_agent.graph.strategy import Strategy
+from mmrefine_agent.engine.usage import RunUsage
+from mmrefine_agent.engine.writers import SessionRecords
+from mmrefine_agent.errors import RunDirError
+from mmrefine_agent.events import ItemFinished, RunFinished, RunInfo, RunStarted, Sink
 from mmrefine_agent.judging.item_judging import needs_judging
 from mmrefine_agent.plugins_manager import Plugins, load_plugins
 from mmrefine_agent.records import rundir
-from mmrefine_agent.records.models import (
-    Fingerprint,
-    ItemResult,
-    JudgeCallRecord,
-    Scores,
-    StepEvent,
-    UsageBlock,
-)
+from mmrefine_agent.records.models import Fingerprint, ItemResult, Scores, UsageBlock
 from mmrefine_agent.records.results import failed_result
+from mmrefine_agent.records.rundir import RunDir
 from mmrefine_agent.sync import run_sync
 
 
@@ -77,6 +74,30 @@ class RunOutcome:
         return self.scores.completeness.complete
 
 
+@dataclass(slots=True)
+class RunRequest:
+    """Everything checked before the run directory is touched, and the caller's choices."""
+
+    config: RunConfig
+    out: Path
+    plugins: Plugins
+    data: SessionData
+    checked: CheckedStrategy
+    fingerprint: Fingerprint
+    executor: Executor
+    restart: bool
+    backend: ModelBackend | None
+    judge_backend: ModelBackend | None
+    sinks: Iterable[Sink]
+    cell: dict[str, JsonValue]
+    started: float
+
+    @property
+    def injected(self) -> list[str]:
+        """Roles whose backend the caller passed as an object."""
+        return [r for r, b in (("model", self.backend), ("judge", self.judge_backend)) if b]
+
+
 async def arun(
     config: RunConfig,
     run_dir: Path | str,
@@ -97,194 +118,162 @@ async def arun(
     started = time.perf_counter()
     plugins = plugins or load_plugins()
     out = Path(run_dir)
-    _data_dir, loaded, prompts = load_run_items(config, plugins)
+    data = load_data(config, plugins)
     # an unknown strategy, a bad option or a badly shaped graph fails before anything is written
-    strategy = plugins.strategies.get(config.strategy.name)(config.strategy)
-    injected = [role for role, b in (("model", backend), ("judge", judge_backend)) if b]
-    replay = ItemReplay.for_session(config, plugins, prompts, open_cache, injected=injected)
-    remembered = replay.available(loaded.items) if replay is not None else set()
-    # every item replayable: the graph is not needed (it compiled when they were remembered)
-    work_graph = None
-    if len(remembered) < len(loaded.items):
-        work_graph = compile_graph(strategy)
-    try:
-        fingerprint = make_fingerprint(config, plugins, loaded.path)
-        executor = executor or make_executor(config)  # a missing extra fails before any file
-        if out.exists() and not out.is_dir():
-            raise RunDirError(f"{out} is a file, not a run directory; choose another --out")
-        with RunLock(out, "run"), run_gc():
-            return await _locked_run(
-                config, out, plugins, loaded, prompts, fingerprint, started,
-                (strategy, work_graph), (replay, remembered),
-                restart=restart, backend=backend, judge_backend=judge_backend, sinks=sinks,
-                cell=cell, executor=executor,
-            )  # fmt: skip
-    finally:
-        if replay is not None:
-            replay.close()
+    checked = check_strategy(config, plugins)
+    fingerprint = make_fingerprint(config, plugins, data.path)
+    executor = executor or make_executor(config)  # a missing extra fails before any file
+    if out.exists() and not out.is_dir():
+        raise RunDirError(f"{out} is a file, not a run directory; choose another --out")
+    request = RunRequest(
+        config=config, out=out, plugins=plugins, data=data, checked=checked,
+        fingerprint=fingerprint, executor=executor, restart=restart, backend=backend,
+        judge_backend=judge_backend, sinks=sinks, cell=dict(cell or {}), started=started,
+    )  # fmt: skip
+    with RunLock(out, "run"), run_gc():
+        return await _run_locked(request)
 
 
-async def _locked_run(
-    config: RunConfig,
-    out: Path,
-    plugins: Plugins,
-    loaded: LoadedData,
-    prompts: OfficialPrompts | None,
-    fingerprint: Fingerprint,
-    started: float,
-    compiled: tuple[Strategy, Any],
-    replaying: tuple[ItemReplay | None, set[str]],
-    *,
-    restart: bool,
-    backend: ModelBackend | None,
-    judge_backend: ModelBackend | None,
-    sinks: Iterable[Sink],
-    cell: dict[str, JsonValue] | None,
-    executor: Executor,
-) -> RunOutcome:
-    strategy, graph = compiled
-    replay, remembered = replaying
-    run = prepare_run_dir(out, config, fingerprint, restart=restart)
-    info = RunInfo(run_dir=out, config=config, cell=dict(cell or {}))
-    items = {item.key: item for item in loaded.items}
-    plan = plan_resume(run, list(items))
-    replayed = [key for key in plan.todo if key in remembered]
-    todo = [key for key in plan.todo if key not in remembered]
+@dataclass(slots=True)
+class OpenRun:
+    """The run directory of this session, what is left to do in it, and its event stream."""
 
-    stream, files = RunFiles.stream(run, plugins.hook, sinks)
-    services = build_services(
-        config,
-        plugins,
-        prompts,
-        lambda entry: stream.emit(files.judge_call(info, entry)),
-        backend=backend,
-        judge_backend=judge_backend,
-    )
-    assert services.client is not None
-    if config.run.preflight and (todo or any(not r.judgment for r in plan.kept.values())):
-        try:
-            services.preflight()
-        except BaseException:
-            files.close()
-            await services.aclose()
-            raise
-    ledger = RunUsage(run.file("usage.json"), services.refine_totals, services.judge_totals)
-    model_name = f"{config.model.backend}:{config.model.name}"
-    errors: list[str] = []
+    run: RunDir
+    plan: ResumePlan
+    to_judge: list[ItemResult]
+    channel: RunStream
+    written: SessionRecords
+    errors: list[str] = field(default_factory=list)
 
-    def emit_step(step: StepEvent) -> None:
-        stream.emit(StepFinished(run=info, step=step))
 
+async def _run_locked(request: RunRequest) -> RunOutcome:
+    opened = _open_run(request)
+    session = open_session(
+        request.config, request.plugins, request.data.prompts, opened.channel.recorder(),
+        refine=request.checked, backend=request.backend, judge_backend=request.judge_backend,
+    )  # fmt: skip
+    _judge_kept(opened, session, request.data.items)
     watch = FailureWatch()
+    ledger = RunUsage(
+        opened.run.file(rundir.USAGE), session.services.refine_totals,
+        session.services.judge_totals,
+    )  # fmt: skip
+    try:
+        _preflight(session, opened)
+        _announce(request, opened)
 
-    def finished(record: ItemResult) -> None:
-        stream.emit(ItemFinished(run=info, result=record))
-        ledger.item_finished()
-        watch.add(record)
-        if record.status != "ok":
-            errors.append(f"{record.key}: {record.status}: {record.error}")
+        def finished(record: ItemResult) -> None:
+            opened.channel.stream.emit(ItemFinished(run=opened.channel.info, result=record))
+            ledger.item_finished()
+            watch.add(record)
+            if record.status != "ok":
+                opened.errors.append(f"{record.key}: {record.status}: {record.error}")
 
-    judge_name = services.judge.name if services.judge is not None else None
-    to_judge = [
+        job = ExecutorJob(
+            session=session, items=request.data.items, todo=opened.plan.todo,
+            to_judge=opened.to_judge, finished=finished,
+            emit_step=opened.channel.recorder().step,
+            emit_judge_call=opened.channel.recorder().judge_call,
+            stopped=lambda: watch.stopped is not None, report=opened.errors.append,
+            scope=str(request.out), injected=request.injected,
+        )  # fmt: skip
+        if job.todo or job.to_judge:
+            await request.executor.execute(job)
+    finally:
+        opened.channel.close()
+        await session.aclose()
+    return _finish(request, opened, session, ledger, watch)
+
+
+def _open_run(request: RunRequest) -> OpenRun:
+    """Create or reopen the run directory (fingerprint checked) and plan what is left."""
+    run = prepare_run_dir(request.out, request.config, request.fingerprint,
+                          restart=request.restart)  # fmt: skip
+    plan = plan_resume(run, list(request.data.items))
+    info = RunInfo(run_dir=request.out, config=request.config, cell=request.cell)
+    channel = open_run_stream(run, info, request.plugins, request.sinks)
+    previous = {r.key: r for r in run.results()}
+    steps_file = run.file(rundir.STEPS)
+    fresh_steps = not steps_file.is_file() or not steps_file.stat().st_size
+    written = SessionRecords(previous, [] if fresh_steps else None)
+    channel.stream.subscribe(written.sink, critical=True, name="session records")
+    return OpenRun(run=run, plan=plan, to_judge=[], channel=channel, written=written)
+
+
+def _judge_kept(opened: OpenRun, session: Session, items: Iterable[str]) -> None:
+    """Kept records of configured items whose judgment is missing, failed or another judge's."""
+    judge = session.services.judge
+    if judge is None:
+        return
+    configured, per_round = set(items), session.config.judge.per_round
+    opened.to_judge = [
         r
-        for r in plan.kept.values()
-        if r.key in items
-        and judge_name is not None
-        and needs_judging(r, judge_name, config.judge.per_round, force=False)
+        for r in opened.plan.kept.values()
+        if r.key in configured and needs_judging(r, judge.name, per_round, force=False)
     ]
-    problem_keys = [p.key for p in loaded.problems]
+
+
+def _preflight(session: Session, opened: OpenRun) -> None:
+    """Check that the model and judge can work, when there is anything to call them for."""
+    if not session.config.run.preflight:
+        return
+    if opened.plan.todo or any(not r.judgment for r in opened.plan.kept.values()):
+        session.services.preflight()
+
+
+def _announce(request: RunRequest, opened: OpenRun) -> None:
+    """Say what this session will do, and record the dataset's bad records as failed items."""
+    data, plan, info = request.data, opened.plan, opened.channel.info
+    stream = opened.channel.stream
+    items, problems = data.items, data.problems
     stream.emit(
         RunStarted(
             run=info,
-            total=len(items) + len(problem_keys),
-            todo=len(plan.todo) + len(to_judge),
-            done=len(items) - len(plan.todo) - len(to_judge),
+            total=len(items) + len(problems),
+            todo=len(plan.todo) + len(opened.to_judge),
+            done=len(items) - len(plan.todo) - len(opened.to_judge),
         )
     )
-    previous = {r.key: r for r in run.results()}
-    steps_file = run.file(rundir.STEPS)
-    written = SessionRecords(
-        previous, [] if not steps_file.is_file() or not steps_file.stat().st_size else None
-    )
-    stream.subscribe(written.sink, critical=True, name="session records")
-    for problem in loaded.problems:
+    previous = {r.key: r for r in opened.written.results()}
+    for problem in problems:
         record = failed_result(
             {"key": problem.key, "id": problem.key.split("_")[0], "row": problem.row,
              "field": problem.field},
             "data_error",
             str(problem),
-            strategy=strategy.name,
-            model=model_name,
+            strategy=request.config.strategy.name,
+            model=model_name(request.config),
         )  # fmt: skip
         earlier = previous.get(problem.key)
         if earlier is None or earlier.error != record.error:
             stream.emit(ItemFinished(run=info, result=record))
-        errors.append(str(problem))
+        opened.errors.append(str(problem))
 
-    def replay_event(record: StepEvent | JudgeCallRecord) -> Event:
-        if isinstance(record, StepEvent):
-            return StepFinished(run=info, step=record)
-        return files.judge_call(info, record)
 
-    job = ExecutorJob(
-        config=config, plugins=plugins, prompts=prompts, strategy=strategy, graph=graph,
-        services=services, model_name=model_name, items=items, todo=todo,
-        to_judge=to_judge, finished=finished, emit_step=emit_step,
-        emit_judge_call=lambda call: stream.emit(files.judge_call(info, call)),
-        stopped=lambda: watch.stopped is not None, report=errors.append,
-        scope=str(out),
-        injected=[role for role, b in (("model", backend), ("judge", judge_backend)) if b],
-    )  # fmt: skip
-    ahead: AnswersAhead | None = None
-    try:
-        if replay is not None:
-            for start in range(0, len(replayed), REPLAY_CHUNK):
-                chunk = replayed[start : start + REPLAY_CHUNK]
-                outcomes = replay.lookup([items[key] for key in chunk])
-                todo.extend(key for key in chunk if key not in outcomes)  # unreadable: run it
-                with files.batched():
-                    for key in chunk:
-                        if key in outcomes:
-                            finished(
-                                replay.replay(
-                                    outcomes[key], stream.emit, replay_event,
-                                    services.refine_totals, services.judge_totals,
-                                )
-                            )  # fmt: skip
-            stream.subscribe(replay.watch(todo), name="item replay")
-        if wanted(config.run.answer_checks, len(todo)):
-            ahead = AnswersAhead(items, services.cache)  # the session's connection
-            stream.subscribe(ahead.sink, name="answer checks ahead")
-        if todo or to_judge:
-            await executor.execute(job)
-    except BaseException:
-        if ahead is not None:  # nothing will be scored: stop the helper now
-            ahead.close()
-        raise
-    finally:
-        if replay is not None:
-            replay.flush()
-        files.close()
-        await services.aclose()
+def _finish(
+    request: RunRequest, opened: OpenRun, session: Session, ledger: RunUsage, watch: FailureWatch
+) -> RunOutcome:
+    """Write usage, scores and the submission; say what the session did."""
+    items, problems = request.data.items, request.data.problems
     usage = ledger.write()
-    if ahead is not None:
-        ahead.install()
     scores = finish_run(
-        run, config, items, [*items, *problem_keys], usage, records=written.records(),
-        digests=replay.digests if replay is not None else None,
+        opened.run, request.config, items, [*items, *(p.key for p in problems)], usage,
+        records=opened.written.records(),
     )  # fmt: skip
-    stream.emit(RunFinished(run=info, scores=scores))
-    results = written.results()
+    opened.channel.stream.emit(RunFinished(run=opened.channel.info, scores=scores))
+    results = opened.written.results()
     done = sum(1 for r in results if r.status == "ok" and r.key in items)
+    total = len(items) + len(problems)
+    sink_errors = opened.channel.stream.sink_errors
     return RunOutcome(
-        run_dir=out,
+        run_dir=request.out,
         scores=scores,
-        usage=services.usage(),
-        n_items=len(items) + len(problem_keys),
+        usage=session.services.usage(),
+        n_items=total,
         n_done=done,
-        n_errors=len(items) + len(problem_keys) - done,
-        elapsed_s=time.perf_counter() - started,
-        errors=[*errors, *(f"observer {e}" for e in stream.sink_errors)],
+        n_errors=total - done,
+        elapsed_s=time.perf_counter() - request.started,
+        errors=[*opened.errors, *(f"observer {e}" for e in sink_errors)],
         stopped_early=watch.stopped,
     )
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from typing import Any
 
 from mmrefine_agent.events import (
@@ -29,6 +28,8 @@ class RunFiles:
         self.results = JsonlAppender(run.file(rundir.RESULTS))
         self.judgments = JsonlAppender(run.file(rundir.JUDGMENTS))
         self._handles = (self.steps, self.results, self.judgments)
+        # an item's result line is written after its step and judge-call lines, each flushed
+        # as it is written: a kill never leaves a finished item whose records are missing
 
     @classmethod
     def stream(cls, run: RunDir, hook: Any, sinks: Iterable[Sink]) -> tuple[EventStream, RunFiles]:
@@ -57,22 +58,6 @@ class RunFiles:
             entry if isinstance(entry, JudgeCallRecord) else JudgeCallRecord.model_validate(entry)
         )
         return JudgeCalled(run=run, call=record)
-
-    @contextmanager
-    def batched(self) -> Iterator[None]:
-        """Flush once at the end instead of once per line.
-
-        For items replayed from the cache, which still holds them should the process die
-        before the flush.
-        """
-        for handle in self._handles:
-            handle.flush_each = False
-        try:
-            yield
-        finally:
-            for handle in self._handles:
-                handle.flush_each = True
-                handle.flush()
 
     def close(self) -> None:
         """Close the files."""

@@ -120,8 +120,8 @@ class ItemResult(Record):
     usage: UsageBlock = Field(default_factory=UsageBlock)
     elapsed_s: float = 0.0
     replayed: bool = False
-    """The outcome was replayed from the item cache (engine/item_replay.py): its calls are
-    cache hits and its graph did not run in this session."""
+    """Only in run directories written by 0.2, whose item replay could copy a remembered
+    outcome without running the graph; 0.3 removed that replay and always writes False."""
 
     @property
     def refined(self) -> bool:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mmrefine_agent.config import RunConfig
 from mmrefine_agent.data.prompts import OfficialPrompts
-from mmrefine_agent.graph.strategy import Strategy
 from mmrefine_agent.plugins_manager import Plugins
 from mmrefine_agent.records.models import ItemResult, JudgeCallRecord, StepEvent
 from mmrefine_agent.types import Item
 
 if TYPE_CHECKING:
     from mmrefine_agent.engine.services import Services
+    from mmrefine_agent.engine.session import Session
 
 
 @dataclass(slots=True)
@@ -26,13 +26,7 @@ class ExecutorJob:
     ``report`` adds a one-line problem to the session's errors.
     """
 
-    config: RunConfig
-    plugins: Plugins
-    prompts: OfficialPrompts | None
-    strategy: Strategy
-    graph: Any
-    services: Services
-    model_name: str
+    session: Session
     items: dict[str, Item]
     todo: list[str]
     to_judge: list[ItemResult]
@@ -45,6 +39,31 @@ class ExecutorJob:
     """Names this session among others sharing an executor (a sweep's cell)."""
     injected: list[str] = field(default_factory=list)
     """Backends passed as objects (``arun(backend=...)``), not built from the config."""
+
+    @property
+    def config(self) -> RunConfig:
+        """The session's config."""
+        return self.session.config
+
+    @property
+    def plugins(self) -> Plugins:
+        """The session's plugins."""
+        return self.session.plugins
+
+    @property
+    def prompts(self) -> OfficialPrompts | None:
+        """The official prompts (None when the dataset and strategy need none)."""
+        return self.session.prompts
+
+    @property
+    def services(self) -> Services:
+        """The session's model client, judge, cache and budget."""
+        return self.session.services
+
+    @property
+    def model_name(self) -> str:
+        """``backend:model`` as results record it."""
+        return self.session.model_name
 
     @property
     def slots(self) -> int:

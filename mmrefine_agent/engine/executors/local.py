@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from mmrefine_agent.engine.executors.base import ExecutorJob
-from mmrefine_agent.engine.item_loop import ItemWork
 from mmrefine_agent.records.models import ItemResult
 
 
@@ -16,18 +15,8 @@ class LocalExecutor:
 
     async def execute(self, job: ExecutorJob) -> None:
         """Run the job's items concurrently (``job.slots`` at a time)."""
-        client = job.services.client
-        assert client is not None
-        work = ItemWork(
-            strategy=job.strategy,
-            client=client,
-            prompts=job.prompts,
-            judge=job.services.judge,
-            per_round=job.config.judge.per_round,
-            model_name=job.model_name,
-            emit_step=lambda step: job.emit_step(step.to_event()),
-            graph=job.graph,
-        )
+        work = job.session.work
+        assert work is not None  # a refining session
         slots = asyncio.Semaphore(job.slots)
 
         async def refine(key: str) -> None:

@@ -120,7 +120,6 @@ class RayExecutor:
                 config=worker_config(job.config),
                 prompts=job.prompts,
                 plugin_modules=plugin_modules(job.plugins),
-                model_name=job.model_name,
             )
             await pool.open(spec)
             try:

@@ -18,8 +18,7 @@ from mmrefine_agent.config import RunConfig
 from mmrefine_agent.data.prompts import OfficialPrompts
 from mmrefine_agent.engine.executors.limits import SharedBudget, SharedLimits
 from mmrefine_agent.engine.item_loop import ItemWork
-from mmrefine_agent.engine.services import Services, build_services
-from mmrefine_agent.graph.builder import compile_graph
+from mmrefine_agent.engine.session import Recorder, Session, open_session
 from mmrefine_agent.plugins_manager import Plugins, load_plugins
 from mmrefine_agent.records.models import ItemResult, JudgeCallRecord, StepEvent, UsageBlock
 from mmrefine_agent.types import Item
@@ -33,7 +32,6 @@ class SessionSpec:
     config: RunConfig
     prompts: OfficialPrompts | None
     plugin_modules: list[str]
-    model_name: str
 
 
 @dataclass(slots=True)
@@ -54,30 +52,32 @@ class _Records:
     steps: list[StepEvent] = field(default_factory=list)
     judge_calls: list[JudgeCallRecord] = field(default_factory=list)
 
-    def judge_call(self, entry: JudgeCallRecord | dict[str, Any]) -> None:
-        """Keep one judge call (a v1 judge's dict entry is validated into a record)."""
-        if not isinstance(entry, JudgeCallRecord):
-            entry = JudgeCallRecord.model_validate(entry)
-        self.judge_calls.append(entry)
+    def recorder(self) -> Recorder:
+        """The session's recorder: every record is kept for the next reply."""
+        return Recorder(step=self.steps.append, judge_call=self.judge_calls.append)
 
 
 @dataclass(slots=True)
-class _Session:
-    services: Services
-    work: ItemWork
+class _Served:
+    session: Session
     records: _Records
 
     def reply(self, result: ItemResult) -> ShardReply:
-        records = self.records
+        records, services = self.records, self.session.services
         steps, records.steps = records.steps, []
         calls, records.judge_calls = records.judge_calls, []
         return ShardReply(
             result=result,
             steps=steps,
             judge_calls=calls,
-            refine=self.services.refine_totals.snapshot(),
-            judge=self.services.judge_totals.snapshot(),
+            refine=services.refine_totals.snapshot(),
+            judge=services.judge_totals.snapshot(),
         )
+
+    @property
+    def work(self) -> ItemWork:
+        assert self.session.work is not None  # workers serve refining sessions
+        return self.session.work
 
 
 class ShardWorker:
@@ -86,7 +86,7 @@ class ShardWorker:
     def __init__(self, limits: Any, holder: str) -> None:
         self.limits = limits
         self.holder = holder
-        self.sessions: dict[str, _Session] = {}
+        self.sessions: dict[str, _Served] = {}
         self._plugins: dict[tuple[str, ...], Plugins] = {}
 
     def where(self) -> str:
@@ -102,27 +102,15 @@ class ShardWorker:
             self._plugins[modules] = load_plugins(modules)
         plugins = self._plugins[modules]
         config = spec.config
-        strategy = plugins.strategies.get(config.strategy.name)(config.strategy)
         shared = SharedLimits(
             self.limits, self.holder, spec.scope, SharedBudget(config.run.max_cost_usd)
         )
         records = _Records()
-        services = build_services(
-            config, plugins, spec.prompts, records.judge_call,
+        session = open_session(
+            config, plugins, spec.prompts, records.recorder(),
             budget=shared.budget, limiter=shared.limiter,
         )  # fmt: skip
-        assert services.client is not None
-        work = ItemWork(
-            strategy=strategy,
-            client=services.client,
-            prompts=spec.prompts,
-            judge=services.judge,
-            per_round=config.judge.per_round,
-            model_name=spec.model_name,
-            emit_step=lambda step: records.steps.append(step.to_event()),
-            graph=compile_graph(strategy),
-        )
-        self.sessions[spec.scope] = _Session(services, work, records)
+        self.sessions[spec.scope] = _Served(session, records)
 
     async def refine(self, scope: str, item: Item) -> ShardReply:
         """Refine (and judge) one item."""
@@ -140,4 +128,4 @@ class ShardWorker:
         """Close a run's backends and cache."""
         session = self.sessions.pop(scope, None)
         if session is not None:
-            await session.services.aclose()
+            await session.session.aclose()

@@ -15,15 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from mmrefine_agent.config import RunConfig, build_config, load_config_dict
-from mmrefine_agent.data.run_slice import load_run_items
 from mmrefine_agent.engine.finish import finish_run
 from mmrefine_agent.engine.lock import RunLock
 from mmrefine_agent.engine.run import RunOutcome
-from mmrefine_agent.engine.services import build_services
+from mmrefine_agent.engine.session import load_data, open_run_stream, open_session
 from mmrefine_agent.engine.usage import RunUsage
-from mmrefine_agent.engine.writers import RunFiles
 from mmrefine_agent.errors import ConfigError, DataError, RunDirError
-from mmrefine_agent.events import ItemFinished, RunFinished, RunInfo, Sink
+from mmrefine_agent.events import ItemFinished, RunFinished, RunInfo, RunStarted, Sink
 from mmrefine_agent.judging.item_judging import judge_record, needs_judging
 from mmrefine_agent.plugins_manager import Plugins
 from mmrefine_agent.records import rundir
@@ -60,13 +58,13 @@ async def judge_records(
     """Judge ``records`` (missing/failed judgments, or all with ``force``); write run files."""
     started = time.perf_counter()
     info = RunInfo(run_dir=run.path, config=config, session="judge")
-    stream, files = RunFiles.stream(run, plugins.hook, sinks)
-    services = build_services(
-        config, plugins, prompts, lambda e: stream.emit(files.judge_call(info, e)), refine=False
-    )
-    judge = services.judge
+    channel = open_run_stream(run, info, plugins, sinks)
+    stream = channel.stream
+    session = open_session(config, plugins, prompts, channel.recorder(), refine=False)
+    services, judge = session.services, session.services.judge
     if judge is None:
-        files.close()
+        channel.close()
+        await session.aclose()
         raise RunDirError("judge.name is 'none': nothing to judge with")
     ledger = RunUsage(run.file(rundir.USAGE), services.refine_totals, services.judge_totals,
                       kind="judge")  # fmt: skip
@@ -80,11 +78,9 @@ async def judge_records(
         try:
             services.preflight()
         except BaseException:
-            files.close()
-            await services.aclose()
+            channel.close()
+            await session.aclose()
             raise
-    from mmrefine_agent.events import RunStarted
-
     stream.emit(
         RunStarted(run=info, total=len(records), todo=len(todo), done=len(records) - len(todo))
     )
@@ -99,8 +95,8 @@ async def judge_records(
     try:
         await asyncio.gather(*(one(r) for r in todo))
     finally:
-        files.close()
-        await services.aclose()
+        channel.close()
+        await session.aclose()
     usage = ledger.write()
     expected = [r.key for r in records]
     scores = finish_run(run, config, items, expected, usage)
@@ -130,13 +126,22 @@ async def rejudge_run(
     run = RunDir(path).require()
     raw = load_config_dict(run.file(rundir.CONFIG))
     config = build_config(
-        raw, check_judge_overrides(overrides or []), origin=str(run.file(rundir.CONFIG))
+        raw,
+        check_judge_overrides(overrides or []),
+        origin=str(run.file(rundir.CONFIG)),
+        stored=True,
     )
-    _data_dir, loaded, prompts = load_run_items(config, plugins)
-    items = {item.key: item for item in loaded.items}
+    data = load_data(config, plugins)
     with RunLock(path, "judge"):
         return await judge_records(
-            config, plugins, run, items, run.results(), prompts, force=force, sinks=sinks
+            config,
+            plugins,
+            run,
+            data.items,
+            run.results(),
+            data.prompts,
+            force=force,
+            sinks=sinks,
         )
 
 
@@ -203,8 +208,8 @@ async def score_submission(
     known: dict[str, Item] = {}
     prompts = None
     try:
-        _dir, loaded, prompts = load_run_items(config, plugins)
-        known = {item.key: item for item in loaded.items}
+        data = load_data(config, plugins)
+        known, prompts = data.items, data.prompts
     except DataError:
         if config.judge.name == "mmrefine_official":
             raise
