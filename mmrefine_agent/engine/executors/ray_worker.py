@@ -54,7 +54,10 @@ class _Records:
 
     def recorder(self) -> Recorder:
         """The session's recorder: every record is kept for the next reply."""
-        return Recorder(step=self.steps.append, judge_call=self.judge_calls.append)
+        return Recorder(
+            step=lambda step: self.steps.append(step),
+            judge_call=lambda call: self.judge_calls.append(call),
+        )
 
 
 @dataclass(slots=True)
