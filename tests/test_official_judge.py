@@ -11,8 +11,8 @@ from fake_openai import FakeOpenAI, JudgeScript
 from test_metrics import official_formula
 
 from mmrefine_agent.config import build_config
-from mmrefine_agent.engine.run import arun
 from mmrefine_agent.engine.rejudge import rejudge_run, score_submission
+from mmrefine_agent.engine.run import arun
 from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
 from mmrefine_agent.plugins_manager import load_plugins
 
