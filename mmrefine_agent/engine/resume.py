@@ -174,8 +174,9 @@ def plan_resume(run: RunDir, keys: list[str]) -> ResumePlan:
     """Split the configured items into finished, to refine, and to judge.
 
     Refined records (``ok``, or ``judge_error`` with their rounds) are kept; everything else
-    is redone. The steps of items that are redone are dropped (they belong to an attempt
-    that did not finish); nothing is removed from results.jsonl.
+    is redone. The steps and judge calls of items that are redone are dropped (they belong to
+    an attempt that did not finish, and would otherwise be shown twice); nothing is removed
+    from results.jsonl.
     """
     previous = {r.key: r for r in run.results()}
     kept = {k: r for k, r in previous.items() if r.refined}
@@ -184,4 +185,8 @@ def plan_resume(run: RunDir, keys: list[str]) -> ResumePlan:
     steps = run.steps() if redo else []  # nothing to redo: no step to drop, none read
     if any(s.item_key in redo for s in steps):
         rundir.rewrite_records(run.file(rundir.STEPS), [s for s in steps if s.item_key not in redo])
+    calls = run.judgments() if redo else []
+    if any(c.item_key in redo for c in calls):
+        kept_calls = [c for c in calls if c.item_key not in redo]
+        rundir.rewrite_records(run.file(rundir.JUDGMENTS), kept_calls)
     return ResumePlan(kept=kept, todo=todo, to_judge=[])
