@@ -1,9 +1,8 @@
 """Where one ``mmrefine run`` spends its wall time, phase by phase, without a profiler's skew.
 
 Runs the paper protocol in this process against the loopback server (``tests/fake_openai.py``)
-with timers around the run engine's phases: imports, loading the data, the item replay's
-look-ups and writes, the executor (graphs, model calls), waiting for the answer-check helper
-(engine/answers_ahead.py), finishing (scores, step metrics, submission), printing.
+with timers around the run engine's phases: imports, loading the data, compiling the graph,
+the executor (graphs, model calls), finishing (scores, step metrics, submission), printing.
 ``--mode cached`` first fills a fresh call cache (not timed), then times
 the cached rerun; ``--mode direct`` times a run with the cache off. Prints seconds per phase
 for each of ``--repeats`` runs.
@@ -29,15 +28,12 @@ from typing import Any
 from scale import ROOT, run_args, start_server
 
 PHASES = (
-    ("mmrefine_agent.engine.run", "load_run_items", "load data"),
+    ("mmrefine_agent.engine.run", "load_data", "load data"),
     ("mmrefine_agent.engine.run", "load_plugins", "load plugins"),
-    ("mmrefine_agent.engine.run", "compile_graph", "compile graph"),
+    ("mmrefine_agent.engine.run", "check_strategy", "strategy and graph"),
+    ("mmrefine_agent.engine.run", "open_session", "session (clients, judge)"),
     ("mmrefine_agent.engine.run", "finish_run", "finish (scores, files)"),
-    ("mmrefine_agent.engine.item_replay", "ItemReplay.available", "replay: which are known"),
-    ("mmrefine_agent.engine.item_replay", "ItemReplay.lookup", "replay: read outcomes"),
-    ("mmrefine_agent.engine.item_replay", "ItemReplay.replay", "replay: write and observe"),
     ("mmrefine_agent.engine.executors.local", "LocalExecutor.execute", "executor (graphs, calls)"),
-    ("mmrefine_agent.engine.answers_ahead", "AnswersAhead.install", "answer checks: the helper"),
 )
 
 
