@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -72,6 +73,11 @@ class DataConfig(Section):
     )
     dir: str | None = Field(None, description="data directory; see the resolution order")
     parquet: str | None = Field(None, description="a parquet file replacing the official one")
+    path: str | None = Field(
+        None,
+        description="the dataset's own file or folder (e.g. a plugin dataset's JSONL), instead "
+        "of its place under the data directory",
+    )
     limit: int | None = Field(None, ge=1, strict=True, description="at most this many items")
     balanced: bool = Field(
         False,
@@ -260,6 +266,8 @@ class RunConfig(Section):
         # keys added with datasets: left out at their defaults, so earlier runs still resume
         if data["data"].get("name") == "mmrefine":
             data["data"].pop("name")
+        if data["data"].get("path") is None:  # added in 0.3: earlier runs still resume
+            data["data"].pop("path", None)
         if data["data"]["filter"].get("category") is None:
             data["data"]["filter"].pop("category", None)
         data.pop("judge", None)  # a different judge re-judges; it does not redo refinement
@@ -399,7 +407,39 @@ def build_config(
 
 
 def load_config(
-    path: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = ()
+    path: str | os.PathLike[str],
+    overrides: Sequence[str] = (),
+    *,
+    plugins: Sequence[str | os.PathLike[str]] | None = None,
 ) -> RunConfig:
-    """Load a YAML run config (a ``str`` or ``Path``) and apply ``dotted.key=value`` overrides."""
-    return build_config(load_config_dict(Path(path)), overrides, origin=str(path))
+    """Load a YAML run config (a ``str`` or ``Path``) and apply ``dotted.key=value`` overrides.
+
+    ``plugins``: plugin modules or ``.py`` paths; when given, they are loaded with the entry
+    points and the config's strategy, backends, judge and dataset must name loaded ones
+    (a ConfigError with a did-you-mean otherwise).
+    """
+    config = build_config(load_config_dict(Path(path)), tuple(overrides), origin=str(path))
+    if plugins is not None:
+        check_names(config, plugins)
+    return config
+
+
+def check_names(config: RunConfig, plugins: Sequence[str | os.PathLike[str]]) -> None:
+    """Raise a ConfigError unless every component ``config`` names is loaded with ``plugins``."""
+    from mmrefine_agent.errors import PluginError
+    from mmrefine_agent.plugins_manager import load_plugins
+
+    loaded = load_plugins(plugins)
+    wanted = [
+        (loaded.strategies, config.strategy.name, "strategy.name"),
+        (loaded.backends, config.model.backend, "model.backend"),
+        (loaded.datasets, config.data.name, "data.name"),
+    ]
+    if config.judge.name not in ("none", ""):
+        wanted.append((loaded.judges, config.judge.name, "judge.name"))
+        wanted.append((loaded.backends, config.judge.backend, "judge.backend"))
+    for registry, name, key in wanted:
+        try:
+            registry.get(name)
+        except PluginError as exc:
+            raise ConfigError(f"{key}: {exc}") from None

@@ -34,7 +34,7 @@ async def arefine_item(
     ``item`` is an :class:`Item` or an item key of the configured dataset. Nothing is written
     to disk; the call cache is used as in a run.
     """
-    from mmrefine_agent.engine.session import Recorder, load_data, open_session
+    from mmrefine_agent.engine.session import Recorder, load_data, open_session, require_prompts
     from mmrefine_agent.errors import DataError
 
     plugins = plugins or load_plugins()
@@ -43,6 +43,7 @@ async def arefine_item(
         keyed.data.limit = None
         keyed.data.filter.keys = [item]
     data = load_data(keyed, plugins)
+    require_prompts(config, plugins, data)
     if isinstance(item, str):
         if item not in data.items:
             raise DataError(f"no item {item!r} in the configured dataset")

@@ -10,6 +10,8 @@ same pydantic models the engine wrote them from.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,13 +33,26 @@ from mmrefine_agent.types import Item, Label
 if TYPE_CHECKING:
     import pandas
 
+    from mmrefine_agent.plugins_manager import Plugins
+
 
 class RunView:
     """The files of one run directory as typed records."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, plugin_modules: Sequence[str | os.PathLike[str]] = ()) -> None:
         self.path = path
         self.dir = RunDir(path).require()
+        self.plugin_modules = [str(m) for m in plugin_modules]
+
+    @cached_property
+    def plugins(self) -> Plugins:
+        """The plugins the run was made with (recorded in it), plus the ones given to open it.
+
+        A recorded plugin module that is missing or changed is a PluginError naming it.
+        """
+        from mmrefine_agent.plugins_manager import load_run_plugins
+
+        return load_run_plugins(self.path, self.plugin_modules)
 
     def __repr__(self) -> str:
         return f"RunView({str(self.path)!r})"
@@ -105,7 +120,7 @@ class RunView:
             config.data.limit = None
             config.data.balanced = False
             config.data.filter.keys = keys
-            _dir, loaded, _prompts = load_run_items(config)
+            _dir, loaded, _prompts = load_run_items(config, self.plugins)
             return {item.key: item for item in loaded.items}
         except DataError:
             return {key: _item_from_submission(key, e) for key, e in self.submission.items()}
@@ -176,6 +191,10 @@ def _item_from_submission(key: str, entry: SubmissionEntry) -> Item:
     )
 
 
-def open_run(path: Path | str) -> RunView:
-    """A typed view of a run directory (``.config``, ``.results``, ``.steps``, ...)."""
-    return RunView(Path(path))
+def open_run(path: Path | str, plugins: Sequence[str | os.PathLike[str]] = ()) -> RunView:
+    """A typed view of a run directory (``.config``, ``.results``, ``.steps``, ...).
+
+    The plugin modules the run was made with are loaded again when needed (``.plugins``,
+    ``.items``); ``plugins`` adds modules or ``.py`` paths to them.
+    """
+    return RunView(Path(path), plugins)

@@ -24,7 +24,10 @@ from mmrefine_agent import (
 def official_refinement_prompt(ctx: NodeContext, solution: str) -> str:
     """The official refinement prompt for this item and solution."""
     if ctx.prompts is None:
-        raise DataError("the official prompts are required by this strategy but were not loaded")
+        raise DataError(
+            "the official prompts file (mmrefine_official_prompts.json) is required by this "
+            "strategy but was not found in the data directory (see `mmrefine data info`)"
+        )
     return ctx.prompts.render("refinement", question=ctx.item.question, initial_solution=solution)
 
 
@@ -40,6 +43,7 @@ class SinglePass(Strategy):
     name: ClassVar[str] = "single_pass"
     description: ClassVar[str] = "paper protocol: one official-prompt call, parsed by the nodes"
     options_doc: ClassVar[dict[str, str] | None] = {}
+    uses_official_prompts: ClassVar[bool] = True
 
     async def detect(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """Ask once with the official prompt and parse the verdict."""

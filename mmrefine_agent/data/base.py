@@ -87,6 +87,12 @@ class Dataset(ABC):
     def load(self, data_dir: Path, config: DataConfig) -> LoadedData:
         """The slice ``config`` selects (filters, ``balanced``, ``limit``), validated."""
 
+    def source(self, data_dir: Path, config: DataConfig) -> Path:
+        """The file or folder to read: ``data.path`` if given, else ``location`` in the dir."""
+        if config.path:
+            return Path(config.path).expanduser()
+        return data_dir / self.location
+
     def check_filters(self, filters: dict[str, Any]) -> None:
         """Raise a DataError naming any filter key this dataset does not support."""
         unsupported = sorted(set(filters) - set(self.filter_fields))

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mmrefine_agent.data.base import Dataset, LoadedData
-from mmrefine_agent.data.datadir import resolve_data_dir
+from mmrefine_agent.data.datadir import PROMPTS_NAME, resolve_data_dir
 from mmrefine_agent.errors import DataError, PluginError
 
 if TYPE_CHECKING:
@@ -38,5 +38,15 @@ def load_dataset(config: DataConfig, plugins: Plugins | None = None) -> tuple[Pa
     dataset.check_filters(filters)
     if config.parquet and config.name != "mmrefine":
         raise DataError(f"data.parquet replaces the MMRefine file; dataset is '{config.name}'")
-    data_dir = resolve_data_dir(config.dir, marker=dataset.location or ".")
+    if config.path:
+        source = Path(config.path).expanduser()
+        if not source.exists():
+            raise DataError(f"data.path {source}: no such file or folder")
+        # the data directory still holds the official prompts, when there is one
+        try:
+            data_dir = resolve_data_dir(config.dir, marker=PROMPTS_NAME)
+        except DataError:
+            data_dir = source.parent if source.is_file() else source
+    else:
+        data_dir = resolve_data_dir(config.dir, marker=dataset.location or ".")
     return data_dir, dataset.load(data_dir, config)

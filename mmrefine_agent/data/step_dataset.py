@@ -149,7 +149,7 @@ class StepDataset(Dataset):
 
     def load(self, data_dir: Path, config: DataConfig) -> LoadedData:
         """Filter, order and cut the raw records, then validate the selected ones."""
-        folder = data_dir / self.location
+        folder = self.source(data_dir, config)
         if not folder.is_dir():
             raise DataError(f"{folder}: dataset folder not found (dataset '{self.name}')")
         filters = config.filter.model_dump(exclude_none=True)

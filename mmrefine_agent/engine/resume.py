@@ -19,7 +19,7 @@ from typing import Any
 
 from mmrefine_agent.config import RunConfig
 from mmrefine_agent.errors import RunDirError
-from mmrefine_agent.plugins_manager import Plugins
+from mmrefine_agent.plugins_manager import Plugins, module_records
 from mmrefine_agent.records import rundir
 from mmrefine_agent.records.models import Fingerprint, ItemResult, PluginFingerprint
 from mmrefine_agent.records.rundir import RunDir
@@ -76,6 +76,7 @@ def make_fingerprint(config: RunConfig, plugins: Plugins, data_path: Path) -> Fi
         config=config.fingerprint_dict(),
         data={"path": str(data_path), "sha256": file_sha256(data_path)},
         plugins=plugin_fingerprints(config, plugins),
+        modules=module_records(plugins),
     )
 
 

@@ -16,8 +16,9 @@ A run is a few named steps: :func:`arun` builds what must be sound before anythi
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,13 +41,14 @@ from mmrefine_agent.engine.session import (
     model_name,
     open_run_stream,
     open_session,
+    require_prompts,
 )
 from mmrefine_agent.engine.usage import RunUsage
 from mmrefine_agent.engine.writers import SessionRecords
 from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.events import ItemFinished, RunFinished, RunInfo, RunStarted, Sink
 from mmrefine_agent.judging.item_judging import needs_judging
-from mmrefine_agent.plugins_manager import Plugins, load_plugins
+from mmrefine_agent.plugins_manager import Plugins, load_plugins, load_run_plugins
 from mmrefine_agent.records import rundir
 from mmrefine_agent.records.models import Fingerprint, ItemResult, Scores, UsageBlock
 from mmrefine_agent.records.results import failed_result
@@ -102,7 +104,7 @@ async def arun(
     config: RunConfig,
     run_dir: Path | str,
     *,
-    plugins: Plugins | None = None,
+    plugins: Plugins | Sequence[str | os.PathLike[str]] | None = None,
     restart: bool = False,
     backend: ModelBackend | None = None,
     judge_backend: ModelBackend | None = None,
@@ -112,13 +114,16 @@ async def arun(
 ) -> RunOutcome:
     """Refine, judge and score every configured item into ``run_dir`` (resuming it).
 
+    ``plugins``: loaded plugins, or plugin modules and ``.py`` paths to load besides the entry
+    points (resuming, the modules the run was made with are loaded again and checked).
     ``executor`` runs the items (default: the one ``run.executor`` names; a sweep on Ray
     passes one shared by its cells).
     """
     started = time.perf_counter()
-    plugins = plugins or load_plugins()
     out = Path(run_dir)
+    plugins = plugins_for(out, plugins, restart=restart)
     data = load_data(config, plugins)
+    require_prompts(config, plugins, data)
     # an unknown strategy, a bad option or a badly shaped graph fails before anything is written
     checked = check_strategy(config, plugins)
     fingerprint = make_fingerprint(config, plugins, data.path)
@@ -132,6 +137,24 @@ async def arun(
     )  # fmt: skip
     with RunLock(out, "run"), run_gc():
         return await _run_locked(request)
+
+
+def plugins_for(
+    out: Path,
+    given: Plugins | Sequence[str | os.PathLike[str]] | None,
+    *,
+    restart: bool = False,
+) -> Plugins:
+    """The plugins of a session on ``out``: ``given`` ones, else those named.
+
+    Resuming a run that recorded its plugin modules, those are loaded again, and checked.
+    """
+    if isinstance(given, Plugins):
+        return given
+    modules = list(given or ())
+    if not restart and (out / rundir.FINGERPRINT).is_file():
+        return load_run_plugins(out, modules)
+    return load_plugins(modules)
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from mmrefine_agent.config import RunConfig
 from mmrefine_agent.data.base import RowProblem
+from mmrefine_agent.data.datadir import PROMPTS_NAME, candidate_dirs
 from mmrefine_agent.data.prompts import OfficialPrompts
 from mmrefine_agent.data.run_slice import load_run_items
 from mmrefine_agent.engine.backend import ModelBackend
@@ -32,6 +33,7 @@ from mmrefine_agent.engine.client import Budget
 from mmrefine_agent.engine.item_loop import ItemWork
 from mmrefine_agent.engine.services import Services, build_services
 from mmrefine_agent.engine.writers import RunFiles
+from mmrefine_agent.errors import DataError
 from mmrefine_agent.events import EventStream, RunInfo, Sink, StepFinished
 from mmrefine_agent.graph.builder import compile_graph
 from mmrefine_agent.graph.strategy import Strategy
@@ -58,6 +60,34 @@ def load_data(config: RunConfig, plugins: Plugins) -> SessionData:
     _data_dir, loaded, prompts = load_run_items(config, plugins)
     items = {item.key: item for item in loaded.items}
     return SessionData(path=loaded.path, items=items, problems=loaded.problems, prompts=prompts)
+
+
+def require_prompts(config: RunConfig, plugins: Plugins, data: SessionData) -> None:
+    """Refuse a session whose strategy or judge reads the official prompts, which are missing.
+
+    The DataError names the file and every directory looked in.
+    """
+    if data.prompts is not None:
+        return
+    users = []
+    if getattr(plugins.strategies.get(config.strategy.name), "uses_official_prompts", False):
+        users.append(f"strategy '{config.strategy.name}'")
+    if config.judge.name not in ("none", ""):
+        judge = plugins.judges.get(config.judge.name)
+        if getattr(judge, "uses_official_prompts", False):
+            users.append(f"judge '{config.judge.name}'")
+    if users:
+        raise DataError(missing_prompts_message(config, " and ".join(users)))
+
+
+def missing_prompts_message(config: RunConfig, users: str) -> str:
+    """Which file is missing, who needs it, and every directory looked in."""
+    places = [(label, path) for label, path in candidate_dirs(config.data.dir)]
+    tried = "\n".join(f"  - {path} ({label})" for label, path in places)
+    return (
+        f"{PROMPTS_NAME} (the official MMRefine prompts) is needed by {users} but was not "
+        f"found; looked in:\n{tried}\nPut it in one of these directories (or pass --data-dir)."
+    )
 
 
 @dataclass(slots=True)

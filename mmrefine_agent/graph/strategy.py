@@ -128,6 +128,9 @@ class Strategy(ABC):
     carry_type: ClassVar[type[Any] | None] = None
     """The type of the value a round hands to the next (``carry_next``, found in ``carry``);
     when declared, a node that hands on anything else fails naming both types."""
+    uses_official_prompts: ClassVar[bool] = False
+    """Whether the nodes read ``ctx.prompts`` (the official MMRefine prompts file): a run
+    without the file is refused before it starts, naming the file and where it looked."""
     uses_gold: ClassVar[bool] = False
     """True when the strategy reads the gold answer or label while refining (as Reflexion's
     evaluator does), through :meth:`NodeContext.gold`. Runs record it (``uses_gold`` in

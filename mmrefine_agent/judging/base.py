@@ -66,6 +66,8 @@ class Judge(ABC):
 
     is_proxy: ClassVar[bool] = False
     needs_model: ClassVar[bool] = False
+    uses_official_prompts: ClassVar[bool] = False
+    """Whether judging reads the official MMRefine prompts file (``env.prompts``)."""
     description: ClassVar[str] = ""
 
     def __init__(self, name: str, config: JudgeConfig, env: JudgeEnv) -> None:

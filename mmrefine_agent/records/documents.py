@@ -113,12 +113,28 @@ class PluginFingerprint(Part):
     source_sha256: str | None = None
 
 
+class PluginModule(Part):
+    """A plugin module loaded by name or path (``--plugin``, ``MMREFINE_PLUGINS``).
+
+    Not an entry point: every later command on the run loads it again, and checks it.
+    """
+
+    spec: str
+    """As it was given: a module name, or a ``.py`` file's path."""
+    module: str
+    path: str | None = None
+    """The module's source file, resolved (None for a module without one)."""
+    source_sha256: str | None = None
+
+
 class Fingerprint(Record):
     """``fingerprint.json``: what a resumed run must share with the run it continues."""
 
     config: dict[str, JsonValue] = Field(default_factory=dict)
     data: dict[str, str] = Field(default_factory=dict)
     plugins: list[PluginFingerprint] = Field(default_factory=list)
+    modules: list[PluginModule] = Field(default_factory=list)
+    """The plugin modules the run loaded besides the entry points (recorded since 0.3)."""
 
 
 class SubmissionEntry(Part):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -150,7 +151,7 @@ def write_json_atomic(path: Path, data: BaseModel | dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def rewrite_records(path: Path, records: list[BaseModel]) -> None:
+def rewrite_records(path: Path, records: Sequence[BaseModel]) -> None:
     """Replace a JSONL file's content atomically."""
     tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
     with tmp.open("w", encoding="utf-8") as handle:

@@ -42,7 +42,7 @@ class MMRefine(Dataset):
             filters=config.filter.model_dump(exclude_none=True),
             limit=config.limit,
             balanced=config.balanced,
-            parquet=Path(config.parquet) if config.parquet else None,
+            parquet=Path(config.path or config.parquet) if config.path or config.parquet else None,
         )
 
 

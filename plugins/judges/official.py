@@ -53,6 +53,7 @@ class OfficialJudge(Judge):
     """The official protocol with recorded, retried, validated judge calls."""
 
     needs_model: ClassVar[bool] = True
+    uses_official_prompts: ClassVar[bool] = True
     description: ClassVar[str] = "official MMRefine judge protocol (judge model via litellm)"
 
     async def _ask(
