@@ -11,6 +11,7 @@ baseline) unless ``include_gold``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +51,12 @@ def load_run(path: Path) -> dict[str, Any]:
     }
 
 
-def round_outcomes(path: Path) -> list[Any]:
+def round_outcomes(path: Path, plugins: Sequence[str] = ()) -> list[Any]:
     """The per-item answer outcomes of a run (its dataset items give the gold answers)."""
     from mmrefine_agent.analysis.step_outcomes import step_outcomes
     from mmrefine_agent.run_view import open_run
 
-    view = open_run(path)
+    view = open_run(path, plugins)
     return step_outcomes(view.results, view.items)
 
 
@@ -115,12 +116,21 @@ def run_row(label: str, run: dict[str, Any]) -> dict[str, Any]:
 
 
 def compare_runs(
-    paths: list[Path], *, changed_limit: int = 20, include_gold: bool = False
+    paths: list[Path],
+    *,
+    changed_limit: int = 20,
+    include_gold: bool = False,
+    plugins: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The whole comparison (what ``compare --json`` prints and the table renders).
 
-    Runs that used the gold answer or label go to ``apart`` unless ``include_gold``.
+    Runs that used the gold answer or label go to ``apart`` unless ``include_gold``. The
+    plugin modules each run was made with (and ``plugins``) are loaded and checked.
     """
+    from mmrefine_agent.run_view import open_run
+
+    for path in paths:
+        open_run(path, plugins).plugins  # noqa: B018 - a PluginError if one changed
     if len(paths) < 2:
         raise RunDirError("compare needs at least two run directories")
     loaded = [load_run(path) for path in paths]
@@ -145,7 +155,7 @@ def compare_runs(
         "include_gold": include_gold,
     }
     multi = any(run["multi_round"] for run in runs)
-    outcomes = [round_outcomes(path) for _, _, path in kept] if multi else []
+    outcomes = [round_outcomes(path, plugins) for _, _, path in kept] if multi else []
     out["paired"] = [
         {
             "a": labels[0],

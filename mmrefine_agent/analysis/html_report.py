@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,10 +84,14 @@ def report_data(view: RunView) -> tuple[dict[str, Any], list[str], dict[str, str
     return data, strings.values, images.urls, traces
 
 
-def write_html_report(run: RunDir, out: Path) -> Path:
-    """Write the self-contained report for one run directory; returns its path."""
+def write_html_report(run: RunDir, out: Path, plugins: Sequence[str] = ()) -> Path:
+    """Write the self-contained report for one run directory; returns its path.
+
+    ``plugins``: plugin modules besides those the run recorded (which are loaded and checked).
+    """
     scores = run.scores()
-    view = open_run(run.path)
+    view = open_run(run.path, plugins)
+    view.plugins  # noqa: B018 - loads and checks the run's plugins (a PluginError if changed)
     results = view.results
     config_text = run.file(CONFIG).read_text(encoding="utf-8")
     data, strings, images, traces = report_data(view)

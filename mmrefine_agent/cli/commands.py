@@ -13,6 +13,7 @@ from mmrefine_agent.cli.run_commands import (
     cmd_run,
     cmd_sweep,
     console,
+    plugin_modules_of,
     plugins_of,
 )
 from mmrefine_agent.errors import DataError
@@ -29,6 +30,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         [Path(p) for p in args.run_dirs],
         changed_limit=args.changed,
         include_gold=args.include_gold,
+        plugins=plugin_modules_of(args),
     )
     if args.json:
         print(json.dumps(comparison, indent=2))
@@ -93,7 +95,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             from mmrefine_agent.cli.render_research import localisation_table
             from mmrefine_agent.run_view import open_run
 
-            view = open_run(run.path)
+            view = open_run(run.path, plugin_modules_of(args))
             console.print(
                 localisation_table(localisation(view.results, reference_steps(view.items)))
             )
@@ -128,7 +130,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
         status = f"writing {args.html} ({scores.n_items} items)"
         with RunLock(run.path, "report --html"), console.status(status):
-            path = write_html_report(run, Path(args.html))
+            path = write_html_report(run, Path(args.html), plugin_modules_of(args))
         console.print(f"HTML report: [bold]{path}[/]", highlight=False)
     return EXIT_OK if scores.completeness.complete else EXIT_INCOMPLETE
 
@@ -154,7 +156,10 @@ def cmd_trace(args: argparse.Namespace) -> int:
     """``mmrefine trace RUN_DIR ITEM_KEY``: one item step by step."""
     from mmrefine_agent.cli.trace_view import render_trace
 
-    render_trace(console, Path(args.run_dir), args.item_key, full=args.full)
+    render_trace(
+        console, Path(args.run_dir), args.item_key, full=args.full,
+        plugins=plugin_modules_of(args),
+    )  # fmt: skip
     return 0
 
 

@@ -81,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--baseline", default=None, metavar="CELL", help="with --html: baseline")
 
-    compare = sub.add_parser("compare", help="runs side by side, with paired differences")
+    compare = sub.add_parser(
+        "compare", parents=[plugin_option], help="runs side by side, with paired differences"
+    )
     compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="two or more run dirs")
     compare.add_argument(
         "--changed", type=int, default=20, metavar="N", help="list up to N changed items"

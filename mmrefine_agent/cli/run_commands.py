@@ -18,12 +18,18 @@ if TYPE_CHECKING:
 console = Console()
 
 
-def plugins_of(args: argparse.Namespace) -> Any:
-    """The plugins, with the ``--plugin`` modules given before or after the subcommand."""
-    from mmrefine_agent.plugins_manager import load_plugins
+def plugin_modules_of(args: argparse.Namespace) -> list[str]:
+    """The ``--plugin`` modules given before or after the subcommand."""
+    return [*(getattr(args, "plugin", []) or []), *(getattr(args, "sub_plugin", []) or [])]
 
-    modules = [*(getattr(args, "plugin", []) or []), *(getattr(args, "sub_plugin", []) or [])]
-    return load_plugins(modules)
+
+def plugins_of(args: argparse.Namespace, run_dir: Path | None = None) -> Any:
+    """The plugins, with the ``--plugin`` modules (and a run directory's own, checked)."""
+    from mmrefine_agent.plugins_manager import load_plugins, load_run_plugins
+
+    if run_dir is not None and (run_dir / "fingerprint.json").is_file():
+        return load_run_plugins(run_dir, plugin_modules_of(args))
+    return load_plugins(plugin_modules_of(args))
 
 
 def overrides_of(args: argparse.Namespace) -> list[str]:
@@ -88,12 +94,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = load_config(Path(args.config), overrides_of(args))
     out = Path(args.out) if args.out else Path(config.run.out_dir) / config.name
-    plugins = plugins_of(args)
     progress = RunProgress(console, enabled=not args.quiet)
-    with progress:
+    with progress:  # resuming, the run's own plugin modules are loaded again (and checked)
         outcome = asyncio.run(
-            arun(config, out, plugins=plugins, restart=args.restart, sinks=[progress])
-        )
+            arun(config, out, plugins=plugin_modules_of(args), restart=args.restart,
+                 sinks=[progress])
+        )  # fmt: skip
     proxy = " (PROXY)" if outcome.scores.is_proxy else ""
     title = (
         f"{config.name}: {config.strategy.name} x {config.model.name} - judge "
@@ -195,7 +201,8 @@ def cmd_judge(args: argparse.Namespace) -> int:
     from mmrefine_agent.cli.progress import RunProgress
     from mmrefine_agent.engine.rejudge import rejudge_run, score_submission
 
-    plugins = plugins_of(args)
+    run_dir = Path(args.run_dir) if args.run_dir and not args.submission else None
+    plugins = plugins_of(args, run_dir)
     progress = RunProgress(console, enabled=not getattr(args, "quiet", False), label="judging")
     if args.submission:
         out = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -152,10 +153,19 @@ def list_items(console: Console, view: RunView) -> None:
 
 
 def render_trace(
-    console: Console, run_path: Path, item_key: str | None, *, full: bool = False
+    console: Console,
+    run_path: Path,
+    item_key: str | None,
+    *,
+    full: bool = False,
+    plugins: Sequence[str] = (),
 ) -> None:
-    """Print the item's result header, every step in order, then the judge per round."""
-    view = open_run(run_path)
+    """Print the item's result header, every step in order, then the judge per round.
+
+    The plugin modules the run was made with (and ``plugins``) are loaded and checked first.
+    """
+    view = open_run(run_path, plugins)
+    view.plugins  # noqa: B018 - loads and checks the run's plugins (a PluginError if changed)
     if item_key is None:
         list_items(console, view)
         return

@@ -150,8 +150,8 @@ class StepDataset(Dataset):
     def load(self, data_dir: Path, config: DataConfig) -> LoadedData:
         """Filter, order and cut the raw records, then validate the selected ones."""
         folder = self.source(data_dir, config)
-        if not folder.is_dir():
-            raise DataError(f"{folder}: dataset folder not found (dataset '{self.name}')")
+        if not folder.exists():
+            raise DataError(f"{folder}: dataset file or folder not found (dataset '{self.name}')")
         filters = config.filter.model_dump(exclude_none=True)
         self.check_filters(filters)
         matching = (r for r in self.records(folder) if _matches(r, filters))
