@@ -108,7 +108,7 @@ def test_a_run_remembers_its_dataset_plugin(tmp_path: Path, monkeypatch) -> None
         assert "unknown dataset" not in result.stdout + result.stderr
 
     plugin.write_text(plugin.read_text() + "\n# changed\n")
-    with pytest.raises(PluginError, match="shapebench_plugin.py"):
+    with pytest.raises(PluginError, match=r"shapebench_plugin\.py"):
         open_run(out).plugins  # noqa: B018
     result = mmrefine("trace", str(out), "shape:1")
     assert result.returncode == 2 and "shapebench_plugin.py" in result.stderr + result.stdout
@@ -116,7 +116,7 @@ def test_a_run_remembers_its_dataset_plugin(tmp_path: Path, monkeypatch) -> None
 
 
 def test_load_config_checks_names_against_the_plugins(tmp_path: Path) -> None:
-    plugin, data = make_shapebench(tmp_path / "shapes")
+    plugin, _data = make_shapebench(tmp_path / "shapes")
     root = Path(__file__).resolve().parent.parent
     config = load_config(root / "configs" / "quickstart.yaml", ["data.name=shapebench"],
                          plugins=[plugin])  # fmt: skip
