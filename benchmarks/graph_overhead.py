@@ -21,11 +21,11 @@ from contextlib import nullcontext
 from typing import Annotated, Any, ClassVar, TypedDict
 
 from mmrefine_agent.config import ModelConfig, StrategyConfig
-from mmrefine_agent.engine.backend import ModelBackend
 from mmrefine_agent.engine.client import ClientSettings, ModelClient
 from mmrefine_agent.engine.gc_tuning import run_gc
 from mmrefine_agent.engine.item_loop import ItemWork
 from mmrefine_agent.graph.builder import compile_graph
+from mmrefine_agent.model.backend import ModelBackend
 from mmrefine_agent.types import Item, ModelRequest, ModelResponse
 from mmrefine_strategies.single_pass import SinglePass
 

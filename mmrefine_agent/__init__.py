@@ -45,14 +45,7 @@ if TYPE_CHECKING:
         text_field,
         text_list,
     )
-    from mmrefine_agent.engine.backend import (
-        ModelBackend,
-        PermanentModelError,
-        TransientModelError,
-        parse_retry_after,
-    )
     from mmrefine_agent.engine.executors import Executor, ExecutorJob
-    from mmrefine_agent.engine.image_urls import ContentBuilder
     from mmrefine_agent.engine.run import RunOutcome, arun, run
     from mmrefine_agent.errors import (
         ConfigError,
@@ -88,6 +81,14 @@ if TYPE_CHECKING:
         cascade_rule,
         scenario_rule,
     )
+    from mmrefine_agent.model.backend import (
+        ModelBackend,
+        PermanentModelError,
+        TransientModelError,
+        parse_retry_after,
+    )
+    from mmrefine_agent.model.caller import ModelCaller
+    from mmrefine_agent.model.image_urls import ContentBuilder
     from mmrefine_agent.plugins_manager import Plugins, load_plugins
     from mmrefine_agent.records.models import ItemResult, JudgeCallRecord, Scores, StepEvent
     from mmrefine_agent.records.steps import jsonable
@@ -111,11 +112,12 @@ _LAZY = {
     "RunConfig": "mmrefine_agent.config",
     "StrategyConfig": "mmrefine_agent.config",
     "load_config": "mmrefine_agent.config",
-    "ModelBackend": "mmrefine_agent.engine.backend",
-    "PermanentModelError": "mmrefine_agent.engine.backend",
-    "TransientModelError": "mmrefine_agent.engine.backend",
-    "parse_retry_after": "mmrefine_agent.engine.backend",
-    "ContentBuilder": "mmrefine_agent.engine.image_urls",
+    "ModelBackend": "mmrefine_agent.model.backend",
+    "PermanentModelError": "mmrefine_agent.model.backend",
+    "TransientModelError": "mmrefine_agent.model.backend",
+    "parse_retry_after": "mmrefine_agent.model.backend",
+    "ModelCaller": "mmrefine_agent.model.caller",
+    "ContentBuilder": "mmrefine_agent.model.image_urls",
     "Executor": "mmrefine_agent.engine.executors",
     "ExecutorJob": "mmrefine_agent.engine.executors",
     "RunOutcome": "mmrefine_agent.engine.run",
@@ -224,6 +226,7 @@ __all__ = [
     "MMRefineError",
     "ModelBackend",
     "ModelCallError",
+    "ModelCaller",
     "ModelConfig",
     "ModelRequest",
     "ModelResponse",

@@ -14,10 +14,10 @@ import pluggy
 
 if TYPE_CHECKING:
     from mmrefine_agent.data.base import Dataset
-    from mmrefine_agent.engine.backend import ModelBackend
     from mmrefine_agent.events import RunInfo
     from mmrefine_agent.graph.strategy import Strategy
     from mmrefine_agent.judging.base import Judge
+    from mmrefine_agent.model.backend import ModelBackend
     from mmrefine_agent.records.models import ItemResult, JudgeCallRecord, Scores, StepEvent
 
 PROJECT = "mmrefine_agent"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mmrefine_agent.config import RunConfig
-from mmrefine_agent.engine.backend import ModelBackend
+from mmrefine_agent.model.backend import ModelBackend
 from mmrefine_agent.plugins_manager import Plugins, load_plugins
 from mmrefine_agent.records.models import ItemResult, JudgeCallRecord, StepEvent
 from mmrefine_agent.sync import run_sync

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from mmrefine_agent.config import ModelConfig
-from mmrefine_agent.engine.backend import ModelBackend, TransientModelError
 from mmrefine_agent.engine.cache import CallCache
 from mmrefine_agent.engine.client import ClientSettings, ModelClient
+from mmrefine_agent.model.backend import ModelBackend, TransientModelError
 from mmrefine_agent.types import CallTags, ChatMessage, ModelRequest, ModelResponse
 
 

@@ -94,7 +94,7 @@ def link(key: str) -> str:
 
 @needs_chromium
 def test_item_view_shows_the_image_as_sent_math_diff_and_rule(swept: Path, report: Path) -> None:
-    from mmrefine_agent.engine.image_urls import encode_image
+    from mmrefine_agent.model.image_urls import encode_image
     from mmrefine_agent.run_view import open_run
 
     run = swept / "max_rounds=3"

@@ -14,7 +14,7 @@ from helpers import ROOT, mmrefine, scripted_run
 
 from mmrefine_agent.analysis.round_compare import paired_round_correction
 from mmrefine_agent.analysis.step_outcomes import StepOutcome
-from mmrefine_agent.engine.sweep_gain import with_gains
+from mmrefine_agent.analysis.sweep_gain import with_gains
 from mmrefine_agent.records.models import CellSummary
 
 

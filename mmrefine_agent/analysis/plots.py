@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mmrefine_agent.judging.scenarios import SCENARIOS
-from mmrefine_agent.records.models import Scores
-
-if TYPE_CHECKING:
-    from mmrefine_agent.engine.sweep import CellOutcome
+from mmrefine_agent.records.models import CellSummary, Scores
 
 SCENARIO_COLOURS = {
     "FD": "#d62728",
@@ -116,11 +113,8 @@ def error_types_figure(scores: Scores) -> Any:
     return fig
 
 
-def plot_sweep(out: Path, outcomes: Sequence[CellOutcome]) -> Path | None:
+def plot_sweep(out: Path, rows: Sequence[CellSummary]) -> Path | None:
     """Cost (or tokens) vs RefScore, one labelled point per cell; None with no scored cell."""
-    from mmrefine_agent.engine.sweep import summary_row
-
-    rows = [summary_row(o) for o in outcomes]
     scored = [(r, refscore) for r in rows if (refscore := r.rates.get("RefScore")) is not None]
     if not scored:
         return None

@@ -91,7 +91,7 @@ class Images:
 
     def add(self, image: Image) -> str:
         """Store the image as the run sent it (resized for display); returns its hash."""
-        from mmrefine_agent.engine.image_urls import encode_image
+        from mmrefine_agent.model.image_urls import encode_image
 
         if image.sha256 in self.urls:
             return image.sha256

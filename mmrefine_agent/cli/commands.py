@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from mmrefine_agent import DataError
 from mmrefine_agent.cli.run_commands import (
     EXIT_INCOMPLETE,
     EXIT_OK,
@@ -16,7 +17,6 @@ from mmrefine_agent.cli.run_commands import (
     plugin_modules_of,
     plugins_of,
 )
-from mmrefine_agent.errors import DataError
 
 __all__ = ["cmd_judge", "cmd_run", "cmd_sweep"]
 
@@ -91,9 +91,9 @@ def cmd_report(args: argparse.Namespace) -> int:
                 console.print(render_steps.category_table(scores.step_metrics))
             continue
         if by == "localisation":
+            from mmrefine_agent import open_run
             from mmrefine_agent.analysis.localisation import localisation, reference_steps
             from mmrefine_agent.cli.render_research import localisation_table
-            from mmrefine_agent.run_view import open_run
 
             view = open_run(run.path, plugin_modules_of(args))
             console.print(
@@ -126,7 +126,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             console.print(f"plot: [bold]{path}[/]", highlight=False)
     if args.html:
         from mmrefine_agent.analysis.html_report import write_html_report
-        from mmrefine_agent.engine.lock import RunLock
+        from mmrefine_agent.records.lock import RunLock
 
         status = f"writing {args.html} ({scores.n_items} items)"
         with RunLock(run.path, "report --html"), console.status(status):

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from mmrefine_agent.config import RunConfig
+from mmrefine_agent import RunConfig
 
 
 def _type_name(annotation: Any) -> str:

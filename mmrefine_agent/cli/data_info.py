@@ -7,15 +7,14 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.markup import escape
 
+from mmrefine_agent import LoadedData
 from mmrefine_agent.cli.render import print_counts
 from mmrefine_agent.cli.safe_text import safe
-from mmrefine_agent.data.base import LoadedData
 from mmrefine_agent.data.mmrefine import count_by
 from mmrefine_agent.data.select import dataset_for, load_dataset
 
 if TYPE_CHECKING:
-    from mmrefine_agent.config import DataConfig
-    from mmrefine_agent.plugins_manager import Plugins
+    from mmrefine_agent import DataConfig, Plugins
 
 COUNTED = ("label", "category", "error_type", "source", "modality")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from mmrefine_agent.graph.shape import BEGIN_ROUND, END, GraphShape
-from mmrefine_agent.graph.strategy import Strategy, declared_options
+from mmrefine_agent import BEGIN_ROUND, GraphShape, Strategy
+from mmrefine_agent.graph.shape import END
+from mmrefine_agent.graph.strategy import declared_options
 
 
 def _shown(name: str) -> str:

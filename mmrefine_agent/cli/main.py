@@ -187,8 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     args = build_parser().parse_args(argv)
+    from mmrefine_agent import MMRefineError
     from mmrefine_agent.cli import commands
-    from mmrefine_agent.errors import MMRefineError
 
     try:
         handler = getattr(commands, f"cmd_{args.command}")

@@ -6,15 +6,10 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from mmrefine_agent import Scores
 from mmrefine_agent.analysis.legend import LEGEND_LINES
 from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
-from mmrefine_agent.records.models import (
-    NodeUsage,
-    ParseHealth,
-    ScoreBlock,
-    Scores,
-    UsageBlock,
-)
+from mmrefine_agent.records.models import NodeUsage, ParseHealth, ScoreBlock, UsageBlock
 
 RATE_COLUMNS = ("RS", "EC", "ED", "RF", "VS", "FD", "RefScore", "mRecall", "RS/ED")
 

@@ -12,7 +12,7 @@ from mmrefine_agent.cli.safe_text import safe
 from mmrefine_agent.judging.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
-    from mmrefine_agent.engine.sweep import CellOutcome
+    from mmrefine_agent.records.models import CellSummary
 
 HEADLINE = ("RefScore", "mRecall", "RS", "EC", "ED", "RF", "VS", "FD", "RS/ED")
 
@@ -26,7 +26,7 @@ def pct(value: float | None, digits: int = 1, signed: bool = False) -> str:
 
 def sweep_table(
     name: str,
-    outcomes: Sequence[CellOutcome],
+    cells: Sequence[CellSummary],
     grid: dict[str, Any] | None = None,
     *,
     include_gold: bool = False,
@@ -36,10 +36,9 @@ def sweep_table(
     Cells whose strategy used the gold answer are left out (see :func:`gold_cells_table`)
     unless ``include_gold``, where they are marked.
     """
-    from mmrefine_agent.engine.sweep import summary_row
-    from mmrefine_agent.engine.sweep_gain import with_gains
+    from mmrefine_agent.analysis.sweep_gain import with_gains
 
-    rows = with_gains([summary_row(o) for o in outcomes], grid or {})
+    rows = with_gains(cells, grid or {})
     shown = [r for r in rows if include_gold or not r.uses_gold]
     gains = any(r.baseline for r in rows)
     table = Table(title=f"sweep {name}: {len(shown)} of {len(rows)} cells")
@@ -80,11 +79,9 @@ def sweep_table(
     return table
 
 
-def gold_cells_table(outcomes: Sequence[CellOutcome]) -> Table | None:
+def gold_cells_table(cells: Sequence[CellSummary]) -> Table | None:
     """The cells put apart because their strategy used the gold answer (None if there are none)."""
-    from mmrefine_agent.engine.sweep import summary_row
-
-    rows = [r for r in (summary_row(o) for o in outcomes) if r.uses_gold]
+    rows = [r for r in cells if r.uses_gold]
     if not rows:
         return None
     table = Table(

@@ -13,7 +13,7 @@ from mmrefine_agent.cli.safe_text import safe
 from mmrefine_agent.errors import RunDirError
 
 if TYPE_CHECKING:
-    from mmrefine_agent.engine.run import RunOutcome
+    from mmrefine_agent import RunOutcome
 
 console = Console()
 
@@ -25,7 +25,8 @@ def plugin_modules_of(args: argparse.Namespace) -> list[str]:
 
 def plugins_of(args: argparse.Namespace, run_dir: Path | None = None) -> Any:
     """The plugins, with the ``--plugin`` modules (and a run directory's own, checked)."""
-    from mmrefine_agent.plugins_manager import load_plugins, load_run_plugins
+    from mmrefine_agent import load_plugins
+    from mmrefine_agent.plugins_manager import load_run_plugins
 
     if run_dir is not None and (run_dir / "fingerprint.json").is_file():
         return load_run_plugins(run_dir, plugin_modules_of(args))
@@ -88,9 +89,8 @@ def print_outcome(outcome: RunOutcome, title: str | None = None) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``mmrefine run CONFIG``: refine + judge into a run directory."""
+    from mmrefine_agent import arun, load_config
     from mmrefine_agent.cli.progress import RunProgress
-    from mmrefine_agent.config import load_config
-    from mmrefine_agent.engine.run import arun
 
     config = load_config(Path(args.config), overrides_of(args))
     out = Path(args.out) if args.out else Path(config.run.out_dir) / config.name
@@ -110,11 +110,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``mmrefine sweep CONFIG``: one run directory per grid cell, then a summary table."""
+    from mmrefine_agent import arun
     from mmrefine_agent.cli.progress import RunProgress
     from mmrefine_agent.cli.render_research import gold_cells_table, sweep_table
     from mmrefine_agent.config import apply_override, load_config_dict, parse_override
-    from mmrefine_agent.engine.run import arun
-    from mmrefine_agent.engine.sweep import Cell, CellOutcome, expand_grid, run_sweep
+    from mmrefine_agent.engine.sweep import Cell, CellOutcome, expand_grid, run_sweep, summary_row
 
     raw = load_config_dict(Path(args.config))
     for text in overrides_of(args):
@@ -172,13 +172,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         outcomes = run_sweep(
             raw, out, run_cell, origin=args.config, on_cell=on_cell, check_cell=check_cell
         )
-    console.print(sweep_table(name, outcomes, raw.get("grid"), include_gold=args.include_gold))
-    apart = None if args.include_gold else gold_cells_table(outcomes)
+    rows = [summary_row(o) for o in outcomes]
+    console.print(sweep_table(name, rows, raw.get("grid"), include_gold=args.include_gold))
+    apart = None if args.include_gold else gold_cells_table(rows)
     if apart is not None:
         console.print(apart)
     from mmrefine_agent.analysis.plots import plot_sweep
 
-    plot = plot_sweep(out, [o for o in outcomes if o.scores])
+    plot = plot_sweep(out, [r for r, o in zip(rows, outcomes, strict=True) if o.scores])
     console.print(
         f"sweep directory: [bold]{out}[/] ({len(outcomes)} cells; sweep.json"
         + (f", {plot.name}" if plot else "")

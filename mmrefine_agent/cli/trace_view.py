@@ -12,11 +12,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from mmrefine_agent import ItemResult, RunView, StepEvent, open_run, scenario_rule
 from mmrefine_agent.cli.safe_text import safe
 from mmrefine_agent.errors import RunDirError
-from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES, scenario_rule
-from mmrefine_agent.records.models import ItemResult, JudgmentRecord, StepEvent
-from mmrefine_agent.run_view import RunView, open_run
+from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
+from mmrefine_agent.records.models import JudgmentRecord
 
 
 def _clip(text: str | None, full: bool, limit: int = 600) -> str:

@@ -10,9 +10,9 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from mmrefine_agent.engine.backend import ModelBackend, PermanentModelError, TransientModelError
 from mmrefine_agent.engine.cache import CallCache, call_key
 from mmrefine_agent.errors import ModelCallError
+from mmrefine_agent.model.backend import ModelBackend, PermanentModelError, TransientModelError
 from mmrefine_agent.records.models import CallRecord, UsageBlock
 from mmrefine_agent.redact import scrub_text
 from mmrefine_agent.types import CallTags, ChatMessage, ModelRequest, ModelResponse

@@ -12,6 +12,7 @@ from mmrefine_agent.analysis.round_metrics import step_and_round_scores
 from mmrefine_agent.config import RunConfig
 from mmrefine_agent.engine.answer_memo import RememberedEquivalence
 from mmrefine_agent.engine.cache import CallCache
+from mmrefine_agent.engine.results import submission_entry
 from mmrefine_agent.engine.services import open_cache
 from mmrefine_agent.engine.usage import by_node
 from mmrefine_agent.judging.answers import answers_match
@@ -24,7 +25,6 @@ from mmrefine_agent.records.models import (
     StepEvent,
     UsageDoc,
 )
-from mmrefine_agent.records.results import submission_entry
 from mmrefine_agent.records.rundir import RunDir
 from mmrefine_agent.records.step_scores import RoundCorrection, StepScores
 from mmrefine_agent.types import Item

@@ -16,6 +16,7 @@ from typing import Any
 
 from mmrefine_agent.data.prompts import OfficialPrompts
 from mmrefine_agent.engine.client import BudgetExceeded, ModelClient
+from mmrefine_agent.engine.results import failed_result, item_fields, ok_result
 from mmrefine_agent.engine.usage import item_usage
 from mmrefine_agent.errors import ModelCallError, NodeFailed, RouteError
 from mmrefine_agent.graph.builder import compile_graph
@@ -24,7 +25,6 @@ from mmrefine_agent.graph.strategy import Strategy
 from mmrefine_agent.judging.base import Judge
 from mmrefine_agent.judging.item_judging import judge_record
 from mmrefine_agent.records.models import FailureKind, ItemResult
-from mmrefine_agent.records.results import failed_result, item_fields, ok_result
 from mmrefine_agent.records.steps import StepRecord
 from mmrefine_agent.types import Item
 

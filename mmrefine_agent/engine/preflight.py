@@ -8,24 +8,8 @@ checks off with ``run.preflight: false`` (e.g. a model name newer than litellm's
 
 from __future__ import annotations
 
-import socket
-from urllib.parse import urlsplit
-
-from mmrefine_agent.engine.backend import ModelBackend
 from mmrefine_agent.errors import ConfigError
-
-
-def unreachable(api_base: str, timeout_s: float = 3.0) -> str | None:
-    """Why ``api_base`` cannot be reached (None: a TCP connection opened)."""
-    parts = urlsplit(api_base)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"api_base {api_base!r} is not an http(s) URL"
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        with socket.create_connection((parts.hostname, port), timeout=timeout_s):
-            return None
-    except OSError as exc:
-        return f"cannot reach {parts.scheme}://{parts.hostname}:{port} ({exc.strerror or exc})"
+from mmrefine_agent.model.backend import ModelBackend
 
 
 def check_backends(roles: dict[str, ModelBackend]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from mmrefine_agent.config import RunConfig, build_config, load_config_dict
 from mmrefine_agent.engine.finish import finish_run
-from mmrefine_agent.engine.lock import RunLock
+from mmrefine_agent.engine.results import item_fields
 from mmrefine_agent.engine.run import RunOutcome
 from mmrefine_agent.engine.session import load_data, open_run_stream, open_session
 from mmrefine_agent.engine.usage import RunUsage
@@ -25,8 +25,8 @@ from mmrefine_agent.events import ItemFinished, RunFinished, RunInfo, RunStarted
 from mmrefine_agent.judging.item_judging import judge_record, needs_judging
 from mmrefine_agent.plugins_manager import Plugins
 from mmrefine_agent.records import rundir
+from mmrefine_agent.records.lock import RunLock
 from mmrefine_agent.records.models import FinalOutput, ItemResult, RoundSummary
-from mmrefine_agent.records.results import item_fields
 from mmrefine_agent.records.rundir import RunDir
 from mmrefine_agent.types import Item
 

@@ -25,11 +25,10 @@ from pathlib import Path
 from pydantic import JsonValue
 
 from mmrefine_agent.config import RunConfig
-from mmrefine_agent.engine.backend import ModelBackend
 from mmrefine_agent.engine.executors import Executor, ExecutorJob, make_executor
 from mmrefine_agent.engine.finish import finish_run
 from mmrefine_agent.engine.gc_tuning import run_gc
-from mmrefine_agent.engine.lock import RunLock
+from mmrefine_agent.engine.results import failed_result
 from mmrefine_agent.engine.resume import ResumePlan, make_fingerprint, plan_resume, prepare_run_dir
 from mmrefine_agent.engine.session import (
     CheckedStrategy,
@@ -48,10 +47,11 @@ from mmrefine_agent.engine.writers import SessionRecords
 from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.events import ItemFinished, RunFinished, RunInfo, RunStarted, Sink
 from mmrefine_agent.judging.item_judging import needs_judging
+from mmrefine_agent.model.backend import ModelBackend
 from mmrefine_agent.plugins_manager import Plugins, load_plugins, load_run_plugins
 from mmrefine_agent.records import rundir
+from mmrefine_agent.records.lock import RunLock
 from mmrefine_agent.records.models import Fingerprint, ItemResult, Scores, UsageBlock
-from mmrefine_agent.records.results import failed_result
 from mmrefine_agent.records.rundir import RunDir
 from mmrefine_agent.sync import run_sync
 

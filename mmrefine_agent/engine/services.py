@@ -16,11 +16,11 @@ from typing import Any
 
 from mmrefine_agent.config import ModelConfig, RunConfig
 from mmrefine_agent.data.prompts import OfficialPrompts
-from mmrefine_agent.engine.backend import ModelBackend
 from mmrefine_agent.engine.cache import CallCache
 from mmrefine_agent.engine.client import Budget, ClientSettings, ModelClient, UsageTotals
 from mmrefine_agent.errors import ConfigError, MMRefineError
 from mmrefine_agent.judging.base import Judge, JudgeEnv
+from mmrefine_agent.model.backend import ModelBackend
 from mmrefine_agent.plugins_manager import Plugins
 from mmrefine_agent.records.models import JudgeCallRecord, UsageBlock
 
@@ -71,6 +71,8 @@ class Services:
     judge_totals: UsageTotals = field(default_factory=UsageTotals)
     client: ModelClient | None = None
     judge: Judge | None = None
+    judge_client: ModelClient | None = None
+    """The judge's model client (the judge sees it as a ``ModelCaller``)."""
     limiter: Callable[[str, int], AbstractAsyncContextManager[Any]] | None = None
     """(role, concurrency) -> the limit its calls share (None: a semaphore in this process)."""
 
@@ -107,8 +109,8 @@ class Services:
         roles: dict[str, ModelBackend] = {}
         if self.client is not None:
             roles["model"] = self.client.backend
-        if self.judge is not None and self.judge.env.client is not None:
-            roles["judge"] = self.judge.env.client.backend
+        if self.judge_client is not None:
+            roles["judge"] = self.judge_client.backend
         check_backends(roles)
 
     def usage(self) -> dict[str, UsageBlock]:
@@ -119,8 +121,8 @@ class Services:
         """Close backends and the cache."""
         if self.client is not None:
             await self.client.backend.aclose()
-        if self.judge is not None and self.judge.env.client is not None:
-            await self.judge.env.client.backend.aclose()
+        if self.judge_client is not None:
+            await self.judge_client.backend.aclose()
         if self.cache is not None:
             self.cache.close()
 
@@ -186,5 +188,6 @@ def make_judge(
             services.judge_totals,
             "judge",
         )
+    services.judge_client = client
     judge: Judge = judge_cls(name, config.judge, JudgeEnv(prompts, client, record))
     return judge

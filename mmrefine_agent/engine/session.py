@@ -28,7 +28,6 @@ from mmrefine_agent.data.base import RowProblem
 from mmrefine_agent.data.datadir import PROMPTS_NAME, candidate_dirs
 from mmrefine_agent.data.prompts import OfficialPrompts
 from mmrefine_agent.data.run_slice import load_run_items
-from mmrefine_agent.engine.backend import ModelBackend
 from mmrefine_agent.engine.client import Budget
 from mmrefine_agent.engine.item_loop import ItemWork
 from mmrefine_agent.engine.services import Services, build_services
@@ -37,6 +36,7 @@ from mmrefine_agent.errors import DataError
 from mmrefine_agent.events import EventStream, RunInfo, Sink, StepFinished
 from mmrefine_agent.graph.builder import compile_graph
 from mmrefine_agent.graph.strategy import Strategy
+from mmrefine_agent.model.backend import ModelBackend
 from mmrefine_agent.plugins_manager import Plugins
 from mmrefine_agent.records.models import JudgeCallRecord, StepEvent
 from mmrefine_agent.records.rundir import RunDir

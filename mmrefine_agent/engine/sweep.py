@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mmrefine_agent.analysis.sweep_gain import with_gains
 from mmrefine_agent.config import RunConfig, apply_override, build_config
-from mmrefine_agent.engine.sweep_gain import with_gains
 from mmrefine_agent.errors import ConfigError
 from mmrefine_agent.records.models import CellSummary, Scores, SweepDoc, UsageBlock
 from mmrefine_agent.records.rundir import write_json_atomic

@@ -10,7 +10,7 @@ from mmrefine_agent.types import Item
 
 if TYPE_CHECKING:
     from mmrefine_agent.data.prompts import OfficialPrompts
-    from mmrefine_agent.engine.client import ModelClient
+    from mmrefine_agent.model.caller import ModelCaller
     from mmrefine_agent.records.steps import StepRecord
 
 
@@ -19,6 +19,6 @@ class GraphContext:
     """What every node of one item's graph run may use."""
 
     item: Item
-    client: ModelClient
+    client: ModelCaller
     prompts: OfficialPrompts | None
     emit_step: Callable[[StepRecord], None]

@@ -25,8 +25,8 @@ from mmrefine_agent.types import CallTags, ChatMessage, Item, Label
 if TYPE_CHECKING:
     from mmrefine_agent.config import StrategyConfig
     from mmrefine_agent.data.prompts import OfficialPrompts
-    from mmrefine_agent.engine.client import ModelClient
     from mmrefine_agent.graph.shape import GraphShape
+    from mmrefine_agent.model.caller import ModelCaller
     from mmrefine_agent.records.steps import StepRecord
 
 NodeName = Literal["detect", "locate", "correct", "verify"]
@@ -53,7 +53,7 @@ class NodeContext:
     item: Item
     node: str
     round: int
-    client: ModelClient
+    client: ModelCaller
     prompts: OfficialPrompts | None
     step: StepRecord
     options: dict[str, Any] = field(default_factory=dict)

@@ -13,7 +13,7 @@ from mmrefine_agent.types import Item
 if TYPE_CHECKING:
     from mmrefine_agent.config import JudgeConfig
     from mmrefine_agent.data.prompts import OfficialPrompts
-    from mmrefine_agent.engine.client import ModelClient
+    from mmrefine_agent.model.caller import ModelCaller
     from mmrefine_agent.records.models import JudgeCallRecord, RoundJudgment
 
 
@@ -57,7 +57,7 @@ class JudgeEnv:
     """
 
     prompts: OfficialPrompts | None
-    client: ModelClient | None
+    client: ModelCaller | None
     record: Callable[[JudgeCallRecord | dict[str, Any]], None]
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 from mmrefine_agent.types import ModelRequest, ModelResponse
 
@@ -17,6 +19,19 @@ def parse_retry_after(value: object) -> float | None:
         return float(value) if value is not None else None  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
+
+
+def unreachable(api_base: str, timeout_s: float = 3.0) -> str | None:
+    """Why ``api_base`` cannot be reached (None: a TCP connection opened)."""
+    parts = urlsplit(api_base)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"api_base {api_base!r} is not an http(s) URL"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout_s):
+            return None
+    except OSError as exc:
+        return f"cannot reach {parts.scheme}://{parts.hostname}:{port} ({exc.strerror or exc})"
 
 
 class TransientModelError(Exception):
@@ -59,8 +74,6 @@ class ModelBackend(ABC):
 
         The default checks that each ``api_base`` (or endpoint) answers a TCP connection.
         """
-        from mmrefine_agent.engine.preflight import unreachable
-
         bases: list[str | None] = [e.api_base for e in self.config.endpoints]
         bases = bases or [self.config.api_base]
         return [problem for base in bases if base and (problem := unreachable(base))]
