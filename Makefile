@@ -8,6 +8,7 @@ test:  ## the test suite (what CI runs)
 lint:
 	$(PYTHON) -m ruff check mmrefine_agent plugins strategies tests benchmarks examples
 	$(PYTHON) -m ruff format --check mmrefine_agent plugins strategies tests benchmarks examples
+	lint-imports --no-cache
 
 fmt:
 	$(PYTHON) -m ruff format mmrefine_agent plugins strategies tests benchmarks examples
