@@ -266,3 +266,52 @@ def test_workers_per_machine(ray_cluster: str, settings: list[str], expected: in
     finally:
         pool.close()
     assert ray.is_initialized()  # the module's Ray: a pool closes only what it started
+
+
+def test_a_worker_imports_every_built_in_plugin_without_a_path_change(
+    ray_cluster: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tomllib
+
+    monkeypatch.chdir(ROOT)  # the driver sits in the checkout, as `mmrefine run` usually does
+
+    def in_worker() -> dict[str, Any]:
+        # defined here, so Ray ships it by value: the worker imports only what it names
+        import importlib
+        import importlib.metadata
+        import sys
+
+        roots = ("mmrefine_agent", "mmrefine_plugins", "mmrefine_strategies")
+
+        def packages() -> dict[str, tuple[list[str], str]]:
+            return {
+                name: (list(module.__path__), str(module.__file__))
+                for name, module in list(sys.modules.items())
+                if name.split(".")[0] in roots and getattr(module, "__path__", None) is not None
+            }
+
+        before = packages()
+        points = importlib.metadata.entry_points(group="mmrefine_agent")
+        modules = {ep.name: importlib.import_module(ep.value).__name__ for ep in points}
+        alias = importlib.import_module("mmrefine_agent.strategies.single_pass")
+        own = importlib.import_module("mmrefine_strategies.single_pass")
+        from mmrefine_agent import load_plugins
+
+        return {
+            "pid": os.getpid(),
+            "before": before,
+            "after": packages(),
+            "modules": modules,
+            "alias_is_the_strategy": alias.SinglePass is own.SinglePass,
+            "strategies": load_plugins().strategies.names(),
+        }
+
+    report = ray.get(ray.remote(in_worker).remote(), timeout=120)
+    assert report["pid"] != os.getpid()
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]
+    assert report["modules"] == declared["mmrefine_agent"]  # every built-in, by its own name
+    assert report["alias_is_the_strategy"]
+    assert {"single_pass", "debate", "reflexion"} <= set(report["strategies"])
+    for name, (path, file) in report["after"].items():
+        assert path == [os.path.dirname(file)], (name, path)  # one directory: the package's own
+        assert report["before"].get(name, (path, file)) == (path, file), name
