@@ -37,12 +37,13 @@ class MMRefine(Dataset):
 
     def load(self, data_dir: Path, config: DataConfig) -> LoadedData:
         """Load, filter, order and validate rows of the parquet file."""
+        replacement = config.path or config.parquet  # data.path, or the older data.parquet
         return load_mmrefine_items(
             data_dir,
             filters=config.filter.model_dump(exclude_none=True),
             limit=config.limit,
             balanced=config.balanced,
-            parquet=Path(config.path or config.parquet) if config.path or config.parquet else None,
+            parquet=Path(replacement) if replacement else None,
         )
 
 
