@@ -3,7 +3,8 @@
 Every POST to ``/v1/traces`` is kept with its headers and answered 200 with an empty
 ``ExportTraceServiceResponse``; :meth:`OtlpReceiver.spans` decodes what came (opentelemetry-
 proto) into plain :class:`Span` rows. Run as a script, it prints ``PORT <n>`` and then one
-line per span received (name, trace, parent, attributes): ``python tests/otlp_receiver.py``.
+line per span received (name, trace, parent, attributes): ``python tests/otlp_receiver.py``
+(``--quiet``: only the count of spans received, printed when stdin closes).
 """
 
 from __future__ import annotations
@@ -112,15 +113,21 @@ class OtlpReceiver:
 
 
 def main() -> None:
+    quiet = "--quiet" in sys.argv[1:]
+
     def show(body: bytes) -> None:
         for span in decode(body):
             parent = span.parent_id or "-"
             print(f"{span.name}  trace={span.trace_id[:8]} parent={parent[:8]} {span.attributes}")
         sys.stdout.flush()
 
-    with OtlpReceiver(on_body=show) as receiver:
+    with OtlpReceiver(on_body=None if quiet else show) as receiver:
         print(f"PORT {receiver.port}", flush=True)
-        threading.Event().wait()
+        if quiet:
+            sys.stdin.read()
+            print(f"SPANS {len(receiver.spans())}", flush=True)
+        else:
+            threading.Event().wait()
 
 
 if __name__ == "__main__":

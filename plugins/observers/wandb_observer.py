@@ -15,9 +15,14 @@ Nothing here can fail a run: a W&B error is a warning and the run goes on withou
 
 from __future__ import annotations
 
+import os
+import queue
 import secrets
 import tempfile
+import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -70,29 +75,60 @@ def wandb_run_id(run_dir: Path) -> str:
     return ref.id
 
 
-class WandbSession:
-    """One session's W&B run: progress while it goes, figures and files at the end."""
+Task = Callable[[Any, Any], None]
+"""Work for the W&B thread: called with the ``wandb`` module and the W&B run."""
 
-    def __init__(self, info: RunInfo, wb_run: Any, wandb: Any) -> None:
+
+class WandbSession:
+    """One session's W&B run, driven by a thread of its own: the run's event loop only queues.
+
+    ``import wandb`` and ``wandb.init`` (which starts W&B's service process) take seconds;
+    in the thread they overlap the run instead of delaying its first item, and no W&B call
+    ever waits in the event loop. The end of the session waits for the thread.
+    """
+
+    def __init__(self, info: RunInfo, settings: WandbObserverConfig) -> None:
         self.info = info
-        self.wb_run = wb_run
-        self.wandb = wandb
+        self.settings = settings
         self.progress = Progress()
         self.last_log = 0.0
-        self.failed = False
+        self.tasks: queue.SimpleQueue[tuple[str, Task] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._work, name="mmrefine-wandb", daemon=True)
+        self.thread.start()
 
-    @classmethod
-    def start(cls, info: RunInfo, settings: WandbObserverConfig) -> WandbSession | None:
-        """Start (or resume) the W&B run of ``info.run_dir``; None when W&B cannot start."""
+    def _work(self) -> None:
+        opened = self._open()
+        while (entry := self.tasks.get()) is not None:
+            if opened is None:
+                continue
+            what, task = entry
+            try:
+                task(*opened)
+            except Exception as exc:
+                warn(NAME, f"{what} failed ({type(exc).__name__}: {exc}); nothing more is sent "
+                           "to W&B for this session")  # fmt: skip
+                self._finish(opened[1])
+                opened = None
+        if opened is not None:
+            self._finish(opened[1])
+
+    @staticmethod
+    def _finish(wb_run: Any) -> None:
+        try:
+            wb_run.finish()
+        except Exception as exc:
+            warn(NAME, f"finishing the W&B run failed ({type(exc).__name__}: {exc})")
+
+    def _open(self) -> tuple[Any, Any] | None:
+        """Import wandb, start (or resume) the W&B run; None (warned) when it cannot start."""
         try:
             import wandb
         except ImportError as exc:
             missing_extra(NAME, "wandb", exc)
             return None
+        info, settings = self.info, self.settings
+        project = settings.project or (None if os.environ.get("WANDB_PROJECT") else "mmrefine")
         try:
-            import os
-
-            project = settings.project or (None if os.environ.get("WANDB_PROJECT") else "mmrefine")
             wb_run = wandb.init(
                 project=project,
                 entity=settings.entity,
@@ -120,25 +156,19 @@ class WandbSession:
             warn(NAME, f"could not start a W&B run ({type(exc).__name__}: {exc}); "
                        "this run goes on without W&B")  # fmt: skip
             return None
-        return cls(info, wb_run, wandb)
+        return wandb, wb_run
 
-    def _guarded(self, what: str, action: Any, *args: Any, **kwargs: Any) -> None:
-        if self.failed:
-            return
-        try:
-            action(*args, **kwargs)
-        except Exception as exc:
-            self.failed = True
-            warn(NAME, f"{what} failed ({type(exc).__name__}: {exc}); nothing more is sent "
-                       "to W&B for this session")  # fmt: skip
+    def _submit(self, what: str, task: Task) -> None:
+        self.tasks.put((what, task))
 
     def item(self, result: ItemResult) -> None:
-        """Count a finished item; log progress at most once a second."""
+        """Count a finished item; progress goes out at most once a second."""
         self.progress.add_item(result)
         now = time.monotonic()
         if now - self.last_log >= PROGRESS_EVERY_S:
             self.last_log = now
-            self._guarded("logging progress", self.wb_run.log, self.progress.figures())
+            figures = self.progress.figures()
+            self._submit("logging progress", lambda _wandb, wb_run: wb_run.log(figures))
 
     def judge_call(self, record: JudgeCallRecord) -> None:
         """Count a judge call's usage."""
@@ -148,27 +178,34 @@ class WandbSession:
             self.progress.add_calls(1, int(usage.cache_hit), tokens, usage.cost_usd)
 
     def finish(self, scores: Scores) -> None:
-        """Final progress, summary figures, round series, items table, artifact; then finish."""
-        self._guarded("logging progress", self.wb_run.log, self.progress.figures())
-        self._guarded("writing the summary", self.wb_run.summary.update, summary_figures(scores))
+        """Final progress, summary, round series, items table, run files; finish; wait."""
+        figures = self.progress.figures()
+        self._submit("logging progress", lambda _wandb, wb_run: wb_run.log(figures))
+        self._submit("logging the figures", partial(self._log_scores, scores=scores))
+        self._submit("logging the items table", self._log_items)
+        self._submit("logging the run files", self._log_files)
+        self.close()
+
+    def close(self) -> None:
+        """Let the thread finish the W&B run, and wait for it."""
+        self.tasks.put(None)
+        self.thread.join()
+
+    @staticmethod
+    def _log_scores(wandb: Any, wb_run: Any, *, scores: Scores) -> None:
+        del wandb
+        wb_run.summary.update(summary_figures(scores))
         for row in round_series(scores):
-            self._guarded("logging the round figures", self.wb_run.log, row)
-        self._guarded("logging the items table", self._log_items)
-        self._guarded("logging the run files", self._log_files)
-        try:
-            self.wb_run.finish()
-        except Exception as exc:
-            warn(NAME, f"finishing the W&B run failed ({type(exc).__name__}: {exc})")
+            wb_run.log(row)
 
-    def _log_items(self) -> None:
+    def _log_items(self, wandb: Any, wb_run: Any) -> None:
         results = open_run(self.info.run_dir).results  # kept items too, not only this session's
-        table = self.wandb.Table(
-            columns=ITEM_COLUMNS, data=[item_row(r) for r in results], allow_mixed_types=True
-        )
-        self.wb_run.log({"items": table})
+        rows = [item_row(r) for r in results]
+        table = wandb.Table(columns=ITEM_COLUMNS, data=rows, allow_mixed_types=True)
+        wb_run.log({"items": table})
 
-    def _log_files(self) -> None:
-        artifact = self.wandb.Artifact(f"run-{self.wb_run.id}", type="mmrefine-run")
+    def _log_files(self, wandb: Any, wb_run: Any) -> None:
+        artifact = wandb.Artifact(f"run-{wb_run.id}", type="mmrefine-run")
         for name in ARTIFACT_FILES:
             path = self.info.run_dir / name
             if path.is_file():
@@ -180,7 +217,7 @@ class WandbSession:
                 warn(NAME, f"report.html not attached ({type(exc).__name__}: {exc})")
             else:
                 artifact.add_file(str(report), name="report.html")
-            self.wb_run.log_artifact(artifact)
+            wb_run.log_artifact(artifact)
 
 
 _SESSIONS: dict[str, WandbSession] = {}
@@ -198,10 +235,8 @@ def mmrefine_run_started(run: RunInfo) -> None:
         return
     stale = _SESSIONS.pop(str(run.run_dir), None)  # a session that ended without finishing
     if stale is not None:
-        stale._guarded("finishing an earlier session", stale.wb_run.finish)
-    session = WandbSession.start(run, settings)
-    if session is not None:
-        _SESSIONS[str(run.run_dir)] = session
+        stale.close()
+    _SESSIONS[str(run.run_dir)] = WandbSession(run, settings)
 
 
 @hookimpl
