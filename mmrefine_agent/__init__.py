@@ -94,7 +94,13 @@ if TYPE_CHECKING:
     from mmrefine_agent.model.caller import ModelCaller
     from mmrefine_agent.model.image_urls import ContentBuilder
     from mmrefine_agent.plugins_manager import Plugins, load_plugins
-    from mmrefine_agent.records.models import ItemResult, JudgeCallRecord, Scores, StepEvent
+    from mmrefine_agent.records.models import (
+        CallUsage,
+        ItemResult,
+        JudgeCallRecord,
+        Scores,
+        StepEvent,
+    )
     from mmrefine_agent.records.steps import jsonable
     from mmrefine_agent.redact import scrub, scrub_text
     from mmrefine_agent.refine_one import RefinedItem, arefine_item, refine_item
@@ -184,6 +190,7 @@ _LAZY = {
     "scenario_rule": "mmrefine_agent.judging.scenarios",
     "Plugins": "mmrefine_agent.plugins_manager",
     "load_plugins": "mmrefine_agent.plugins_manager",
+    "CallUsage": "mmrefine_agent.records.models",
     "ItemResult": "mmrefine_agent.records.models",
     "JudgeCallRecord": "mmrefine_agent.records.models",
     "Scores": "mmrefine_agent.records.models",
@@ -216,6 +223,7 @@ __all__ = [
     "RS",
     "VS",
     "CallTags",
+    "CallUsage",
     "ChatMessage",
     "ConfigError",
     "ContentBuilder",

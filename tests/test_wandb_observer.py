@@ -76,7 +76,7 @@ def test_offline_run_holds_config_figures_items_and_files(
     assert files == ["report.html", "scores.json", "submission.json"]
 
 
-def test_a_resumed_run_continues_the_same_wandb_run(
+def test_a_resumed_run_continues_the_same_wandb_run_and_a_restart_does_not(
     tmp_path: Path, wandb_env: dict[str, str]
 ) -> None:
     out = tmp_path / "run"
@@ -88,6 +88,10 @@ def test_a_resumed_run_continues_the_same_wandb_run(
     assert second.resume
     kept = json.loads((out / "wandb" / "mmrefine_run.json").read_text())
     assert kept == {"version": 1, "id": first.run_id}
+    # starting over starts a new W&B run
+    assert scripted_run(out, *WANDB, "--restart", limit=2, env=wandb_env).returncode == 0
+    third = offline_runs(out)[-1]
+    assert third.run_id != first.run_id
 
 
 def test_sweep_cells_share_a_group_with_their_values_in_the_config(

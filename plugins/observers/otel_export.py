@@ -133,8 +133,6 @@ class Exporting:
         headers: Mapping[str, str] | None,
         resource: Mapping[str, Any],
     ) -> None:
-        self.logs = HeldLogs()
-        self.logs.attach()
         timeout = None if any(os.environ.get(v) for v in TIMEOUT_ENV) else EXPORT_TIMEOUT_S
         exporter = OTLPSpanExporter(endpoint=traces_url(endpoint), headers=headers,
                                     timeout=timeout)  # fmt: skip
@@ -150,6 +148,8 @@ class Exporting:
         )
         self.tracer = self.provider.get_tracer("mmrefine_agent", __version__)
         self.created = 0
+        self.logs = HeldLogs()
+        self.logs.attach()
 
     def emit(self, root: SpanSpec) -> None:
         """Emit a span tree; the root starts a new trace."""

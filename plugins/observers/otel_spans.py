@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mmrefine_agent import ItemResult, JudgeCallRecord, StepEvent, scrub_text
+from mmrefine_agent import CallUsage, ItemResult, JudgeCallRecord, StepEvent, scrub_text
 
 AttributeValue = str | bool | int | float | Sequence[str]
 NS = 1_000_000_000
@@ -87,6 +87,25 @@ def _messages(role_texts: Sequence[tuple[str, str]]) -> str:
     )
 
 
+def _usage_attributes(route: ModelRoute, usage: CallUsage) -> dict[str, AttributeValue]:
+    """The GenAI attributes of one model call (cost only when there is one)."""
+    out: dict[str, AttributeValue] = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.system": route.system,
+        "gen_ai.request.model": route.model,
+        "gen_ai.usage.input_tokens": usage.input_tokens,
+        "gen_ai.usage.output_tokens": usage.output_tokens,
+        "mmrefine.cache_hit": usage.cache_hit,
+    }
+    if usage.model:
+        out["gen_ai.response.model"] = usage.model
+    if usage.finish_reason:
+        out["gen_ai.response.finish_reasons"] = [usage.finish_reason]
+    if usage.cost_usd:
+        out["mmrefine.cost_usd"] = usage.cost_usd
+    return out
+
+
 def _short_error(kind: str, message: str) -> str:
     return scrub_text(f"{kind}: {message}")[:300]
 
@@ -111,14 +130,10 @@ class ItemSpans:
             name=step.node,
             start_ns=start,
             end_ns=start + to_ns(step.elapsed_s),
-            attributes={
-                **self._base(step.round),
-                "mmrefine.node": step.node,
-                "mmrefine.strategy": step.strategy,
-                "mmrefine.calls": len(step.calls),
-                "mmrefine.parse_problems": len(step.parse_errors),
-            },
+            attributes={**self._base(step.round), "mmrefine.node": step.node},
         )
+        if step.parse_errors:
+            node.attributes["mmrefine.parse_problems"] = len(step.parse_errors)
         if step.error is not None:
             node.error = _short_error(step.error.type, step.error.message)
         if self.settings.capture_content and step.parsed:
@@ -136,21 +151,11 @@ class ItemSpans:
                 attributes={
                     **self._base(step.round),
                     "mmrefine.node": step.node,
-                    "gen_ai.operation.name": "chat",
-                    "gen_ai.system": route.system,
-                    "gen_ai.provider.name": route.system,
-                    "gen_ai.request.model": route.model,
-                    "gen_ai.usage.input_tokens": usage.input_tokens,
-                    "gen_ai.usage.output_tokens": usage.output_tokens,
-                    "mmrefine.cache_hit": usage.cache_hit,
-                    "mmrefine.cost_usd": usage.cost_usd,
-                    "mmrefine.attempts": call.attempts,
+                    **_usage_attributes(route, usage),
                 },
             )
-            if usage.model:
-                span.attributes["gen_ai.response.model"] = usage.model
-            if usage.finish_reason:
-                span.attributes["gen_ai.response.finish_reasons"] = [usage.finish_reason]
+            if call.attempts > 1:
+                span.attributes["mmrefine.attempts"] = call.attempts
             if call.error:
                 span.error = scrub_text(call.error)[:300]
             if self.settings.capture_content:
@@ -227,22 +232,7 @@ class ItemSpans:
             route = self.settings.judge
             span.kind = "client"
             span.name = f"chat {route.model}"
-            span.attributes.update(
-                {
-                    "gen_ai.operation.name": "chat",
-                    "gen_ai.system": route.system,
-                    "gen_ai.provider.name": route.system,
-                    "gen_ai.request.model": route.model,
-                    "gen_ai.usage.input_tokens": usage.input_tokens,
-                    "gen_ai.usage.output_tokens": usage.output_tokens,
-                    "mmrefine.cache_hit": usage.cache_hit,
-                    "mmrefine.cost_usd": usage.cost_usd,
-                }
-            )
-            if usage.model:
-                span.attributes["gen_ai.response.model"] = usage.model
-            if usage.finish_reason:
-                span.attributes["gen_ai.response.finish_reasons"] = [usage.finish_reason]
+            span.attributes.update(_usage_attributes(route, usage))
         if isinstance(record.parsed, bool | int | float):  # a 0/1 verdict is not content
             span.attributes["mmrefine.judge.parsed"] = record.parsed
         if record.error:
@@ -258,12 +248,19 @@ class ItemSpans:
 
     def build(self, result: ItemResult | None, observed_ns: int) -> SpanSpec:
         """The item span with everything collected below it (``result`` None: unfinished)."""
+        if result is not None and result.replayed and self.nodes:
+            # replayed from the item memory: its steps carry their original times, its judge
+            # records none, so the judge spans follow the last node
+            cursor = max(n.end_ns for n in self.nodes)
+            for _, span in self.judges:
+                span.start_ns, span.end_ns = cursor, cursor + (span.end_ns - span.start_ns)
+                cursor = span.end_ns
         children = [*self.nodes, *(span for _, span in self.judges)]
         starts = [c.start_ns for c in children]
         ends = [c.end_ns for c in children]
         end = observed_ns
         if result is not None and result.replayed and ends:
-            end = max(ends)  # replayed from the cache: the spans carry the original times
+            end = max(ends)
         start = min([*starts, end - to_ns(result.elapsed_s if result is not None else 0.0)])
         root = SpanSpec(name="mmrefine.item", start_ns=start, end_ns=max(end, *ends, start),
                         attributes={"mmrefine.item.key": self.key}, children=children)  # fmt: skip

@@ -3,8 +3,9 @@
 On when the config has an ``observers.wandb`` section (``--set observers.wandb.project=P``);
 ``wandb`` is imported only then. The W&B run's id is kept in ``RUN_DIR/wandb/mmrefine_run.json``
 (the directory W&B writes its own files to), so every session of a run directory, a resume or
-a re-judge, continues the same W&B run. While the run goes: items done and failed, calls, cache
-hits, tokens and cost (at most once a second, and at the end). At the end: the headline figures
+a re-judge, continues the same W&B run (``--restart`` starts a new one). While the run goes:
+items done and failed, calls, cache hits, tokens and cost (at most once a second, and at the
+end). At the end: the headline figures
 with their 95% intervals, the six rates, step metrics and round correction in the summary; the
 per-round figures as series over ``round``; the items table; ``report.html``, ``scores.json``
 and ``submission.json`` as an artifact. A sweep's cells are grouped under the sweep's name with
@@ -51,6 +52,7 @@ from mmrefine_plugins.observers.wandb_figures import (
 
 NAME = "wandb"
 ID_FILE = "mmrefine_run.json"
+RESULTS = "results.jsonl"
 PROGRESS_EVERY_S = 1.0
 ARTIFACT_FILES = ("scores.json", "submission.json")
 
@@ -63,10 +65,16 @@ class WandbRunRef(BaseModel):
 
 
 def wandb_run_id(run_dir: Path) -> str:
-    """The W&B run id of a run directory: the one kept there, else a new one (then kept)."""
+    """The W&B run id of a run directory: the one kept there, else a new one (then kept).
+
+    A run directory without results (a new one, or one just ``--restart``-ed) starts a new
+    W&B run: its history would not be this run's.
+    """
     path = run_dir / "wandb" / ID_FILE
+    results = run_dir / RESULTS
     try:
-        return WandbRunRef.model_validate_json(path.read_text(encoding="utf-8")).id
+        if results.is_file() and results.stat().st_size:
+            return WandbRunRef.model_validate_json(path.read_text(encoding="utf-8")).id
     except (OSError, ValidationError):
         pass
     ref = WandbRunRef(id=secrets.token_hex(8))
@@ -90,6 +98,7 @@ class WandbSession:
     def __init__(self, info: RunInfo, settings: WandbObserverConfig) -> None:
         self.info = info
         self.settings = settings
+        self.run_id = wandb_run_id(info.run_dir)  # now, before this session writes results
         self.progress = Progress()
         self.last_log = 0.0
         self.tasks: queue.SimpleQueue[tuple[str, Task] | None] = queue.SimpleQueue()
@@ -133,7 +142,7 @@ class WandbSession:
                 project=project,
                 entity=settings.entity,
                 mode=settings.mode,
-                id=wandb_run_id(info.run_dir),
+                id=self.run_id,
                 resume="allow",
                 dir=str(info.run_dir),
                 name=info.config.name,
