@@ -55,7 +55,7 @@ def by_trace(spans: list[Span]) -> dict[str, list[Span]]:
 
 
 def test_item_node_call_and_judge_spans_reach_the_receiver(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("OTEL_TEST_TOKEN", "tok-1234567890")
     with FakeOpenAI(JudgeScript()) as server, OtlpReceiver() as receiver:
@@ -65,6 +65,7 @@ def test_item_node_call_and_judge_spans_reach_the_receiver(
         )  # fmt: skip
         spans = receiver.spans()
     assert outcome.complete and not outcome.errors
+    assert f"otel: {len(spans)} span(s) sent to {receiver.url}/v1/traces" in capsys.readouterr().err
     assert set(receiver.paths) == {"/v1/traces"}  # a base URL gets the traces path
     assert all(h.get("x-collector-token") == "tok-1234567890" for h in receiver.headers)
     config_text = (tmp_path / "r" / "config.yaml").read_text()

@@ -37,6 +37,8 @@ def test_offline_run_holds_config_figures_items_and_files(
     assert result.returncode == 0, result.stderr
     assert "warning" not in result.stderr, result.stderr
     (run,) = offline_runs(out)
+    assert f"wandb: offline run {run.run_id} in " in result.stderr
+    assert f"wandb sync {out}/wandb/offline-run-" in result.stderr
     assert run.project == "P" and run.run_id
     # the resolved config, without the observers section, never a credential
     assert run.config["strategy"]["name"] == "single_pass"

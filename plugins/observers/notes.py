@@ -20,6 +20,11 @@ def warn(observer: str, message: str) -> None:
     _console().print(f"[yellow]warning:[/] {observer}: {escape(scrub_text(message))}")
 
 
+def say(observer: str, message: str) -> None:
+    """Print ``OBSERVER: MESSAGE`` on stderr (where a run went)."""
+    _console().print(f"{observer}: {escape(scrub_text(message))}")
+
+
 def missing_extra(observer: str, package: str, exc: ImportError) -> None:
     """The observer is configured but its extra is not installed: say how to get it."""
     warn(

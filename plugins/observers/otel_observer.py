@@ -24,7 +24,7 @@ from mmrefine_agent import (
     env_reference,
     hookimpl,
 )
-from mmrefine_plugins.observers.notes import missing_extra, warn
+from mmrefine_plugins.observers.notes import missing_extra, say, warn
 from mmrefine_plugins.observers.otel_spans import ItemSpans, ModelRoute, SpanSettings
 
 NAME = "otel"
@@ -113,6 +113,8 @@ class OtelSession:
         problem = self.exporting.close()
         if problem:
             warn(NAME, problem)
+        else:
+            say(NAME, f"{self.exporting.created} span(s) sent to {self.exporting.url}")
 
 
 _SESSIONS: dict[str, OtelSession] = {}

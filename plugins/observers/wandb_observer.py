@@ -39,7 +39,7 @@ from mmrefine_agent import (
     open_run,
     write_html_report,
 )
-from mmrefine_plugins.observers.notes import missing_extra, warn
+from mmrefine_plugins.observers.notes import missing_extra, say, warn
 from mmrefine_plugins.observers.wandb_figures import (
     ITEM_COLUMNS,
     Progress,
@@ -54,6 +54,8 @@ NAME = "wandb"
 ID_FILE = "mmrefine_run.json"
 RESULTS = "results.jsonl"
 PROGRESS_EVERY_S = 1.0
+INIT_TIMEOUT_S = 30
+"""How long W&B may take to start its run (online with no network: then one warning)."""
 ARTIFACT_FILES = ("scores.json", "submission.json")
 
 
@@ -124,9 +126,16 @@ class WandbSession:
     @staticmethod
     def _finish(wb_run: Any) -> None:
         try:
+            if getattr(wb_run, "offline", False):
+                where = str(wb_run.settings.sync_dir)
+                message = f"offline run {wb_run.id} in {where}; upload it with: wandb sync {where}"
+            else:
+                message = f"run {wb_run.id}: {wb_run.url}"
             wb_run.finish()
         except Exception as exc:
             warn(NAME, f"finishing the W&B run failed ({type(exc).__name__}: {exc})")
+        else:
+            say(NAME, message)
 
     def _open(self) -> tuple[Any, Any] | None:
         """Import wandb, start (or resume) the W&B run; None (warned) when it cannot start."""
@@ -156,7 +165,7 @@ class WandbSession:
                     save_code=False,
                     disable_git=True,
                     x_disable_stats=True,
-                    init_timeout=60,
+                    init_timeout=INIT_TIMEOUT_S,
                 ),
             )
             wb_run.define_metric("round")
