@@ -45,9 +45,6 @@ print(json.dumps({"run_s": end - begin, "cpu_s": time.process_time() - cpu,
                   "errors": outcome.errors}))
 """
 
-SHAPES = {"replayed": [], "graph": ["run.replay=false"]}
-"""Items replayed whole from the item memory, or every graph run (calls from the cache)."""
-
 VARIANTS = {
     "none": [],
     "wandb": ["observers.wandb.mode=offline", "observers.wandb.project=bench"],
@@ -79,7 +76,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs=2, default=[100, 800])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     args = parser.parse_args()
     console = Console(width=180)
     receiver = subprocess.Popen(
@@ -99,38 +95,36 @@ def main() -> None:
             "WANDB_CONFIG_DIR": str(work / "wandb" / "config"),
         }
         base = ["model.backend=scripted", f"model.options.script={SCRIPT}", "judge.name=offline"]
-        one_run([*base, f"data.limit={large}"], work / "warm", env)  # fills cache, item memory
+        one_run([*base, f"data.limit={large}"], work / "warm", env)  # fills the call cache
         table = Table(title=f"observers on a cached scripted run (median of {args.repeats}, "
                             "a fresh process each)")  # fmt: skip
-        table.add_column("shape")
         table.add_column("observers")
         for size in (small, large):
             table.add_column(f"{size} items\nwall s (+)", justify="right")
             table.add_column(f"{size} items\nCPU s (+)", justify="right")
         for column in ("once\nwall s", "per item\nwall ms", "once\nCPU s", "per item\nCPU ms"):
             table.add_column(column, justify="right")
-        for shape in args.shapes:
-            medians: dict[tuple[str, int, str], float] = {}
-            for name, overrides in VARIANTS.items():
-                for size in (small, large):
-                    settings = [*base, *SHAPES[shape], f"data.limit={size}",
-                                *(o.format(otel=otel) for o in overrides)]  # fmt: skip
-                    runs = [one_run(settings, work / f"{shape}-{name}-{size}-{i}", env)
-                            for i in range(args.repeats)]  # fmt: skip
-                    for figure in ("run_s", "cpu_s"):
-                        medians[name, size, figure] = statistics.median(r[figure] for r in runs)
-                cells: list[str] = []
-                costs: list[str] = []
+        medians: dict[tuple[str, int, str], float] = {}
+        for name, overrides in VARIANTS.items():
+            for size in (small, large):
+                settings = [*base, f"data.limit={size}",
+                            *(o.format(otel=otel) for o in overrides)]  # fmt: skip
+                runs = [one_run(settings, work / f"{name}-{size}-{i}", env)
+                        for i in range(args.repeats)]  # fmt: skip
                 for figure in ("run_s", "cpu_s"):
-                    extra = {n: medians[name, n, figure] - medians["none", n, figure]
-                             for n in (small, large)}  # fmt: skip
-                    per_item = (extra[large] - extra[small]) / (large - small)
-                    costs += [f"{extra[small] - per_item * small:+.2f}", f"{1000 * per_item:+.2f}"]
-                for size in (small, large):
-                    for figure in ("run_s", "cpu_s"):
-                        value = medians[name, size, figure]
-                        cells.append(f"{value:.2f} ({value - medians['none', size, figure]:+.2f})")
-                table.add_row(shape, name, *cells, *costs)
+                    medians[name, size, figure] = statistics.median(r[figure] for r in runs)
+            cells: list[str] = []
+            costs: list[str] = []
+            for figure in ("run_s", "cpu_s"):
+                extra = {n: medians[name, n, figure] - medians["none", n, figure]
+                         for n in (small, large)}  # fmt: skip
+                per_item = (extra[large] - extra[small]) / (large - small)
+                costs += [f"{extra[small] - per_item * small:+.2f}", f"{1000 * per_item:+.2f}"]
+            for size in (small, large):
+                for figure in ("run_s", "cpu_s"):
+                    value = medians[name, size, figure]
+                    cells.append(f"{value:.2f} ({value - medians['none', size, figure]:+.2f})")
+            table.add_row(name, *cells, *costs)
         console.print(table)
     receiver.stdin.close()
     console.print(f"spans received by the loopback collector: {receiver.stdout.read().strip()}")

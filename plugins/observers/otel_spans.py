@@ -248,19 +248,10 @@ class ItemSpans:
 
     def build(self, result: ItemResult | None, observed_ns: int) -> SpanSpec:
         """The item span with everything collected below it (``result`` None: unfinished)."""
-        if result is not None and result.replayed and self.nodes:
-            # replayed from the item memory: its steps carry their original times, its judge
-            # records none, so the judge spans follow the last node
-            cursor = max(n.end_ns for n in self.nodes)
-            for _, span in self.judges:
-                span.start_ns, span.end_ns = cursor, cursor + (span.end_ns - span.start_ns)
-                cursor = span.end_ns
         children = [*self.nodes, *(span for _, span in self.judges)]
         starts = [c.start_ns for c in children]
         ends = [c.end_ns for c in children]
         end = observed_ns
-        if result is not None and result.replayed and ends:
-            end = max(ends)
         start = min([*starts, end - to_ns(result.elapsed_s if result is not None else 0.0)])
         root = SpanSpec(name="mmrefine.item", start_ns=start, end_ns=max(end, *ends, start),
                         attributes={"mmrefine.item.key": self.key}, children=children)  # fmt: skip
@@ -282,7 +273,6 @@ class ItemSpans:
                 "mmrefine.strategy": result.strategy,
                 "mmrefine.model": result.model,
                 "mmrefine.n_rounds": result.n_rounds,
-                "mmrefine.replayed": result.replayed,
             }
         )
         optional = {
