@@ -23,11 +23,15 @@ from mmrefine_agent.hookspecs import (
 )
 
 if TYPE_CHECKING:
+    from mmrefine_agent.analysis.html_report import write_html_report
     from mmrefine_agent.config import (
         DataConfig,
         ModelConfig,
+        OtelObserverConfig,
         RunConfig,
         StrategyConfig,
+        WandbObserverConfig,
+        env_reference,
         load_config,
     )
     from mmrefine_agent.data.base import Dataset, LoadedData, RowProblem, number_steps
@@ -90,8 +94,15 @@ if TYPE_CHECKING:
     from mmrefine_agent.model.caller import ModelCaller
     from mmrefine_agent.model.image_urls import ContentBuilder
     from mmrefine_agent.plugins_manager import Plugins, load_plugins
-    from mmrefine_agent.records.models import ItemResult, JudgeCallRecord, Scores, StepEvent
+    from mmrefine_agent.records.models import (
+        CallUsage,
+        ItemResult,
+        JudgeCallRecord,
+        Scores,
+        StepEvent,
+    )
     from mmrefine_agent.records.steps import jsonable
+    from mmrefine_agent.redact import scrub, scrub_text
     from mmrefine_agent.refine_one import RefinedItem, arefine_item, refine_item
     from mmrefine_agent.run_view import RunView, open_run
     from mmrefine_agent.types import (
@@ -112,6 +123,12 @@ _LAZY = {
     "RunConfig": "mmrefine_agent.config",
     "StrategyConfig": "mmrefine_agent.config",
     "load_config": "mmrefine_agent.config",
+    "OtelObserverConfig": "mmrefine_agent.config",
+    "WandbObserverConfig": "mmrefine_agent.config",
+    "env_reference": "mmrefine_agent.config",
+    "write_html_report": "mmrefine_agent.analysis.html_report",
+    "scrub": "mmrefine_agent.redact",
+    "scrub_text": "mmrefine_agent.redact",
     "ModelBackend": "mmrefine_agent.model.backend",
     "PermanentModelError": "mmrefine_agent.model.backend",
     "TransientModelError": "mmrefine_agent.model.backend",
@@ -173,6 +190,7 @@ _LAZY = {
     "scenario_rule": "mmrefine_agent.judging.scenarios",
     "Plugins": "mmrefine_agent.plugins_manager",
     "load_plugins": "mmrefine_agent.plugins_manager",
+    "CallUsage": "mmrefine_agent.records.models",
     "ItemResult": "mmrefine_agent.records.models",
     "JudgeCallRecord": "mmrefine_agent.records.models",
     "Scores": "mmrefine_agent.records.models",
@@ -205,6 +223,7 @@ __all__ = [
     "RS",
     "VS",
     "CallTags",
+    "CallUsage",
     "ChatMessage",
     "ConfigError",
     "ContentBuilder",
@@ -231,6 +250,7 @@ __all__ = [
     "ModelRequest",
     "ModelResponse",
     "NodeContext",
+    "OtelObserverConfig",
     "ParsedRefinement",
     "PermanentModelError",
     "PluginError",
@@ -254,12 +274,14 @@ __all__ = [
     "Strategy",
     "StrategyConfig",
     "TransientModelError",
+    "WandbObserverConfig",
     "__version__",
     "answers_match",
     "arefine_item",
     "arun",
     "cascade",
     "cascade_rule",
+    "env_reference",
     "first_step_number",
     "hookimpl",
     "jsonable",
@@ -279,9 +301,12 @@ __all__ = [
     "refine_item",
     "run",
     "scenario_rule",
+    "scrub",
+    "scrub_text",
     "step_in_range",
     "text_field",
     "text_list",
+    "write_html_report",
 ]
 
 

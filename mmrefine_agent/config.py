@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -217,6 +219,87 @@ class RunSettings(Section):
     )
 
 
+_ENV_REFERENCE = re.compile(r"^\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+def env_reference(value: str) -> str | None:
+    """The variable a ``${VAR}`` (or ``${env:VAR}``) reference names, else None."""
+    match = _ENV_REFERENCE.match(value.strip())
+    return match.group(1) if match else None
+
+
+class WandbObserverConfig(Section):
+    """Weights & Biases (extra ``wandb``): one W&B run per run directory, resumed with it.
+
+    The API key is W&B's own: ``WANDB_API_KEY`` or ``wandb login``, never the config.
+    """
+
+    project: str | None = Field(
+        None, description="W&B project (default: WANDB_PROJECT, else 'mmrefine')"
+    )
+    entity: str | None = Field(None, description="W&B team or user (default: W&B's own)")
+    mode: Literal["online", "offline", "disabled"] | None = Field(
+        None,
+        description="online; offline (no network: the W&B run is written under RUN_DIR/wandb/, "
+        "for `wandb sync`); disabled (default: WANDB_MODE, else online)",
+    )
+
+
+class OtelObserverConfig(Section):
+    """OpenTelemetry (extra ``otel``): spans over OTLP/HTTP, one trace per item."""
+
+    endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP URL; one without a path gets /v1/traces (default: "
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, else "
+        "http://localhost:4318/v1/traces)",
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="header name -> '${ENV_VAR}' naming the variable that holds its value "
+        "(values are credentials: never in a config; default OTEL_EXPORTER_OTLP_HEADERS)",
+    )
+    capture_content: bool = Field(
+        False, description="attach prompts and replies (and judge prompts) to the spans"
+    )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        _reject_secrets(value, "observers.otel.endpoint")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("an OTLP/HTTP endpoint is an http:// or https:// URL")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _headers_from_env(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if env_reference(text) is None:
+                raise ValueError(
+                    f"header {name!r} holds a value: header values are credentials, so give the "
+                    "environment variable that holds it instead, as '${VAR}'"
+                )
+        return value
+
+
+class ObserversConfig(Section):
+    """Built-in observers that send the run where researchers look; each is on when given."""
+
+    wandb: WandbObserverConfig | None = Field(
+        None,
+        description="Weights & Biases (extra 'wandb'); on when given, e.g. "
+        "--set observers.wandb.project=P",
+    )
+    otel: OtelObserverConfig | None = Field(
+        None,
+        description="OpenTelemetry traces (extra 'otel'); on when given, e.g. "
+        "--set observers.otel.endpoint=URL",
+    )
+
+
 class RunConfig(Section):
     """A whole run: data slice, model, strategy, judge and execution settings."""
 
@@ -226,6 +309,7 @@ class RunConfig(Section):
     strategy: StrategyConfig = Field(default_factory=StrategyConfig)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     run: RunSettings = Field(default_factory=RunSettings)
+    observers: ObserversConfig = Field(default_factory=ObserversConfig)
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="sweep axes")
     options_by_strategy: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
@@ -272,6 +356,7 @@ class RunConfig(Section):
             data["data"]["filter"].pop("category", None)
         data.pop("judge", None)  # a different judge re-judges; it does not redo refinement
         data.pop("grid", None)
+        data.pop("observers", None)  # where the run is watched from does not change it
         data.pop("options_by_strategy", None)  # the chosen strategy's are in strategy.options
         return data
 
@@ -282,12 +367,23 @@ def _fields_at(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
         field = getattr(current, "model_fields", {}).get(part)
         if field is None:
             return []
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            current = annotation
-        else:
+        section = section_model(field.annotation)
+        if section is None:
             return []
+        current = section
     return list(getattr(current, "model_fields", {}))
+
+
+def section_model(annotation: Any) -> type[BaseModel] | None:
+    """The config section a field holds: its model, also when optional (``Section | None``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) not in (Union, UnionType):
+        return None
+    members = [m for m in get_args(annotation) if m is not type(None)]
+    if len(members) == 1 and isinstance(members[0], type) and issubclass(members[0], BaseModel):
+        return members[0]
+    return None
 
 
 def _format_validation(exc: ValidationError, origin: str) -> str:

@@ -84,11 +84,13 @@ def report_data(view: RunView) -> tuple[dict[str, Any], list[str], dict[str, str
     return data, strings.values, images.urls, traces
 
 
-def write_html_report(run: RunDir, out: Path, plugins: Sequence[str] = ()) -> Path:
+def write_html_report(run: RunDir | Path | str, out: Path, plugins: Sequence[str] = ()) -> Path:
     """Write the self-contained report for one run directory; returns its path.
 
     ``plugins``: plugin modules besides those the run recorded (which are loaded and checked).
     """
+    if not isinstance(run, RunDir):
+        run = RunDir(Path(run)).require()
     scores = run.scores()
     view = open_run(run.path, plugins)
     view.plugins  # noqa: B018 - loads and checks the run's plugins (a PluginError if changed)

@@ -125,7 +125,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         for path in plot_run(scores, Path(args.plots)):
             console.print(f"plot: [bold]{path}[/]", highlight=False)
     if args.html:
-        from mmrefine_agent.analysis.html_report import write_html_report
+        from mmrefine_agent import write_html_report
         from mmrefine_agent.records.lock import RunLock
 
         status = f"writing {args.html} ({scores.n_items} items)"

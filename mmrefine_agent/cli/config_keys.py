@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from mmrefine_agent import RunConfig
+from mmrefine_agent.config import section_model
 
 
 def _type_name(annotation: Any) -> str:
@@ -28,8 +29,11 @@ def key_rows(
     for name, field in model.model_fields.items():
         annotation = field.annotation
         dotted = f"{prefix}{name}"
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            yield from key_rows(annotation, f"{dotted}.")
+        section = section_model(annotation)
+        if section is not None:
+            if section is not annotation:  # an optional section: off until given
+                yield dotted, "section or None", "null", field.description or ""
+            yield from key_rows(section, f"{dotted}.")
             continue
         if field.default_factory is not None:
             default: Any = field.default_factory()  # type: ignore[call-arg]

@@ -197,13 +197,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rich.console import Console
         from rich.text import Text
 
-        from mmrefine_agent.redact import scrub_text
+        from mmrefine_agent import scrub_text
 
         message = scrub_text(str(exc))
         Console(stderr=True).print(Text("error: ", style="bold red") + Text(message))
         return 2
     except (OSError, UnicodeDecodeError) as exc:  # a full disk, a read-only dir, a bad file
-        from mmrefine_agent.redact import scrub_text
+        from mmrefine_agent import scrub_text
 
         where = getattr(exc, "filename", None)
         reason = getattr(exc, "strerror", None) or str(exc)
