@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         parse_refinement,
         parse_verdict,
     )
+    from mmrefine_agent.graph.paper_protocol import SinglePass, official_refinement_prompt
     from mmrefine_agent.graph.shape import BEGIN_ROUND, END_ROUND, GraphShape
     from mmrefine_agent.graph.state import RefineState
     from mmrefine_agent.graph.strategy import Gold, NodeContext, Strategy
@@ -150,6 +151,8 @@ _LAZY = {
     "parse_labelled": "mmrefine_agent.graph.parsing",
     "parse_refinement": "mmrefine_agent.graph.parsing",
     "parse_verdict": "mmrefine_agent.graph.parsing",
+    "SinglePass": "mmrefine_agent.graph.paper_protocol",
+    "official_refinement_prompt": "mmrefine_agent.graph.paper_protocol",
     "BEGIN_ROUND": "mmrefine_agent.graph.shape",
     "END_ROUND": "mmrefine_agent.graph.shape",
     "GraphShape": "mmrefine_agent.graph.shape",
@@ -249,6 +252,7 @@ __all__ = [
     "RunOutcome",
     "RunView",
     "Scores",
+    "SinglePass",
     "StepDataset",
     "StepEvent",
     "Strategy",
@@ -267,6 +271,7 @@ __all__ = [
     "load_mmrefine_items",
     "load_plugins",
     "number_steps",
+    "official_refinement_prompt",
     "open_run",
     "parse_binary",
     "parse_error_step",
