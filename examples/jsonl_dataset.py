@@ -79,6 +79,8 @@ class JsonlSteps(StepDataset):
         first = data.get("first_wrong_step")
         if first is not None and not isinstance(first, int):
             raise RecordError("first_wrong_step", "expected a step number or null")
+        if first is not None:  # 1-based in the file, as everywhere in the project
+            first = step_in_range(first, len(steps), "first_wrong_step")
         image = None
         if data.get("image"):
             try:
@@ -99,7 +101,7 @@ class JsonlSteps(StepDataset):
             source=str(data.get("source", "hand-written")),
             dataset=self.name,
             steps=steps,
-            first_wrong_step=None if first is None else step_in_range(first, len(steps), "first_wrong_step"),
+            first_wrong_step=first,
             category=data.get("category"),
         )
 

@@ -48,7 +48,6 @@ def mmrefine_run_finished(run_dir: str, scores: Scores, run: RunInfo) -> None:
         _console.print(f"progress: {run_dir}: nothing judged", markup=False)
         return
     rates = scores.overall.rates_percent  # ``rates`` holds the same as fractions
-    shown = ", ".join(
-        f"{name} {rates[name]:.1f}" for name in ("RefScore", "mRecall") if rates.get(name) is not None
-    )
+    headline = {name: rates.get(name) for name in ("RefScore", "mRecall")}
+    shown = ", ".join(f"{k} {v:.1f}" for k, v in headline.items() if v is not None)
     _console.print(f"progress: {run_dir}: {shown} (%, {scores.n_judged} judged)", markup=False)

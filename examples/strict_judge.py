@@ -74,10 +74,8 @@ class StrictJudge(Judge):
             rule = f"label correct; verdict {verdict}, answer matches {answer_ok} -> {scenario}"
         else:
             right_step = item.first_wrong_step is None or flagged == item.first_wrong_step
-            if verdict != "incorrect" or not right_step:
-                scenario = RF
-            else:
-                scenario = RS if answer_ok else ED
+            detected = verdict == "incorrect" and right_step
+            scenario = (RS if answer_ok else ED) if detected else RF
             rule = (
                 f"label incorrect; verdict {verdict}, flagged step {flagged} (labelled "
                 f"{item.first_wrong_step}), answer matches {answer_ok} -> {scenario}"

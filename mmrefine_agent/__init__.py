@@ -55,6 +55,7 @@ if TYPE_CHECKING:
         PluginError,
     )
     from mmrefine_agent.events import RunInfo
+    from mmrefine_agent.graph.paper_protocol import SinglePass, official_refinement_prompt
     from mmrefine_agent.graph.parsing import (
         ParsedRefinement,
         first_step_number,
@@ -64,7 +65,6 @@ if TYPE_CHECKING:
         parse_refinement,
         parse_verdict,
     )
-    from mmrefine_agent.graph.paper_protocol import SinglePass, official_refinement_prompt
     from mmrefine_agent.graph.shape import BEGIN_ROUND, END_ROUND, GraphShape
     from mmrefine_agent.graph.state import RefineState
     from mmrefine_agent.graph.strategy import Gold, NodeContext, Strategy

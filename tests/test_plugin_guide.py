@@ -128,8 +128,9 @@ def test_each_example_runs_and_its_run_is_read_without_naming_it(
     workdir: Path, example: str
 ) -> None:
     out = workdir / "runs" / example
-    done = cli("run", "configs/quickstart.yaml", "--plugin", f"examples/{example}.py",
-               "--limit", "2", "--out", str(out), "--quiet", *EXAMPLE_RUNS[example], cwd=workdir)  # fmt: skip
+    plugin = f"examples/{example}.py"
+    done = cli("run", "configs/quickstart.yaml", "--plugin", plugin, "--limit", "2",
+               "--out", str(out), "--quiet", *EXAMPLE_RUNS[example], cwd=workdir)  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     fingerprint = json.loads((out / "fingerprint.json").read_text())
     assert [m["spec"] for m in fingerprint["modules"]] == [f"examples/{example}.py"]
