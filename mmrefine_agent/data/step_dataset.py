@@ -50,7 +50,8 @@ class RawRecord:
     key: str
     data: Any
     facts: dict[str, str | None] = field(default_factory=dict)
-    """label, category, error_type, source and problem as far as the raw record tells."""
+    """label, category, error_type, source and problem as far as the raw record tells (and
+    ``modality``, ``image`` for a record with an image; ``text`` when not given)."""
 
 
 def text_field(data: Mapping[str, Any], name: str, *, empty_ok: bool = False) -> str:
@@ -99,7 +100,7 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 def _matches(record: RawRecord, filters: Mapping[str, Any]) -> bool:
-    facts = {**record.facts, "keys": record.key, "modality": "text"}
+    facts = {"modality": "text", **record.facts, "keys": record.key}
     for name, wanted in filters.items():
         allowed = {wanted} if isinstance(wanted, str) else set(wanted)
         if facts.get(name) not in allowed:
@@ -111,7 +112,7 @@ def why_nothing(records: Iterable[RawRecord], filters: Mapping[str, Any]) -> str
     """Which filter values no record has (or: the filters match nothing together)."""
     from mmrefine_agent.data.mmrefine import missing_values
 
-    facts = ({**r.facts, "keys": r.key, "modality": "text"} for r in records)
+    facts = ({"modality": "text", **r.facts, "keys": r.key} for r in records)
     return missing_values(facts, filters)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -58,6 +59,32 @@ _parsed: dict[str, list[object]] = {}
 its problem's four solutions' answers; a parse is kept only when it finished in time)."""
 
 
+class _NoTimeoutNotice(logging.Filter):
+    """Drops math-verify's "Timeout is disabled" notice, and nothing else.
+
+    Off the main thread math-verify cannot use signals, so we call it without a timeout and
+    judge a slow answer "not settled" ourselves (see :func:`check_equivalence`); its notice
+    about that would otherwise be printed into every notebook and terminal.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record but the timeout notice."""
+        return not str(record.msg).startswith("Timeout is disabled")
+
+
+_NOTICE_FILTER = _NoTimeoutNotice()
+MATH_VERIFY_LOGGERS = ("math_verify.parser", "math_verify.grader")
+"""The loggers that print the notice (math-verify's ``parse`` and ``verify``)."""
+
+
+def quiet_math_verify() -> None:
+    """Silence math-verify's timeout notice where we call it (idempotent; other records pass)."""
+    for name in MATH_VERIFY_LOGGERS:
+        logger = logging.getLogger(name)
+        if _NOTICE_FILTER not in logger.filters:
+            logger.addFilter(_NOTICE_FILTER)
+
+
 def _parse(text: str, timeout: int | None) -> list[object]:
     """math-verify's parse of ``text``, remembered when it did not come near the timeout."""
     from math_verify import parse
@@ -83,6 +110,7 @@ def check_equivalence(prediction: str, gold: str) -> tuple[bool, bool]:
         return known, True
     from math_verify import verify
 
+    quiet_math_verify()
     in_main = threading.current_thread() is threading.main_thread()
     timeout = TIMEOUT_S if in_main else None
     gold_text = gold if "$" in gold or "\\boxed" in gold else f"${gold}$"

@@ -41,3 +41,16 @@ class Record(Part):
     """Base of every top-level record: a schema version; unknown (newer) fields are ignored."""
 
     version: int = SCHEMA_VERSION
+
+
+def rates_in_percent(rates: dict[str, float | None]) -> dict[str, float | None]:
+    """Rates stored as fractions (0..1; RefScore -1..1), in percent as the tables print them."""
+    return {name: None if value is None else 100 * value for name, value in rates.items()}
+
+
+def intervals_in_percent(ci95: dict[str, list[float] | None]) -> dict[str, list[float] | None]:
+    """95% intervals stored as fractions, in percent (the unit of the printed tables)."""
+    return {
+        name: None if bounds is None else [100 * bound for bound in bounds]
+        for name, bounds in ci95.items()
+    }

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, JsonValue
 
-from mmrefine_agent.records.base import Part, Record
+from mmrefine_agent.records.base import Part, Record, intervals_in_percent, rates_in_percent
 from mmrefine_agent.records.outcomes import UsageBlock
 from mmrefine_agent.records.step_scores import RoundCorrection, StepScores
 
@@ -35,12 +35,29 @@ class UsageDoc(Record):
 
 
 class ScoreBlock(Part):
-    """Counts, official rates and 95% bootstrap intervals for a set of items."""
+    """Counts, official rates and 95% bootstrap intervals for a set of items.
+
+    ``rates`` and ``ci95`` are **fractions** (0..1; RefScore -1..1), as ``scores.json`` and the
+    official evaluator have them; every printed table shows percent, which
+    :attr:`rates_percent` and :attr:`ci95_percent` give.
+    """
 
     n: int = 0
     counts: dict[str, int] = Field(default_factory=dict)
     rates: dict[str, float | None] = Field(default_factory=dict)
+    """Fractions: ``rates["RefScore"] == 0.125`` is printed as 12.5."""
     ci95: dict[str, list[float] | None] = Field(default_factory=dict)
+    """95% bootstrap intervals over problems, as fractions."""
+
+    @property
+    def rates_percent(self) -> dict[str, float | None]:
+        """The rates in percent, the unit of every printed table (RefScore: -100..100)."""
+        return rates_in_percent(self.rates)
+
+    @property
+    def ci95_percent(self) -> dict[str, list[float] | None]:
+        """The 95% intervals in percent."""
+        return intervals_in_percent(self.ci95)
 
 
 class NodeUsage(UsageBlock):

@@ -9,16 +9,30 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from mmrefine_agent.records.base import Part
+from mmrefine_agent.records.base import Part, intervals_in_percent, rates_in_percent
 
 
 class StepScoreBlock(Part):
-    """Detection, localisation and correction figures for a set of items."""
+    """Detection, localisation and correction figures for a set of items.
+
+    ``rates`` and ``ci95`` are fractions; :attr:`rates_percent` and :attr:`ci95_percent` are
+    the same in percent, as the tables print them.
+    """
 
     n: int = 0
     counts: dict[str, int] = Field(default_factory=dict)
     rates: dict[str, float | None] = Field(default_factory=dict)
     ci95: dict[str, list[float] | None] = Field(default_factory=dict)
+
+    @property
+    def rates_percent(self) -> dict[str, float | None]:
+        """The rates in percent, the unit of every printed table."""
+        return rates_in_percent(self.rates)
+
+    @property
+    def ci95_percent(self) -> dict[str, list[float] | None]:
+        """The 95% intervals in percent."""
+        return intervals_in_percent(self.ci95)
 
 
 class StepScores(Part):
@@ -40,3 +54,13 @@ class RoundCorrection(Part):
     ci95: dict[str, list[float] | None] = Field(default_factory=dict)
     accuracy_by_round: dict[str, float | None] = Field(default_factory=dict)
     note: str = ""
+
+    @property
+    def rates_percent(self) -> dict[str, float | None]:
+        """The rates (fractions in ``rates``) in percent, the unit of every printed table."""
+        return rates_in_percent(self.rates)
+
+    @property
+    def ci95_percent(self) -> dict[str, list[float] | None]:
+        """The 95% intervals in percent."""
+        return intervals_in_percent(self.ci95)

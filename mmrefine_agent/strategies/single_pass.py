@@ -1,5 +1,5 @@
-"""The v2 import path of :mod:`mmrefine_strategies.single_pass` (kept for existing plugins)."""
+"""The v2 import path of :class:`mmrefine_agent.SinglePass` (kept for existing plugins)."""
 
-from mmrefine_strategies.single_pass import SinglePass, official_refinement_prompt
+from mmrefine_agent.graph.paper_protocol import SinglePass, official_refinement_prompt
 
 __all__ = ["SinglePass", "official_refinement_prompt"]
