@@ -84,8 +84,10 @@ if TYPE_CHECKING:
     from mmrefine_agent.model.backend import (
         ModelBackend,
         PermanentModelError,
+        ReplyTooLarge,
         TransientModelError,
         parse_retry_after,
+        token_count,
     )
     from mmrefine_agent.model.caller import ModelCaller
     from mmrefine_agent.model.image_urls import ContentBuilder
@@ -114,8 +116,10 @@ _LAZY = {
     "load_config": "mmrefine_agent.config",
     "ModelBackend": "mmrefine_agent.model.backend",
     "PermanentModelError": "mmrefine_agent.model.backend",
+    "ReplyTooLarge": "mmrefine_agent.model.backend",
     "TransientModelError": "mmrefine_agent.model.backend",
     "parse_retry_after": "mmrefine_agent.model.backend",
+    "token_count": "mmrefine_agent.model.backend",
     "ModelCaller": "mmrefine_agent.model.caller",
     "ContentBuilder": "mmrefine_agent.model.image_urls",
     "Executor": "mmrefine_agent.engine.executors",
@@ -243,6 +247,7 @@ __all__ = [
     "RegisterDataset",
     "RegisterJudge",
     "RegisterStrategy",
+    "ReplyTooLarge",
     "RowProblem",
     "RunConfig",
     "RunInfo",
@@ -282,6 +287,7 @@ __all__ = [
     "step_in_range",
     "text_field",
     "text_list",
+    "token_count",
 ]
 
 
