@@ -64,7 +64,7 @@ def print_outcome(outcome: RunOutcome, title: str | None = None) -> int:
         console.print(step_metrics_table(step))
     console.print(usage_table(outcome.usage, "usage (this session)"))
     console.print(
-        f"run directory: [bold]{outcome.run_dir}[/]  items {outcome.n_items}, "
+        f"run directory: [bold]{inline(outcome.run_dir)}[/]  items {outcome.n_items}, "
         f"done {outcome.n_done}, failed {outcome.n_errors}, {outcome.elapsed_s:.1f}s",
         highlight=False,
     )
