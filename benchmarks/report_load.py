@@ -93,7 +93,7 @@ def main() -> None:
             run_s = mmrefine(
                 "run", "configs/sweep_rounds.yaml", "--out", str(run), "--quiet",
                 "--set", "data.limit=null", "--set", "data.balanced=false",
-                "--set", "model.backend=scripted", "--set", f"model.options={{script: {SCRIPT}}}",
+                "--set", "model.backend=scripted", "--set", f"model.options.script={SCRIPT}",
                 "--set", f"strategy.max_rounds={args.rounds}", "--set", "run.cache=false",
                 "--set", "grid={}",
             )  # fmt: skip

@@ -49,7 +49,7 @@ def swept(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = tmp_path_factory.mktemp("viewer-cache")  # its own: other modules count cache hits
     result = mmrefine(
         "sweep", "configs/sweep_rounds.yaml", "--out", str(out), "--limit", "8", "--quiet",
-        "--set", "model.backend=scripted", "--set", f"model.options={{script: {MULTI_SCRIPT}}}",
+        "--set", "model.backend=scripted", "--set", f"model.options.script={MULTI_SCRIPT}",
         "--html", str(out.parent / "at-end.html"), "--set", f"run.cache_dir={cache}",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -70,7 +70,7 @@ def scripted(command: str) -> list[str]:
         return []
     multi = "multi_round" in command or "sweep_rounds" in command
     script = DATA / ("script_multi_round.yaml" if multi else "script_single_pass.yaml")
-    return ["--set", "model.backend=scripted", "--set", f"model.options={{script: {script}}}"]
+    return ["--set", "model.backend=scripted", "--set", f"model.options.script={script}"]
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ MULTI_SCRIPT = Path(__file__).resolve().parent / "data" / "script_multi_round.ya
 SWEEP_ARGS = (
     "--limit", "8", "--quiet",
     "--set", "model.backend=scripted",
-    "--set", f"model.options={{script: {MULTI_SCRIPT}}}",  # replaces the llama.cpp options
+    "--set", f"model.options.script={MULTI_SCRIPT}",
 )  # fmt: skip
 
 
