@@ -89,8 +89,10 @@ if TYPE_CHECKING:
     from mmrefine_agent.model.backend import (
         ModelBackend,
         PermanentModelError,
+        ReplyTooLarge,
         TransientModelError,
         parse_retry_after,
+        token_count,
     )
     from mmrefine_agent.model.caller import ModelCaller
     from mmrefine_agent.model.image_urls import ContentBuilder
@@ -132,8 +134,10 @@ _LAZY = {
     "scrub_text": "mmrefine_agent.redact",
     "ModelBackend": "mmrefine_agent.model.backend",
     "PermanentModelError": "mmrefine_agent.model.backend",
+    "ReplyTooLarge": "mmrefine_agent.model.backend",
     "TransientModelError": "mmrefine_agent.model.backend",
     "parse_retry_after": "mmrefine_agent.model.backend",
+    "token_count": "mmrefine_agent.model.backend",
     "ModelCaller": "mmrefine_agent.model.caller",
     "ContentBuilder": "mmrefine_agent.model.image_urls",
     "Executor": "mmrefine_agent.engine.executors",
@@ -266,6 +270,7 @@ __all__ = [
     "RegisterDataset",
     "RegisterJudge",
     "RegisterStrategy",
+    "ReplyTooLarge",
     "RowProblem",
     "RunConfig",
     "RunInfo",
@@ -311,6 +316,7 @@ __all__ = [
     "step_in_range",
     "text_field",
     "text_list",
+    "token_count",
     "write_html_report",
 ]
 

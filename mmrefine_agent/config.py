@@ -27,6 +27,11 @@ from pydantic import (
 
 from mmrefine_agent.errors import ConfigError
 
+MAX_REPLY_BYTES = 8 * 1024 * 1024
+"""Default ``model.max_reply_bytes`` / ``judge.max_reply_bytes`` (8 MiB)."""
+MAX_RETRY_AFTER_S = 120.0
+"""Default ``run.max_retry_after_s``: the longest Retry-After a call waits for."""
+
 
 def _reject_secrets(value: Any, where: str) -> Any:
     """Refuse a credential anywhere in ``value`` (the message names the key, never the value)."""
@@ -112,7 +117,17 @@ class ModelConfig(Section):
     endpoints: list[EndpointConfig] = Field(
         default_factory=list, description="several servers: [{api_base, name, weight}]"
     )
-    options: dict[str, Any] = Field(default_factory=dict, description="backend-specific options")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="backend-specific options (`mmrefine plugins` lists each backend's)",
+    )
+    max_reply_bytes: int = Field(
+        MAX_REPLY_BYTES,
+        ge=1024,
+        strict=True,
+        description="a longer reply fails its item (backend_error); openai_compat stops "
+        "reading there",
+    )
 
     @field_validator("params", "options", "api_base", "endpoints")
     @classmethod
@@ -150,7 +165,12 @@ class JudgeConfig(Section):
     endpoints: list[EndpointConfig] = Field(
         default_factory=list, description="several judge servers: [{api_base, name, weight}]"
     )
-    options: dict[str, Any] = Field(default_factory=dict, description="judge backend options")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="judge backend options (checked like model.options)"
+    )
+    max_reply_bytes: int = Field(
+        MAX_REPLY_BYTES, ge=1024, strict=True, description="a longer judge reply fails the call"
+    )
     per_round: bool = Field(False, description="judge every round, not only the final one")
     retries: int = Field(2, ge=0, le=10, strict=True, description="re-asks when a reply is not 0/1")
     concurrency: int = Field(32, ge=1, strict=True, description="judge calls in flight")
@@ -171,6 +191,13 @@ class RunSettings(Section):
     out_dir: str = Field("runs", description="parent directory of run directories")
     retries: int = Field(4, ge=0, le=20, strict=True, description="retries on 429/5xx/timeouts")
     backoff_s: float = Field(1.0, ge=0, description="base backoff delay")
+    max_retry_after_s: float = Field(
+        MAX_RETRY_AFTER_S,
+        ge=0,
+        allow_inf_nan=False,
+        description="a server asking to wait longer (Retry-After) fails the call at once "
+        "instead of sleeping",
+    )
     max_cost_usd: float | None = Field(None, ge=0, description="stop issuing calls past this")
     workers: int | Literal["auto"] = Field(
         "auto",
@@ -340,6 +367,7 @@ class RunConfig(Section):
             "cache_dir",
             "retries",
             "backoff_s",
+            "max_retry_after_s",
             "workers",
             "executor",
             "ray_address",
@@ -354,6 +382,7 @@ class RunConfig(Section):
             data["data"].pop("path", None)
         if data["data"]["filter"].get("category") is None:
             data["data"]["filter"].pop("category", None)
+        data["model"].pop("max_reply_bytes", None)  # a bound, not a setting of the experiment
         data.pop("judge", None)  # a different judge re-judges; it does not redo refinement
         data.pop("grid", None)
         data.pop("observers", None)  # where the run is watched from does not change it
@@ -417,12 +446,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     parts = [p for p in key.strip().split(".") if p]
     if not parts:
         raise ConfigError(f"--set {text!r}: empty key")
-    import yaml  # here, not at import: the run engine's import stays light
+    from mmrefine_agent.config_yaml import load_yaml  # here: the engine's import stays light
 
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--set {text!r}: cannot parse value: {exc}") from exc
+    value = load_yaml(raw, f"--set {text!r}: value") if raw.strip() else None
     return parts, value
 
 
@@ -441,17 +467,14 @@ def apply_override(raw: dict[str, Any], parts: list[str], value: Any) -> None:
 
 
 def load_config_dict(path: Path) -> dict[str, Any]:
-    """Read a YAML config safely; errors name the file."""
+    """Read a YAML config safely (aliases bounded, see config_yaml); errors name the file."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from exc
-    import yaml
+    from mmrefine_agent.config_yaml import load_yaml
 
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    raw = load_yaml(text, str(path))
     if raw is None:
         return {}
     if not isinstance(raw, dict):

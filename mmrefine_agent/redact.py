@@ -30,7 +30,8 @@ _SHAPES = [
     re.compile(r"(?i)\b(api[_-]?key|key|token|access_token|secret|password)=[^&\s\"']+"),
     re.compile(r"(?i)(\"?(?:authorization|x-api-key|api[_-]?key)\"?\s*[:=]\s*\"?)[^\"',}\s]+"),
 ]
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+(:[^/\s@]*)?@")
+# a scheme is short: bounded, so a long dotted word is not rescanned from each of its letters
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,31}://)[^/\s:@]++(:[^/\s@]*+)?@")
 
 
 def is_secret_key(name: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,18 @@ class Image:
         )
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]++")
+
+
+def _stable(message: str) -> str:
+    """``message`` without memory addresses (``<_io.BytesIO object at 0x7f...>``).
+
+    A failure's message is compared across sessions (a resumed run records a row's error
+    again only when it changed), so it must not change from one process to the next.
+    """
+    return _ADDRESS.sub(" at <address>", message)
+
+
 def _decode_image(data: bytes) -> Image:
     from PIL import Image as PILImage
     from PIL import UnidentifiedImageError
@@ -87,8 +100,10 @@ def _decode_image(data: bytes) -> Image:
             # reads the whole compressed stream, so truncated or corrupt data fails here.
             img.draft("RGB", (max(1, width // 8), max(1, height // 8)))
             img.load()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ValueError(f"cannot decode image: {exc}") from exc
+    except UnidentifiedImageError as exc:  # its message names a buffer by memory address
+        raise ValueError("cannot decode image: not in an image format Pillow reads") from exc
+    except (OSError, SyntaxError) as exc:
+        raise ValueError(f"cannot decode image: {_stable(str(exc))}") from exc
     mime = PILImage.MIME.get(fmt, "image/jpeg")
     return Image(data=data, mime=mime, width=width, height=height)
 

@@ -69,9 +69,26 @@ def answer_key(answer: str | None) -> str:
     """A normal form for counting votes: case, spaces, dollars and boxes ignored."""
     if not answer:
         return ""
-    text = answer.strip().lower()
-    text = re.sub(r"\\boxed\{(.*)\}", r"\1", text)
+    text = unbox_lines(answer.strip().lower())
     return re.sub(r"[\s$.]+", "", text)
+
+
+def unbox_lines(text: str) -> str:
+    r"""Each line's ``\boxed{...}`` replaced by what it holds (first ``\boxed{`` to last ``}``).
+
+    What a regex substitution of ``\\boxed\{(.*)\}`` by its group does, in one pass: that
+    pattern rescans the rest of a line from every ``\boxed{``, which is quadratic on a
+    degenerate answer.
+    """
+    if "\\boxed{" not in text:
+        return text
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        start = line.find("\\boxed{")
+        end = line.rfind("}")
+        if start >= 0 and end >= start + 7:
+            lines[index] = line[:start] + line[start + 7 : end] + line[end + 1 :]
+    return "\n".join(lines)
 
 
 def majority(values: Iterable[Any]) -> Any:

@@ -78,12 +78,34 @@ Write the final, verified solution: keep the steps before step {step}, and from 
 on use the verified facts.
 {solution_lines}"""
 
-_NUMBERED = re.compile(r"^\s*(?:\d+[.)]|[-*])\s*(?P<q>.+?)\s*$", re.MULTILINE)
+_MARKER = re.compile(r"\s*+(?:\d++[.)]|[-*])")
 
 
 def verification_questions(plan: str, limit: int) -> list[str]:
-    """The numbered (or bulleted) lines of a plan, at most ``limit``."""
-    return [m.group("q") for m in _NUMBERED.finditer(plan) if m.group("q").strip()][:limit]
+    """The numbered (or bulleted) lines of a plan, at most ``limit``.
+
+    Line by line (linear in the plan's length): a marker line's text, stripped; a marker
+    alone on its line takes the next line that has text.
+    """
+    lines = plan.split("\n")
+    questions: list[str] = []
+    index = 0
+    while index < len(lines) and len(questions) < limit:
+        line = lines[index]
+        index += 1
+        marker = _MARKER.match(line)
+        if marker is None:
+            continue
+        question = line[marker.end() :].strip()
+        if not question:
+            while index < len(lines) and not lines[index].strip():
+                index += 1
+            if index == len(lines):
+                break
+            question = lines[index].strip()
+            index += 1
+        questions.append(question)
+    return questions
 
 
 class ChainOfVerification(Strategy):

@@ -80,7 +80,9 @@ End with two lines:
 Verification: Confirmed   (or: Verification: Rejected)
 Final Answer: <the final answer you believe is right>"""
 
-_EXPLAINED = re.compile(r"step\s*\d+\s*\**\s*[:\-]\s*\**\s*(?P<why>[^\n]+)", re.IGNORECASE)
+_EXPLAINED = re.compile(
+    r"step\s*+\d++\s*+\**+\s*+[:\-]\s*(?:\*+\s*)?(?P<why>[^\n]+)", re.IGNORECASE
+)
 _CONFIRMED = re.compile(r"\b(confirm\w*|correct|valid|yes|pass\w*)\b", re.IGNORECASE)
 _REJECTED = re.compile(r"\b(reject\w*|incorrect|invalid|no|fail\w*)\b", re.IGNORECASE)
 

@@ -3,8 +3,12 @@
 It runs an aiohttp app in a background thread. ``answer(body) -> str`` decides the reply
 content; ``faults`` is a list consumed one per request (e.g. ``"429"``, ``"500"``,
 ``"html502"``, ``"stall"``, ``"truncated"``, ``"empty"``, and odd replies: ``"surrogate"``,
-``"parts"``, ``"badusage"``, ``"nochoices"``, ``"badutf8"``, ``"echoauth"``); every request
-body is kept.
+``"parts"``, ``"badusage"``, ``"nochoices"``, ``"badutf8"``, ``"echoauth"``; and hostile ones:
+``"429days"`` / ``"429date"`` (Retry-After three days, as seconds or as an HTTP date),
+``"hugeusage"`` / ``"negusage"`` / ``"nanusage"`` / ``"infusage"`` (absurd token counts),
+``"huge"`` (an answer of ``huge_bytes``), ``"endless"`` (a chunked answer that never ends:
+``streamed_bytes`` counts what was sent before the client hung up)); every request body is
+kept.
 
 Run as a script it serves in its own process (for benchmarks, so the server does not share
 the client's CPU): ``python tests/fake_openai.py --latency 0.1`` prints ``PORT <n>`` and
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import sys
@@ -34,6 +39,8 @@ class FakeOpenAI:
         self.answer = answer
         self.latency_s = latency_s
         self.stall_s = 3.0
+        self.huge_bytes = 4 * 1024 * 1024
+        self.streamed_bytes = 0
         self.faults: list[str] = []
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
@@ -109,6 +116,15 @@ class FakeOpenAI:
                 self.max_in_flight.clear()
             return web.json_response(stats)
 
+    async def _endless(self, request: web.Request) -> web.StreamResponse:
+        """A chunked answer that does not end until the client stops reading."""
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionError):  # the client hung up: what we wanted
+            await _endless_body(self, response)
+        return response
+
     def next_fault(self) -> str | None:
         with self._lock:
             return self.faults.pop(0) if self.faults else None
@@ -135,6 +151,19 @@ class FakeOpenAI:
                 status=429,
                 headers={"Retry-After": "0.2"},
             )
+        if fault in ("429days", "429date"):
+            wait = "259200"
+            if fault == "429date":
+                from email.utils import formatdate
+
+                wait = formatdate(time.time() + 259200, usegmt=True)
+            return web.json_response(
+                {"error": {"message": "quota exhausted", "type": "rate_limit"}},
+                status=429,
+                headers={"Retry-After": wait},
+            )
+        if fault == "endless":
+            return await self._endless(request)
         if fault == "500":
             return web.json_response({"error": {"message": "boom"}}, status=500)
         if fault == "html502":
@@ -165,6 +194,8 @@ class FakeOpenAI:
             return web.Response(body=b'{"choices": [{"message": {"content": "\xff\xfe"}}]}',
                                 content_type="application/json")  # fmt: skip
         text = "" if fault == "empty" else self.answer(body)
+        if fault == "huge":
+            text = official_answer(True) + "\n" + "x" * self.huge_bytes
         if fault == "surrogate":
             text = "Correctness: Correct \ud800 Final Answer: 1"
         payload = {
@@ -187,10 +218,24 @@ class FakeOpenAI:
             payload["usage"] = {"prompt_tokens": "lots", "completion_tokens": None}
         if fault == "nochoices":
             payload["choices"] = []
+        absurd = {"hugeusage": 10**400, "negusage": -7, "nanusage": float("nan"),
+                  "infusage": float("inf")}  # fmt: skip
+        if fault in absurd:
+            figure = absurd[fault]
+            payload["usage"] = {"prompt_tokens": figure, "completion_tokens": figure,
+                                "total_tokens": figure}  # fmt: skip
         raw = json.dumps(payload)
         if fault == "truncated":
             raw = raw[: len(raw) // 2]
         return web.Response(text=raw, content_type="application/json")
+
+
+async def _endless_body(server: FakeOpenAI, response: web.StreamResponse) -> None:
+    chunk = b"x" * (256 * 1024)
+    await response.write(b'{"choices": [{"message": {"role": "assistant", "content": "')
+    while server.streamed_bytes < 2 * 1024**3:  # a bound for the test machine's sake
+        await response.write(chunk)
+        server.streamed_bytes += len(chunk)
 
 
 def user_text(body: dict[str, Any]) -> str:

@@ -123,7 +123,7 @@ def test_a_sweep_cell_cannot_leave_the_sweep_directory(tmp_path: Path) -> None:
         "name: s\nmodel: {backend: scripted, options: {script: "
         + str(Path(__file__).parent / "data" / "script_single_pass.yaml")
         + "}}\njudge: {name: offline}\ndata: {limit: 1}\n"
-        "grid:\n  model.options.x/../../escaped: [1]\n"
+        "grid:\n  model.params.x/../../escaped: [1]\n"
     )
     out = tmp_path / "deep" / "sweep"
     result = mmrefine("sweep", str(config), "--out", str(out), "--quiet")

@@ -168,6 +168,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from mmrefine_agent.graph.strategy import declared_options
+    from mmrefine_agent.model.options import declared_backend_options
 
     plugins = plugins_of(args)
     table = Table(title="mmrefine plugins")
@@ -182,7 +183,11 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         for name in registry.names():
             entry = registry.entries[name]
             description = getattr(entry.component, "description", "") or ""
-            options = declared_options(entry.component) if kind == "strategy" else None
+            options = None
+            if kind == "strategy":
+                options = declared_options(entry.component)
+            elif kind == "backend":
+                options = declared_backend_options(entry.component)
             if options:
                 description += f" (options: {', '.join(options)})"
             if kind == "strategy" and getattr(entry.component, "uses_gold", False):

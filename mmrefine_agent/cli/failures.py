@@ -4,7 +4,8 @@
       first reply not 0/1: KEY: eval_correct: reply is not 0/1 after 3 attempt(s): '...'
 
 A cause is read from the one-line error an item was recorded with (``KEY: status: message``);
-messages that match no known cause are grouped by their first words.
+messages that match no known cause are grouped by their first clause (whole words, at most
+eight, ``...`` when cut), after the file/row/key prefix of a data error.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ CAUSES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("permission denied", ("permissiondeniederror", "http 403")),
     ("model not found", ("notfounderror", "http 404", "model_not_found", "does not exist")),
     ("reply not 0/1", ("is not 0/1",)),
+    ("reply too large", ("reply too large",)),
+    ("Retry-After over the cap", ("max_retry_after_s",)),
     ("rate limited", ("ratelimiterror", "http 429")),
     ("context too long", ("contextwindowexceeded", "context size", "context length")),
     ("timed out", ("timeouterror", "timed out", "timeout")),
@@ -44,14 +47,41 @@ SEE = {"judge_error": "judgments.jsonl", "strategy_error": "steps.jsonl"}
 _PREFIX = re.compile(r"^(?:[\w:.-]+: )*?failed after \d+ attempt\(s\): ")
 
 
+MAX_WORDS = 8
+
+
 def cause_of(message: str) -> str:
-    """The cause of one failure message, in a few words."""
+    """The cause of one failure message, in a few whole words."""
     text = message.lower()
     for cause, fragments in CAUSES:
         if any(fragment in text for fragment in fragments):
             return cause
-    words = _PREFIX.sub("", message).replace("\n", " ").split()
-    return " ".join(words[:4]).rstrip(":") or "unknown"
+    return first_clause(_without_location(_PREFIX.sub("", message))) or "unknown"
+
+
+def _without_location(message: str) -> str:
+    """A data error's message without its ``FILE: row N (key K): `` prefix."""
+    key = message.find(" (key ")
+    end = message.find("): ", key) if key >= 0 else -1
+    return message[end + 3 :] if end >= 0 else message
+
+
+def first_clause(text: str) -> str:
+    """The words up to the first ``:``, ``;`` or ``,`` that ends three or more words.
+
+    At most MAX_WORDS words (``...`` marks a cut): never a word cut in the middle.
+    """
+    words = text.split()
+    taken: list[str] = []
+    for word in words:
+        taken.append(word)
+        if len(taken) >= 3 and word.endswith((":", ";", ",")):
+            break
+        if len(taken) == MAX_WORDS:
+            if len(words) > MAX_WORDS:
+                taken[-1] += "..."
+            break
+    return " ".join(taken).rstrip(":;,")
 
 
 @dataclass
@@ -69,7 +99,12 @@ def group_failures(lines: Iterable[str]) -> list[Group]:
     groups: dict[str, Group] = {}
     for line in lines:
         parts = line.split(": ", 2)
-        status, message = (parts[1], parts[2]) if len(parts) == 3 else ("error", line)
+        if len(parts) == 3 and parts[1].isidentifier():
+            status, message = parts[1], parts[2]
+        elif " (key " in line:  # a bad row as a dataset reports it (FILE: row N (key K): ...)
+            status, message = "data_error", line
+        else:
+            status, message = "error", line
         group = groups.setdefault(status, Group(status))
         cause = cause_of(message)
         group.count += 1

@@ -198,17 +198,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rich.text import Text
 
         from mmrefine_agent import scrub_text
+        from mmrefine_agent.cli.safe_text import safe
 
-        message = scrub_text(str(exc))
+        message = safe(scrub_text(str(exc)))
         Console(stderr=True).print(Text("error: ", style="bold red") + Text(message))
         return 2
     except (OSError, UnicodeDecodeError) as exc:  # a full disk, a read-only dir, a bad file
         from mmrefine_agent import scrub_text
+        from mmrefine_agent.cli.safe_text import safe
 
         where = getattr(exc, "filename", None)
         reason = getattr(exc, "strerror", None) or str(exc)
         text = f"{where}: {reason}" if where else reason
-        print(f"error: {scrub_text(text)}", file=sys.stderr)
+        print(f"error: {safe(scrub_text(text))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from mmrefine_agent import Scores
 from mmrefine_agent.analysis.legend import LEGEND_LINES
+from mmrefine_agent.cli.safe_text import cell, inline, safe
 from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
 from mmrefine_agent.records.models import NodeUsage, ParseHealth, ScoreBlock, UsageBlock
 
@@ -27,7 +28,7 @@ def scores_table(scores: Scores, title: str | None = None, *, legend: bool = Tru
     """Overall rates with 95% intervals, counts, and a legend saying what each means."""
     proxy = " (PROXY: offline judge)" if scores.is_proxy else ""
     proxy += " (EXTENSION)" if scores.extension else ""
-    table = Table(title=title or f"MMRefine scores - judge {scores.judge}{proxy}")
+    table = Table(title=title or f"MMRefine scores - judge {inline(scores.judge)}{proxy}")
     table.add_column("metric")
     table.add_column("value (%)", justify="right")
     table.add_column("95% CI", justify="right")
@@ -64,7 +65,7 @@ def scores_table(scores: Scores, title: str | None = None, *, legend: bool = Tru
     if not scores.completeness.complete:
         caption += " - INCOMPLETE"
     if scores.extension:
-        caption += f"\nEXTENSION: {scores.extension}"
+        caption += f"\nEXTENSION: {safe(scores.extension)}"
     if not legend:
         table.caption = caption
         return Group(table)
@@ -83,7 +84,7 @@ def breakdown_table(scores: Scores, by: str) -> Table:
     table.add_column("judge err", justify="right")
     for name, block in groups.items():
         table.add_row(
-            name,
+            cell(name),
             str(block.n),
             *(_fmt(block.rates.get(c)) for c in RATE_COLUMNS),
             str(block.counts.get("judge_error", 0)),
@@ -132,7 +133,7 @@ def node_usage_table(per_node: dict[str, NodeUsage]) -> Table:
     for column in ("node", "steps", "calls", "cache hits", "in tokens", "out tokens", "cost $"):
         table.add_column(column, justify="left" if column == "node" else "right")
     for node, block in per_node.items():
-        table.add_row(node, str(block.steps), *usage_cells(block))
+        table.add_row(cell(node), str(block.steps), *usage_cells(block))
     return table
 
 
@@ -145,7 +146,9 @@ def parse_health_table(health: dict[str, ParseHealth]) -> Table:
         )
     for node, block in health.items():
         reasons = "; ".join(f"{r} ({n})" for r, n in list(block.reasons.items())[:3])
-        table.add_row(node, str(block.steps), str(block.with_problems), _fmt(block.share), reasons)
+        table.add_row(
+            cell(node), str(block.steps), str(block.with_problems), _fmt(block.share), cell(reasons)
+        )
     return table
 
 

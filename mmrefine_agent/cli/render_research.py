@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from mmrefine_agent.cli.safe_text import safe
+from mmrefine_agent.cli.safe_text import cell, inline
 from mmrefine_agent.judging.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def sweep_table(
                 "-" if row.cost_per_point is None else f"{row.cost_per_point:.4f}",
             ]
         table.add_row(
-            safe(row.cell) + (" [yellow](uses gold)[/]" if row.uses_gold else ""),
+            inline(row.cell) + (" [yellow](uses gold)[/]" if row.uses_gold else ""),
             *(pct(row.rates.get(m)) for m in ("RefScore", "mRecall", "RS", "FD")),
             str(row.n_judged),
             *gain_cells,
@@ -68,7 +68,7 @@ def sweep_table(
             str(row.tokens),
             f"{row.cost_usd:.4f}",
             f"{row.elapsed_s:.1f}",
-            row.status if row.status == "ok" else f"[red]{safe(row.status)}[/]",
+            row.status if row.status == "ok" else f"[red]{inline(row.status)}[/]",
         )
     if gains:
         table.caption = (
@@ -92,7 +92,7 @@ def gold_cells_table(cells: Sequence[CellSummary]) -> Table | None:
         table.add_column(column, justify="left" if column == "cell" else "right", overflow="fold")
     for row in rows:
         table.add_row(
-            safe(row.cell),
+            cell(row.cell),
             pct(row.rates.get("RefScore")),
             pct(row.rates.get("mRecall")),
             str(row.n_judged),
@@ -104,7 +104,7 @@ def gold_cells_table(cells: Sequence[CellSummary]) -> Table | None:
 def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
     """Runs side by side, per error type, paired differences and changed items."""
     runs = comparison["runs"]
-    table = Table(title=f"compare (baseline: {comparison['baseline']})")
+    table = Table(title=f"compare (baseline: {inline(comparison['baseline'])})")
     table.add_column("run")
     for column in (*HEADLINE, "n", "calls", "tokens", "cost $"):
         table.add_column(column, justify="right")
@@ -113,7 +113,7 @@ def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
         proxy = " (proxy)" if run.get("is_proxy") else ""
         gold = " [yellow](uses gold)[/]" if run.get("uses_gold") else ""
         table.add_row(
-            f"{safe(run['label'])}{proxy}{gold}",
+            f"{inline(run['label'])}{proxy}{gold}",
             *(pct(rates.get(m)) for m in HEADLINE),
             str(run.get("n_judged")),
             str(usage["calls"]),
@@ -131,7 +131,7 @@ def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
         )
         by_type.add_column("error type")
         for run in runs:
-            by_type.add_column(run["label"], justify="right")
+            by_type.add_column(cell(run["label"]), justify="right")
         for name in types:
             cells = []
             for run in runs:
@@ -142,12 +142,12 @@ def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
                     cells.append(f"{pct(rates.get('VS'))} / {pct(rates.get('FD'))}")
                 else:
                     cells.append("-")
-            by_type.add_row(name, *cells)
+            by_type.add_row(cell(name), *cells)
         console.print(by_type)
 
     for pair in comparison["paired"]:
         diff = Table(
-            title=f"{pair['b']} - {pair['a']} on {pair['n_shared']} shared items "
+            title=f"{inline(pair['b'])} - {inline(pair['a'])} on {pair['n_shared']} shared items "
             f"(paired bootstrap over problems; only in A {pair['only_in_a']}, "
             f"only in B {pair['only_in_b']})"
         )
@@ -169,7 +169,9 @@ def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
             )
         diff.caption = "* the interval excludes 0"
         console.print(diff)
-        console.print(transition_table(pair["transitions"], f"scenario A -> B ({pair['b']})"))
+        console.print(
+            transition_table(pair["transitions"], f"scenario A -> B ({inline(pair['b'])})")
+        )
         if pair.get("round_correction"):
             from mmrefine_agent.cli.render_steps import paired_round_table
 
@@ -179,12 +181,12 @@ def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
             for column in ("item", "A", "B"):
                 changed.add_column(column)
             for entry in pair["changed"]:
-                changed.add_row(entry["key"], entry["from"], entry["to"])
+                changed.add_row(cell(entry["key"]), cell(entry["from"]), cell(entry["to"]))
             if pair["n_changed"] > len(pair["changed"]):
                 changed.caption = f"first {len(pair['changed'])}; --changed N shows more"
             console.print(changed)
     for warning in comparison.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]warning:[/] {inline(warning)}", highlight=False)
 
 
 def apart_table(rows: Sequence[dict[str, Any]]) -> Table:
@@ -198,7 +200,7 @@ def apart_table(rows: Sequence[dict[str, Any]]) -> Table:
     for row in rows:
         rates = row.get("rates") or {}
         table.add_row(
-            safe(str(row.get("label", ""))),
+            cell(row.get("label", "")),
             pct(rates.get("RefScore")),
             pct(rates.get("mRecall")),
             str(row.get("n_judged", "")),
@@ -254,8 +256,9 @@ def print_rounds(console: Console, analysis: dict[str, Any]) -> None:
             notable.add_column(column)
         for row in analysis["notable"]:
             notable.add_row(
-                row["rounds"], row["from"], row["to"], str(row["count"]), row["meaning"]
-            )
+                cell(row["rounds"]), cell(row["from"]), cell(row["to"]), str(row["count"]),
+                cell(row["meaning"]),
+            )  # fmt: skip
         console.print(notable)
 
 
@@ -271,7 +274,7 @@ def localisation_table(result: dict[str, Any]) -> Table:
     rows = [*result["by_error_type"].items(), ("all", result["overall"])]
     for name, block in rows:
         table.add_row(
-            f"[bold]{name}[/]" if name == "all" else name,
+            cell(name, "bold" if name == "all" else ""),
             str(block["n"]),
             *(f"{block[o]} ({pct(block['share'][o], 0)}%)" for o in OUTCOMES),
         )

@@ -7,7 +7,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from mmrefine_agent.cli.safe_text import safe
+from mmrefine_agent.cli.safe_text import inline, safe
 from mmrefine_agent.records.step_scores import RoundCorrection, StepScoreBlock, StepScores
 
 STEP_ROWS = (
@@ -126,7 +126,8 @@ def paired_round_table(entry: dict[str, Any], a: str, b: str) -> Table:
     """Answers across rounds in runs A and B on shared items, and B - A (paired intervals)."""
     rounds = entry["rounds"]
     table = Table(
-        title=f"answers across rounds, {b} - {a} on {entry['n_shared']} shared items with a "
+        title=f"answers across rounds, {inline(b)} - {inline(a)} on {entry['n_shared']} shared "
+        "items with a "
         f"gold answer (A: {rounds['a']} round(s), B: {rounds['b']})"
     )
     for column in ("metric", "A %", "A 95% CI", "B %", "B 95% CI", "B - A", "95% CI", ""):

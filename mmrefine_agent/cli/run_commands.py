@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from mmrefine_agent.cli.safe_text import safe
+from mmrefine_agent.cli.safe_text import inline, safe
 from mmrefine_agent.errors import RunDirError
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def print_outcome(outcome: RunOutcome, title: str | None = None) -> int:
     if scores.judged:
         console.print(scores_table(scores, title=title))
     else:
-        console.print(f"not scored: {scores.note}", markup=False, highlight=False)
+        console.print(f"not scored: {safe(scores.note)}", markup=False, highlight=False)
     step = scores.step_metrics
     if step is not None and step.dataset not in ("mmrefine", ""):
         from mmrefine_agent.cli.render_steps import step_metrics_table
@@ -64,7 +64,7 @@ def print_outcome(outcome: RunOutcome, title: str | None = None) -> int:
         console.print(step_metrics_table(step))
     console.print(usage_table(outcome.usage, "usage (this session)"))
     console.print(
-        f"run directory: [bold]{outcome.run_dir}[/]  items {outcome.n_items}, "
+        f"run directory: [bold]{inline(outcome.run_dir)}[/]  items {outcome.n_items}, "
         f"done {outcome.n_done}, failed {outcome.n_errors}, {outcome.elapsed_s:.1f}s",
         highlight=False,
     )
@@ -150,16 +150,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     def on_cell(outcome: CellOutcome) -> None:
         if outcome.error:
-            console.print(f"[red]cell {outcome.cell.name} failed:[/] {outcome.error}")
+            console.print(
+                f"[red]cell {inline(outcome.cell.name)} failed:[/] {inline(outcome.error)}",
+                highlight=False,
+            )
 
     def check_cell(cell: Cell) -> None:
+        from mmrefine_agent.model.options import check_options
+
         config = cell.config
-        plugins.backends.get(config.model.backend)
         plugins.strategies.get(config.strategy.name)(config.strategy)  # options checked too
-        if config.judge.name not in ("none", ""):
-            judge = plugins.judges.get(config.judge.name)
-            if getattr(judge, "needs_model", False):
-                plugins.backends.get(config.judge.backend)
+        check_options(config, plugins)  # the backends exist, and their options
 
     if ((raw.get("run") or {}).get("executor") or "local") == "ray":
         from mmrefine_agent.engine.executors.ray_sweep import sweep_on_ray

@@ -2,11 +2,17 @@
 
 Escape sequences (CSI, OSC such as clipboard writes and title changes, DCS), other C0 and C1
 control characters and DEL are removed before any such text is printed; newlines and tabs stay.
+Text that reaches a rich table, panel or markup string goes through :func:`cell` (a ``Text``:
+never read as markup) or :func:`inline` (escaped for a markup string), so a ``[/]`` in an
+error type or an item key neither breaks the output nor styles it.
 """
 
 from __future__ import annotations
 
 import re
+
+from rich.markup import escape
+from rich.text import Text
 
 _ESCAPES = re.compile(
     r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC ... BEL / ST
@@ -22,3 +28,13 @@ def safe(text: str | None) -> str:
     if text is None:
         return "-"
     return _ESCAPES.sub("", text)
+
+
+def cell(text: object, style: str = "") -> Text:
+    """Data or model text for a table cell or a title: made safe, never read as markup."""
+    return Text(safe(None if text is None else str(text)), style=style)
+
+
+def inline(text: object) -> str:
+    """Data or model text to put inside a rich markup string: made safe and escaped."""
+    return escape(safe(None if text is None else str(text)))

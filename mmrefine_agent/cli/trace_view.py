@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mmrefine_agent import ItemResult, RunView, StepEvent, open_run, scenario_rule
-from mmrefine_agent.cli.safe_text import safe
+from mmrefine_agent.cli.safe_text import cell, safe
 from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
 from mmrefine_agent.records.models import JudgmentRecord
@@ -39,7 +39,7 @@ def _scenario(judgment: JudgmentRecord | None) -> str:
 
 def _header(view: RunView, result: ItemResult, full: bool) -> list[Any]:
     header = Table.grid(padding=(0, 2))
-    header.add_row("item", safe(result.key))
+    header.add_row("item", cell(result.key))
     for label, value in (
         ("label", result.label),
         ("error type", result.error_type),
@@ -49,7 +49,7 @@ def _header(view: RunView, result: ItemResult, full: bool) -> list[Any]:
         ("strategy", result.strategy),
         ("model", result.model),
     ):
-        header.add_row(label, safe(str(value)))
+        header.add_row(label, cell(value))
     if result.uses_gold:
         header.add_row("uses gold", "the strategy read the gold answer or label while refining")
     if result.replayed:
@@ -58,12 +58,12 @@ def _header(view: RunView, result: ItemResult, full: bool) -> list[Any]:
             "from the item cache: the steps below are those of the session that ran its graph "
             "(same item, settings and code), their calls counted as cache hits",
         )
-    header.add_row("final scenario", _scenario(result.judgment))
+    header.add_row("final scenario", cell(_scenario(result.judgment)))
     for entry in result.round_judgments:
-        header.add_row(f"  round {entry.round}", _scenario(entry))
+        header.add_row(f"  round {entry.round}", cell(_scenario(entry)))
     if result.error:
         header.add_row("error", Text(safe(result.error), style="red"))
-    parts: list[Any] = [Panel(header, title=f"trace {result.key}")]
+    parts: list[Any] = [Panel(header, title=cell(f"trace {result.key}"))]
     item = view.items.get(result.key)
     if item is not None:
         for label, text in (
@@ -108,7 +108,7 @@ def _step_panel(number: int, step: StepEvent, full: bool) -> Panel:
         parts.append(Text(f"note: {safe(note)}", style="magenta"))
     if step.error is not None:
         parts.append(Text(f"error: {step.error.type}: {safe(step.error.message)}", style="red"))
-    title = f"{number}. round {step.round} - {step.node}"
+    title = cell(f"{number}. round {step.round} - {step.node}")
     return Panel(Group(*parts), title=title, title_align="left")
 
 
@@ -141,12 +141,12 @@ def _judge_panels(view: RunView, result: ItemResult, full: bool) -> list[Panel]:
 
 def list_items(console: Console, view: RunView) -> None:
     """Every item of the run: key, status, scenario, rounds (what ``trace RUN`` shows)."""
-    table = Table(title=f"items of {view.path} (mmrefine trace {view.path} KEY)")
+    table = Table(title=cell(f"items of {view.path} (mmrefine trace {view.path} KEY)"))
     for column in ("key", "status", "scenario", "label", "modality", "rounds"):
         table.add_column(column)
     for r in view.results:
         table.add_row(
-            safe(r.key), r.status, r.scenario or "-", str(r.label), str(r.modality),
+            cell(r.key), r.status, r.scenario or "-", str(r.label), str(r.modality),
             str(r.n_rounds),
         )  # fmt: skip
     console.print(table)

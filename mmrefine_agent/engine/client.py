@@ -11,8 +11,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmrefine_agent.engine.cache import CallCache, call_key
+from mmrefine_agent.engine.reply_limits import (
+    DEFAULT_MAX_REPLY_BYTES,
+    DEFAULT_MAX_RETRY_AFTER_S,
+    believable_usage,
+    reply_bytes_over,
+    too_large,
+)
 from mmrefine_agent.errors import ModelCallError
-from mmrefine_agent.model.backend import ModelBackend, PermanentModelError, TransientModelError
+from mmrefine_agent.model.backend import (
+    ModelBackend,
+    PermanentModelError,
+    ReplyTooLarge,
+    TransientModelError,
+    parse_retry_after,
+)
 from mmrefine_agent.records.models import CallRecord, UsageBlock
 from mmrefine_agent.redact import scrub_text
 from mmrefine_agent.types import CallTags, ChatMessage, ModelRequest, ModelResponse
@@ -112,6 +125,12 @@ class ClientSettings:
     backoff_s: float = 1.0
     backoff_cap_s: float = 60.0
     params: dict[str, Any] = field(default_factory=dict)
+    max_retry_after_s: float = DEFAULT_MAX_RETRY_AFTER_S
+    """A server asking to wait longer than this (Retry-After) fails the call at once."""
+    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES
+    """A longer reply fails the call (the backend's own ``max_reply_bytes`` stops its reading)."""
+    section: str = "model"
+    """The config section these settings come from (``model`` or ``judge``), for messages."""
 
 
 class ModelClient:
@@ -232,13 +251,17 @@ class ModelClient:
                         )
                     if not response.latency_s:
                         response.latency_s = time.perf_counter() - started
-                    clean_text(response)
+                    believable_usage(response)
                     self.budget.charge(response.cost_usd)
+                    self._check_size(request, response)
+                    clean_text(response)
                 return response, attempt
             except PermanentModelError as exc:
                 self.totals.failures += 1
-                message = scrub_text(f"{request.tags.node}: {exc}")
-                raise ModelCallError(message, retryable=False) from exc
+                message = f"{request.tags.node}: {exc}"
+                if isinstance(exc, ReplyTooLarge):
+                    message = too_large(request.tags.node, self.settings.section, exc.limit)
+                raise ModelCallError(scrub_text(message), retryable=False) from exc
             except (TransientModelError, TimeoutError) as exc:
                 if attempt > self.settings.retries:
                     self.totals.failures += 1
@@ -248,14 +271,24 @@ class ModelClient:
                             f"{request.tags.node}: failed after {attempt} attempt(s): {what}"
                         )
                     ) from exc
+                retry_after = parse_retry_after(getattr(exc, "retry_after", None))
+                if retry_after is not None and retry_after > self.settings.max_retry_after_s:
+                    self.totals.failures += 1
+                    raise ModelCallError(
+                        scrub_text(
+                            f"{request.tags.node}: the server asks to wait {retry_after:,.0f} s "
+                            f"(Retry-After), more than run.max_retry_after_s "
+                            f"({self.settings.max_retry_after_s:g} s): {exc}"
+                        ),
+                        retryable=False,
+                    ) from exc
                 self.totals.retries += 1
-                retry_after = getattr(exc, "retry_after", None)
                 delay = min(
                     self.settings.backoff_cap_s, self.settings.backoff_s * 2 ** (attempt - 1)
                 )
                 delay = delay * (0.5 + random.random() / 2)
                 if retry_after is not None:
-                    delay = max(delay, float(retry_after))
+                    delay = max(delay, retry_after)
                 await asyncio.sleep(delay)
             except ModelCallError:
                 raise  # the budget, checked inside the slot
@@ -268,3 +301,13 @@ class ModelClient:
                         f"{exc}"
                     )
                 ) from exc
+
+    def _check_size(self, request: ModelRequest, response: ModelResponse) -> None:
+        """Fail the call (for good) on a reply over ``max_reply_bytes``."""
+        limit = self.settings.max_reply_bytes
+        size = reply_bytes_over(response.text, limit)
+        if size is not None:
+            self.totals.failures += 1
+            raise ModelCallError(
+                too_large(request.tags.node, self.settings.section, limit, size), retryable=False
+            )

@@ -23,6 +23,7 @@ from mmrefine_agent.engine.usage import RunUsage
 from mmrefine_agent.errors import ConfigError, DataError, RunDirError
 from mmrefine_agent.events import ItemFinished, RunFinished, RunInfo, RunStarted, Sink
 from mmrefine_agent.judging.item_judging import judge_record, needs_judging
+from mmrefine_agent.model.options import check_options
 from mmrefine_agent.plugins_manager import Plugins
 from mmrefine_agent.records import rundir
 from mmrefine_agent.records.lock import RunLock
@@ -131,6 +132,7 @@ async def rejudge_run(
         origin=str(run.file(rundir.CONFIG)),
         stored=True,
     )
+    check_options(config, plugins, model=False)
     data = load_data(config, plugins)
     with RunLock(path, "judge"):
         return await judge_records(
@@ -205,6 +207,7 @@ async def score_submission(
     if data_dir:
         base["data"] = {"dir": data_dir}
     config = build_config(base, check_judge_overrides(overrides or []), origin="--set")
+    check_options(config, plugins, model=False)
     known: dict[str, Item] = {}
     prompts = None
     try:

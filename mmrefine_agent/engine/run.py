@@ -48,6 +48,7 @@ from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.events import ItemFinished, RunFinished, RunInfo, RunStarted, Sink
 from mmrefine_agent.judging.item_judging import needs_judging
 from mmrefine_agent.model.backend import ModelBackend
+from mmrefine_agent.model.options import check_options
 from mmrefine_agent.plugins_manager import Plugins, load_plugins, load_run_plugins
 from mmrefine_agent.records import rundir
 from mmrefine_agent.records.lock import RunLock
@@ -126,6 +127,7 @@ async def arun(
     require_prompts(config, plugins, data)
     # an unknown strategy, a bad option or a badly shaped graph fails before anything is written
     checked = check_strategy(config, plugins)
+    check_options(config, plugins, model=backend is None, judge=judge_backend is None)
     fingerprint = make_fingerprint(config, plugins, data.path)
     executor = executor or make_executor(config)  # a missing extra fails before any file
     if out.exists() and not out.is_dir():

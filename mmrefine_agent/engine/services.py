@@ -37,6 +37,7 @@ def judge_model_config(config: RunConfig) -> ModelConfig:
         timeout_s=judge.timeout_s,
         endpoints=list(judge.endpoints),
         options=dict(judge.options),
+        max_reply_bytes=judge.max_reply_bytes,
     )
 
 
@@ -96,6 +97,9 @@ class Services:
                 retries=self.config.run.retries,
                 backoff_s=self.config.run.backoff_s,
                 params=dict(params),
+                max_retry_after_s=self.config.run.max_retry_after_s,
+                max_reply_bytes=backend.config.max_reply_bytes,
+                section="judge" if role == "judge" else "model",
             ),
             cache=self.cache,
             budget=self.budget,

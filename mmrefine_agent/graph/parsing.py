@@ -3,6 +3,11 @@
 Real models wrap labels in markdown (``**Correctness:** Incorrect``), use brackets, change
 case, or skip sections. Every parser returns a value or None plus a list of problems; it
 never raises, so a parse failure is recorded in the step rather than aborting the item.
+
+Parsing is linear in the answer's length whatever the model writes (a word followed by
+thousands of newlines, long runs of markdown): no pattern starts with a run of decoration,
+and runs of decoration are matched possessively (``*+``), so the engine never re-splits a run
+between two quantifiers. ``tests/test_parsing_linear.py`` checks it on adversarial answers.
 """
 
 from __future__ import annotations
@@ -14,22 +19,28 @@ from typing import Any, Literal
 Verdict = Literal["correct", "incorrect"]
 
 _DECOR = r"[\s\*_`#>\[\]]*"
+"""Markdown and whitespace around a label (greedy: used where what follows may be decoration)."""
+_RUN = r"[\s\*_`#>\[\]]*+"
+"""The same, possessive: used where what follows can never be decoration (a word, a colon)."""
 _CORRECTNESS = re.compile(
-    rf"correctness{_DECOR}:{_DECOR}(?P<v>in\s*correct|correct|wrong|right|true|false)\b",
+    rf"correctness{_RUN}:{_RUN}(?P<v>in\s*+correct|correct|wrong|right|true|false)\b",
     re.IGNORECASE,
 )
 _ERROR_FOUND = re.compile(
-    rf"error{_DECOR}(?:is\s+)?(?:found|identified|located|occurs|detected)?{_DECOR}"
-    rf"(?:in|at){_DECOR}step{_DECOR}(?P<n>\d+)",
+    rf"error{_RUN}(?:is\s{_RUN})?(?:(?:found|identified|located|occurs|detected){_RUN})?"
+    rf"(?:in|at){_RUN}step{_RUN}(?P<n>\d+)",
     re.IGNORECASE,
 )
 _CORRECTED_FROM = re.compile(
-    rf"corrected\s+solution(?:\s+(?:from|starting\s+from|starting\s+at)\s+step\s*(?P<n>\d+))?{_DECOR}:",
+    r"corrected\s++solution(?:\s++(?:from|starting\s++from|starting\s++at)\s++step\s*+(?P<n>\d+))?"
+    rf"{_RUN}:",
     re.IGNORECASE,
 )
-_OVERALL = re.compile(rf"{_DECOR}overall\s+assessment{_DECOR}:?", re.IGNORECASE)
-_FINAL = re.compile(rf"final\s+answer{_DECOR}:{_DECOR}(?P<a>.+)", re.IGNORECASE)
-_EXPLANATION = re.compile(rf"explanation{_DECOR}:{_DECOR}(?P<e>.+)", re.IGNORECASE)
+# starts where a run of decoration starts (never inside one): as early as the greedy
+# ``{_DECOR}overall`` would, without trying every position of a long run
+_OVERALL = re.compile(rf"(?<![\s\*_`#>\[\]]){_RUN}overall\s++assessment", re.IGNORECASE)
+_FINAL = re.compile(rf"final\s++answer{_RUN}:{_DECOR}(?P<a>.+)", re.IGNORECASE)
+_EXPLANATION = re.compile(rf"explanation{_RUN}:{_DECOR}(?P<e>.+)", re.IGNORECASE)
 _NO_ERROR = re.compile(
     r"\b(no errors? (?:were |was )?(?:found|detected|identified)"
     r"|solution is (?:entirely |fully )?correct)\b",
@@ -70,7 +81,7 @@ def parse_verdict(text: str) -> Verdict | None:
     """The verdict on the reviewed solution, from ``Correctness:`` or strong cues."""
     matches = list(_CORRECTNESS.finditer(text))
     if matches:
-        word = re.sub(r"\s+", "", matches[-1].group("v").lower())
+        word = "".join(matches[-1].group("v").lower().split())
         return "correct" if word in {"correct", "right", "true"} else "incorrect"
     if _ERROR_FOUND.search(text) or _CORRECTED_FROM.search(text) or _SAYS_INCORRECT.search(text):
         return "incorrect"
@@ -159,14 +170,16 @@ def first_step_number(text: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-_KEYWORD_LINE = r"{kw}{decor}:{decor}(?P<v>[^\n]*)"
+_KEYWORD_LINE = r"{kw}{run}:{decor}(?P<v>[^\n]*)"
 
 
 def parse_labelled(text: str | None, label: str) -> str | None:
     """The value after the last ``Label:`` in a text (markdown tolerated), or None."""
     if not text:
         return None
-    pattern = re.compile(_KEYWORD_LINE.format(kw=re.escape(label), decor=_DECOR), re.IGNORECASE)
+    pattern = re.compile(
+        _KEYWORD_LINE.format(kw=re.escape(label), run=_RUN, decor=_DECOR), re.IGNORECASE
+    )
     matches = list(pattern.finditer(text))
     if not matches:
         return None

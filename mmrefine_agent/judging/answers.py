@@ -9,11 +9,12 @@ import time
 from collections.abc import Callable, Sequence
 
 LETTERS = "ABCDE"
+# possessive runs (``*+``) and a tail that cannot re-split whitespace: linear in the answer
 _LETTER_ONLY = re.compile(
-    r"^\s*[\(\[\{]?\s*(?:option\s+|choice\s+)?([A-E])\s*[\)\]\}]?\s*[.:)]?\s*(?:$|\s)",
+    r"^\s*+[\(\[\{]?\s*+(?:option\s++|choice\s++)?([A-E])[\)\]\}]?[.:)]?(?:$|\s)",
     re.IGNORECASE,
 )
-_ANSWER_IS = re.compile(r"\b(?:answer|option|choice)\s*(?:is|:)?\s*\(?([A-E])\)?\b")
+_ANSWER_IS = re.compile(r"\b(?:answer|option|choice)\s*+(?:is|:)?\s*+\(?([A-E])\)?\b")
 _LATEX_NOISE = re.compile(r"\\text\{([^}]*)\}|\\mathrm\{([^}]*)\}|[\$\\\s{}~]")
 
 

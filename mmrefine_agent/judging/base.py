@@ -92,7 +92,7 @@ class Judge(ABC):
         """
 
 
-_BINARY = re.compile(r"^[\s\*`\"'\[\(]*([01])[\s\*`\"'\]\)\.]*$")
+_BINARY = re.compile(r"^[\s\*`\"'\[\(]*+([01])[\s\*`\"'\]\)\.]*+$")  # possessive: linear
 
 
 def parse_binary(reply: str | None) -> int | None:

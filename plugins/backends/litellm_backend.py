@@ -26,10 +26,13 @@ from mmrefine_agent import (
     TransientModelError,
     hookimpl,
     parse_retry_after,
+    token_count,
 )
 
 _litellm: Any = None
 READONLY_TYPEDDICT_WARNING = r".* on TypedDict class .* using the `ReadOnly` qualifier"
+SERIALIZER_WARNING = r"Pydantic serializer warnings"
+"""pydantic on litellm's logging of a reply whose usage it could not read (NaN tokens)."""
 
 
 def import_litellm() -> Any:
@@ -41,6 +44,7 @@ def import_litellm() -> Any:
         # litellm's router builds pydantic schemas of ReadOnly TypedDicts on its failure path;
         # pydantic warns about each one, which would reach the user's terminal mid-run
         warnings.filterwarnings("ignore", message=READONLY_TYPEDDICT_WARNING, category=UserWarning)
+        warnings.filterwarnings("ignore", message=SERIALIZER_WARNING, category=UserWarning)
         import litellm
 
         litellm.telemetry = False
@@ -98,6 +102,26 @@ def is_permanent(exc: BaseException) -> bool:
     return any(message in text for message in PERMANENT_MESSAGES)
 
 
+UNREADABLE_USAGE = (
+    "the reply's usage figures are not finite numbers (NaN or Infinity, which JSON does not "
+    "allow) and litellm refuses such a reply; the openai_compat backend counts them as 0"
+)
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as one line: litellm puts whole tracebacks into some messages."""
+    text = f"{type(exc).__name__}: {exc}"
+    cut = text.find("Traceback (most recent call last)")
+    if cut > 0:
+        text = text[:cut].rstrip() + " (litellm's traceback left out)"
+    return " ".join(text.split())
+
+
+def _unreadable_usage(exc: BaseException) -> bool:
+    text = str(exc)
+    return "Invalid response object" in text and "for Usage" in text
+
+
 def _retry_after(exc: BaseException) -> float | None:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None) or getattr(exc, "headers", None) or {}
@@ -108,6 +132,9 @@ class LitellmBackend(ModelBackend):
     """Chat completions through litellm (one server, or several through its Router)."""
 
     description: ClassVar[str] = "any litellm provider or OpenAI-compatible server (api_base)"
+    options_doc: ClassVar[dict[str, str] | None] = {
+        "text_only": "true: images are not sent (a text-only model); counted as not seen",
+    }
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
@@ -227,14 +254,14 @@ class LitellmBackend(ModelBackend):
             if isinstance(exc, litellm.ContextWindowExceededError | litellm.BadRequestError) and (
                 "json" in str(exc).lower() and "decode" in str(exc).lower()
             ):
-                raise TransientModelError(f"malformed reply: {exc}") from exc
-            raise PermanentModelError(f"{type(exc).__name__}: {exc}") from exc
+                raise TransientModelError(f"malformed reply: {describe(exc)}") from exc
+            raise PermanentModelError(describe(exc)) from exc
         except Exception as exc:  # rate limits, 5xx, timeouts, connection and decoding errors
+            if _unreadable_usage(exc):
+                raise PermanentModelError(UNREADABLE_USAGE) from exc
             if is_permanent(exc):
-                raise PermanentModelError(f"{type(exc).__name__}: {exc}") from exc
-            raise TransientModelError(
-                f"{type(exc).__name__}: {exc}", retry_after=_retry_after(exc)
-            ) from exc
+                raise PermanentModelError(describe(exc)) from exc
+            raise TransientModelError(describe(exc), retry_after=_retry_after(exc)) from exc
         latency = time.perf_counter() - started
         try:
             choice = response.choices[0]
@@ -246,13 +273,17 @@ class LitellmBackend(ModelBackend):
         cost = 0.0
         hidden = getattr(response, "_hidden_params", None) or {}
         if isinstance(hidden.get("response_cost"), int | float):
-            cost = float(hidden["response_cost"])
+            cost = hidden["response_cost"]  # the client counts an unbelievable cost as 0
         notes = [] if text else ["empty answer"]
+        tokens_in = token_count(getattr(usage, "prompt_tokens", None))
+        tokens_out = token_count(getattr(usage, "completion_tokens", None))
+        if tokens_in is None or tokens_out is None:
+            notes.append("usage figures not believable, counted as 0")
         return ModelResponse(
             text=text,
             model=str(getattr(response, "model", None) or self.config.name),
-            input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            input_tokens=tokens_in or 0,
+            output_tokens=tokens_out or 0,
             cost_usd=cost,
             latency_s=latency,
             finish_reason=finish,

@@ -59,6 +59,14 @@ class LlamaCppBackend(ModelBackend):
     description: ClassVar[str] = (
         "local GGUF in process via xllamacpp or llama-cpp-python (default: packaged SmolLM2-135M)"
     )
+    options_doc: ClassVar[dict[str, str] | None] = {
+        "binding": "auto (default), xllamacpp or llama_cpp",
+        "model_path": "a GGUF file (default: the packaged SmolLM2-135M)",
+        "n_ctx": "context size in tokens (default 8192)",
+        "n_threads": "CPU threads (default: the binding's own)",
+        "seed": "sampling seed (default model.params.seed, else 0)",
+        "chat_format": "chat template (default: the one stored in the GGUF)",
+    }
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)

@@ -10,7 +10,8 @@ are permanent. ``model.name`` is sent as is (an ``openai/`` prefix is dropped), 
 server wants one, comes from the env var named by ``model.api_key_env``; it is sent as a
 header and never written anywhere. Options: ``text_only`` (images not sent, counted as not
 seen), ``cost_per_million: {input: USD, output: USD}`` (to count cost and honour
-``run.max_cost_usd``).
+``run.max_cost_usd``). A reply is read up to ``model.max_reply_bytes`` and no further: a
+longer one fails the call (the connection is closed, nothing more is read).
 """
 
 from __future__ import annotations
@@ -29,12 +30,16 @@ from mmrefine_agent import (
     ModelResponse,
     PermanentModelError,
     RegisterBackend,
+    ReplyTooLarge,
     TransientModelError,
     hookimpl,
     parse_retry_after,
+    token_count,
 )
 
 TRANSIENT_STATUS = {408, 409, 425, 429}
+ERROR_BODY_BYTES = 64 * 1024
+"""How much of an error reply is read (its first 300 bytes are quoted in the message)."""
 
 
 def message_text(content: object) -> str:
@@ -48,15 +53,29 @@ def message_text(content: object) -> str:
     raise TypeError(f"message content is a {type(content).__name__}")
 
 
-def count(value: object) -> int:
-    """A token count from a reply (anything that is not a whole number counts as 0)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+async def read_body(reply: Any, limit: int) -> bytes | None:
+    """The reply's body, read chunk by chunk; None as soon as it exceeds ``limit`` bytes."""
+    length = reply.content_length
+    if length is not None and length > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in reply.content.iter_chunked(256 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class OpenAICompatBackend(ModelBackend):
     """Chat completions over plain HTTP to one or several OpenAI-compatible servers."""
 
     description: ClassVar[str] = "direct HTTP to OpenAI-compatible servers (lowest overhead)"
+    options_doc: ClassVar[dict[str, str] | None] = {
+        "text_only": "true: images are not sent (a text-only model); counted as not seen",
+        "cost_per_million": "{input: USD, output: USD} per million tokens, to count cost",
+    }
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
@@ -126,8 +145,14 @@ class OpenAICompatBackend(ModelBackend):
             async with self._get_session().post(
                 url, json=body, timeout=aiohttp.ClientTimeout(total=self.config.timeout_s)
             ) as reply:
-                raw = await reply.read()
                 status, headers = reply.status, reply.headers
+                limit = ERROR_BODY_BYTES if status >= 400 else self.config.max_reply_bytes
+                raw = await read_body(reply, limit)
+                if raw is None:
+                    reply.close()  # stop here: the rest is never read
+                    if status < 400:
+                        raise ReplyTooLarge(limit, url)
+                    raw = b"(a reply too large to quote)"
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise TransientModelError(f"{type(exc).__name__}: {exc or 'timed out'}") from exc
         latency = time.perf_counter() - started
@@ -146,8 +171,13 @@ class OpenAICompatBackend(ModelBackend):
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise TransientModelError(f"malformed reply from {url}: {exc}") from exc
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-        tokens_in = count(usage.get("prompt_tokens"))
-        tokens_out = count(usage.get("completion_tokens"))
+        notes = [] if text else ["empty answer"]
+        tokens_in = token_count(usage.get("prompt_tokens"))
+        tokens_out = token_count(usage.get("completion_tokens"))
+        if tokens_in is None or tokens_out is None:
+            shown = {k: str(usage.get(k))[:24] for k in ("prompt_tokens", "completion_tokens")}
+            notes.append(f"usage figures not believable, counted as 0: {shown}")
+        tokens_in, tokens_out = tokens_in or 0, tokens_out or 0
         return ModelResponse(
             text=text,
             model=str(data.get("model") or model),
@@ -156,7 +186,7 @@ class OpenAICompatBackend(ModelBackend):
             cost_usd=tokens_in * self.price_in + tokens_out * self.price_out,
             latency_s=latency,
             finish_reason=choice.get("finish_reason"),
-            notes=[] if text else ["empty answer"],
+            notes=notes,
         )
 
     async def aclose(self) -> None:

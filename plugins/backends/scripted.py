@@ -62,6 +62,12 @@ class ScriptedBackend(ModelBackend):
     """Answers from a script; keeps every request in ``history``."""
 
     description: ClassVar[str] = "deterministic answers from a file or callable (tests, replays)"
+    options_doc: ClassVar[dict[str, str] | None] = {
+        "script": "a YAML/JSON file with default, nodes and items",
+        "answers": "the same mapping inline",
+        "callable": "'module:function' taking a ModelRequest and returning the answer",
+        "latency_s": "seconds to sleep per call",
+    }
 
     def __init__(self, config: ModelConfig, answer_fn: AnswerFn | None = None) -> None:
         super().__init__(config)

@@ -39,7 +39,7 @@ from mmrefine_agent import (
 )
 
 SOURCE = "PaLM 2-L"
-_OPTION = re.compile(r"^\(([A-Z])\)\s*(.+?)\s*$", re.MULTILINE)
+_OPTION = re.compile(r"^\(([A-Z])\)\s*+(\S[^\n]*)", re.MULTILINE)  # possessive: linear
 _LETTER = re.compile(r"^\s*\(([A-Z])\)\s*$")
 
 
@@ -49,7 +49,7 @@ def options_of(question: str) -> tuple[str, ...]:
     letters = [letter for letter, _ in found]
     if not found or letters != [chr(ord("A") + i) for i in range(len(found))]:
         return ()
-    return tuple(text for _, text in found)
+    return tuple(text.rstrip() for _, text in found)
 
 
 def _mistake_index(data: dict[str, object]) -> int | None:

@@ -45,9 +45,10 @@ from mmrefine_agent import (
 )
 
 FIRST_ERROR = "Model_Solution_First_Error_Step"
-_LABEL = re.compile(r"^\s*[*#]*\s*Step\s*(\d+|[A-Za-z])\s*\**\s*[:.]\s*", re.IGNORECASE)
-_SOLUTION = re.compile(r"^\s*[*#]*\s*Solution\s*:", re.IGNORECASE)
-_OPTION = re.compile(r"^\s*([A-Z])\s*[:.)]\s*(.*?)\s*$")
+# possessive runs (``*+``): linear in a line's length, whatever the file holds
+_LABEL = re.compile(r"^\s*+[*#]*+\s*+Step\s*+(\d++|[A-Za-z])\s*+\**+\s*+[:.]\s*+", re.IGNORECASE)
+_SOLUTION = re.compile(r"^\s*+[*#]*+\s*+Solution\s*+:", re.IGNORECASE)
+_OPTION = re.compile(r"^\s*+([A-Z])\s*+[:.)]\s*+(.*)")
 
 
 def group_steps(lines: Sequence[str]) -> list[str]:
@@ -80,7 +81,7 @@ def parse_options(text: str) -> tuple[str, ...]:
     letters = [m.group(1) for m in found]
     if not found or letters != [chr(ord("A") + i) for i in range(len(found))]:
         return ()
-    return tuple(m.group(2) for m in found)
+    return tuple(m.group(2).rstrip() for m in found)
 
 
 def _reason(value: Any) -> str | None:
