@@ -5,6 +5,11 @@ handles what it sends: the answers to the driver's calls, and its limits calls, 
 driver's :class:`LimitsServer` (the same object the Ray executor runs as an actor). A worker
 whose output ends has ended: its unanswered calls fail with :class:`WorkerGone`, its permits
 go back to the limits, and it is reaped (waited for), so no process is left behind.
+
+Workers run in a session of their own: Ctrl-C at the terminal reaches the driver alone, which
+ends them (end of input, then a kill); a driver that dies any other way closes their input,
+and they exit. On a machine whose scheduler shares the CPU per session (Linux autogroups), a
+worker in the driver's session would only split the driver's share instead of adding one.
 """
 
 from __future__ import annotations
@@ -95,6 +100,7 @@ class ProcessPool:
                 process = subprocess.Popen(
                     [sys.executable, "-m", WORKER_MODULE],
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
+                    start_new_session=True,  # see the module's docstring
                 )  # fmt: skip
             except (OSError, ValueError) as exc:
                 self.failed.append(f"{type(exc).__name__}: {exc}")
