@@ -35,8 +35,11 @@ PHASES = (
     ("mmrefine_agent.engine.run", "open_session", "session (clients, judge)"),
     ("mmrefine_agent.engine.run", "finish_run", "finish (scores, files)"),
     ("mmrefine_agent.engine.executors.local", "LocalExecutor.execute", "executor (graphs, calls)"),
-    ("mmrefine_agent.engine.executors.processes", "ProcessExecutor.execute",
-     "executor, processes (graphs, calls)"),
+    (
+        "mmrefine_agent.engine.executors.processes",
+        "ProcessExecutor.execute",
+        "executor, processes (graphs, calls)",
+    ),
 )
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import stat
 import sys
 from typing import Any
 
@@ -145,6 +146,10 @@ async def serve(read_fd: int, write_fd: int) -> None:
 
 def main() -> int:
     """The worker process: its pipes, then :func:`serve`; one line on stderr if it fails."""
+    if not all(stat.S_ISFIFO(os.fstat(fd).st_mode) for fd in (0, 1)):
+        print("this module is a worker of run.processes, started by the run itself",
+              file=sys.stderr)  # fmt: skip
+        return 2
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     read_fd, write_fd = os.dup(0), os.dup(1)
     os.dup2(2, 1)  # plugin output goes to stderr, never into the protocol

@@ -197,12 +197,8 @@ class _Dispatch:
         self.pending: dict[asyncio.Future[ShardReply], tuple[_Holder, Unit]] = {}
         self.held = _Held()
         self.redone: set[str] = set()
-        self._ready: dict[str, float] = {}
 
     async def run(self) -> None:
-        import time as _t
-        self._t0 = _t.perf_counter()
-        self._done: dict[str, int] = {}
         await self.local.open(self.spec)
         try:
             while True:
@@ -221,15 +217,10 @@ class _Dispatch:
                 future.cancel()
             await asyncio.gather(*self.pending, *self.opening, return_exceptions=True)
             await self.local.close(self.job.scope)
-            if os.environ.get("PROCS_DEBUG"):
-                import sys as _s, time as _t
-                print(f"DEBUG dispatch {_t.perf_counter()-self._t0:.2f}s done {self._done} ready {getattr(self, '_ready', {})}", file=_s.stderr)
 
     def _opened(self, future: asyncio.Future[object], holder: _Holder) -> None:
         error = future.exception()
         if error is None:
-            import time as _t
-            self._ready[holder.name] = round(_t.perf_counter() - self._t0, 2)
             self.holders.append(holder)
         else:
             warn(f"worker process {holder.name} could not start ({error}); its share runs here")
@@ -270,7 +261,6 @@ class _Dispatch:
             self.job.report(f"{key}: lost: worker process {holder.name}: {exc}")
             self.held.take(key)
             return
-        self._done[holder.name] = self._done.get(holder.name, 0) + 1
         self.held.keep(reply)
         steps, calls = self.held.take(key)
         for step in steps:
