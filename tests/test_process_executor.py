@@ -277,6 +277,35 @@ def _latest(path: Path) -> list[str]:
     return sorted(json.dumps(r, sort_keys=True) for r in latest.values())
 
 
+def test_workers_started_early_for_a_run_too_small_for_them_end_once_the_data_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from helpers import scripted_config
+
+    from mmrefine_agent.engine.executors.proc_pool import ProcessPool
+    from mmrefine_agent.events import Event, RunStarted
+
+    spawned: list[int] = []
+    spawn = ProcessPool.spawn
+    monkeypatch.setattr(ProcessPool, "spawn", lambda pool, n: (spawned.append(n), spawn(pool, n)))
+    left: list[list[int]] = []
+
+    def watch(event: Event) -> None:
+        if isinstance(event, RunStarted):
+            left.append(children())
+
+    # no data.limit: how many items there are is known once the data is read (26 here)
+    config = scripted_config(limit=1).model_copy(deep=True)
+    config.data.limit = None
+    config.data.filter.error_type = "Spatial Reasoning Error"
+    outcome = asyncio.run(arun(config, tmp_path / "out", plugins=load_plugins(), sinks=[watch]))
+    assert outcome.complete and outcome.n_items == 26
+    if cores() > 1:
+        assert spawned == [1]  # started with the run, before the data was read
+    assert left == [[]]  # and ended before any item
+    assert children() == []
+
+
 @pytest.mark.parametrize(("settings", "units", "expected"), [
     (["run.processes=3"], 800, 3),
     (["run.processes=3"], 2, 2),  # never more processes than items

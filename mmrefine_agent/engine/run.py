@@ -29,6 +29,7 @@ from mmrefine_agent.engine.executors import (
     Executor,
     ExecutorJob,
     close_executor,
+    expect_items,
     make_executor,
 )
 from mmrefine_agent.engine.finish import finish_run
@@ -130,6 +131,7 @@ async def arun(
         executor = make_executor(config, plugins, prestart=fresh)
     try:
         data = load_data(config, plugins)
+        await expect_items(executor, len(data.items))
         # an unknown strategy, a bad option or a bad graph fails before anything is written
         checked = check_strategy(config, plugins)
         fingerprint = make_fingerprint(config, plugins, data.path)

@@ -14,7 +14,8 @@ from mmrefine_agent.engine.executors.base import (
     Executor,
     ExecutorJob,
     close_executor,
+    expect_items,
     make_executor,
 )
 
-__all__ = ["Executor", "ExecutorJob", "close_executor", "make_executor"]
+__all__ = ["Executor", "ExecutorJob", "close_executor", "expect_items", "make_executor"]

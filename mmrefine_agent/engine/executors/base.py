@@ -103,6 +103,13 @@ def make_executor(
     return LocalExecutor()
 
 
+async def expect_items(executor: Executor, items: int) -> None:
+    """Tell an executor how many items the run has (it may end what it started too early)."""
+    expect = getattr(executor, "expect", None)
+    if expect is not None:
+        await expect(items)
+
+
 async def close_executor(executor: Executor) -> None:
     """End what an executor started and still holds (worker processes started early)."""
     close = getattr(executor, "aclose", None)

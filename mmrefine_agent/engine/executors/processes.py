@@ -95,12 +95,18 @@ class ProcessExecutor:
         self, config: RunConfig, plugins: Plugins | None = None, *, prestart: bool = False
     ) -> None:
         self.pool: ProcessPool | None = None
+        self.config, self.plugins = config, plugins
         if prestart and not_shippable(config, plugins, []) is None:
             # started now, their imports overlap the driver's loading of the data
             count = processes_for(config, plugins, config.data.limit) - 1
             if count > 0:
                 self.pool = ProcessPool()
                 self.pool.spawn(count)
+
+    async def expect(self, items: int) -> None:
+        """The run has ``items`` items: workers started early for a run too small end now."""
+        if self.pool is not None and processes_for(self.config, self.plugins, items) <= 1:
+            await self.aclose()
 
     async def execute(self, job: ExecutorJob) -> None:
         """Refine and judge the job's items over the driver and its worker processes."""
