@@ -8,6 +8,7 @@ the cached rerun; ``--mode direct`` times a run with the cache off. Prints secon
 for each of ``--repeats`` runs.
 
     python benchmarks/phase_times.py [--mode cached|direct] [--repeats 3] [--limit N]
+                                     [--set run.processes=1 ...]
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ PHASES = (
     ("mmrefine_agent.engine.run", "open_session", "session (clients, judge)"),
     ("mmrefine_agent.engine.run", "finish_run", "finish (scores, files)"),
     ("mmrefine_agent.engine.executors.local", "LocalExecutor.execute", "executor (graphs, calls)"),
+    (
+        "mmrefine_agent.engine.executors.processes",
+        "ProcessExecutor.execute",
+        "executor, processes (graphs, calls)",
+    ),
 )
 
 
@@ -77,6 +83,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="a config override for the timed runs (e.g. run.processes=1)",
+    )  # fmt: skip
     args = parser.parse_args()
     started = time.perf_counter()
     from mmrefine_agent.cli.main import main as cli_main
@@ -94,13 +104,14 @@ def main() -> None:
             os.chdir(ROOT)  # the configs are named relative to the checkout
             cache = args.mode == "cached"
 
-            def command(out: str) -> list[str]:
+            def command(out: str, timed: bool = True) -> list[str]:
+                sets = [x for s in args.set for x in ("--set", s)] if timed else []
                 return [*run_args(url, Path(tmp) / out, 64, backend="openai_compat",
-                                  cache=cache)[1:], *limit]  # fmt: skip
+                                  cache=cache)[1:], *limit, *sets]  # fmt: skip
 
             if cache:
                 with contextlib.redirect_stdout(io.StringIO()):
-                    run_cli(cli_main, command("fill"))
+                    run_cli(cli_main, command("fill", timed=False))
             for n in range(args.repeats):
                 spent.clear()
                 begun = time.perf_counter()

@@ -214,9 +214,25 @@ class RunSettings(Section):
 
     executor: Literal["local", "ray"] = Field(
         "local",
-        description="local: one process (asyncio); ray: items run in Ray worker processes "
-        "(this machine's cores, or the cluster at run.ray_address); extra 'ray'",
+        description="local: this machine (asyncio, over run.processes processes); ray: items "
+        "run in Ray worker processes (this machine's cores, or the cluster at "
+        "run.ray_address); extra 'ray'",
     )
+    processes: int | Literal["auto"] = Field(
+        "auto",
+        description="executor local: processes that refine items (the driver and worker "
+        "processes it starts; the limits and the budget hold over all of them); auto: one per "
+        "core (at most 8) when there are at least 100 items per process, one process for an "
+        "in-process model (llamacpp) or backends passed as objects",
+    )
+
+    @field_validator("processes")
+    @classmethod
+    def _processes_range(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and not 1 <= value <= 256:
+            raise ValueError("processes must be 'auto' or 1..256")
+        return value
+
     ray_address: str | None = Field(
         None,
         description="executor ray: the cluster to join (default RAY_ADDRESS, else a local "
@@ -370,6 +386,7 @@ class RunConfig(Section):
             "max_retry_after_s",
             "workers",
             "executor",
+            "processes",
             "ray_address",
             "ray_workers_per_node",
         )

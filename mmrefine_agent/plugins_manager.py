@@ -100,10 +100,20 @@ def _split_env(name: str) -> list[str]:
 
 
 def _distributions(pm: pluggy.PluginManager) -> dict[int, str]:
-    """``"name version"`` of each entry-point plugin's distribution (metadata read once)."""
-    return {
-        id(plug): f"{dist.project_name} {dist.version}" for plug, dist in pm.list_plugin_distinfo()
-    }
+    """``"name version"`` of each entry-point plugin's distribution.
+
+    Each distribution's metadata is parsed once (the built-ins are some twenty plugins of one
+    distribution; every ``project_name`` or ``version`` lookup would parse it again).
+    """
+    named: dict[int, str] = {}
+    found: dict[int, str] = {}
+    for plug, dist in pm.list_plugin_distinfo():
+        wrapped = getattr(dist, "_dist", dist)  # pluggy's facade over importlib's distribution
+        if id(wrapped) not in named:
+            metadata = dist.metadata
+            named[id(wrapped)] = f"{metadata['name']} {metadata['version']}"
+        found[id(plug)] = named[id(wrapped)]
+    return found
 
 
 def _origin_of(plugin: object, distributions: dict[int, str]) -> str:

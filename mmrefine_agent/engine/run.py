@@ -25,7 +25,13 @@ from pathlib import Path
 from pydantic import JsonValue
 
 from mmrefine_agent.config import RunConfig
-from mmrefine_agent.engine.executors import Executor, ExecutorJob, make_executor
+from mmrefine_agent.engine.executors import (
+    Executor,
+    ExecutorJob,
+    close_executor,
+    expect_items,
+    make_executor,
+)
 from mmrefine_agent.engine.finish import finish_run
 from mmrefine_agent.engine.gc_tuning import run_gc
 from mmrefine_agent.engine.results import failed_result
@@ -123,22 +129,31 @@ async def arun(
     started = time.perf_counter()
     out = Path(run_dir)
     plugins = plugins_for(out, plugins, restart=restart)
-    data = load_data(config, plugins)
-    require_prompts(config, plugins, data)
-    # an unknown strategy, a bad option or a badly shaped graph fails before anything is written
-    checked = check_strategy(config, plugins)
-    check_options(config, plugins, model=backend is None, judge=judge_backend is None)
-    fingerprint = make_fingerprint(config, plugins, data.path)
-    executor = executor or make_executor(config)  # a missing extra fails before any file
-    if out.exists() and not out.is_dir():
-        raise RunDirError(f"{out} is a file, not a run directory; choose another --out")
-    request = RunRequest(
-        config=config, out=out, plugins=plugins, data=data, checked=checked,
-        fingerprint=fingerprint, executor=executor, restart=restart, backend=backend,
-        judge_backend=judge_backend, sinks=sinks, cell=dict(cell or {}), started=started,
-    )  # fmt: skip
-    with RunLock(out, "run"), run_gc():
-        return await _run_locked(request)
+    own = executor is None
+    if executor is None:  # a missing extra fails before any file; the worker processes of a
+        # fresh run (run.processes) start now, their imports overlapping the data's loading
+        fresh = backend is None and judge_backend is None and not (out / rundir.RESULTS).exists()
+        executor = make_executor(config, plugins, prestart=fresh)
+    try:
+        data = load_data(config, plugins)
+        require_prompts(config, plugins, data)
+        await expect_items(executor, len(data.items))
+        # an unknown strategy, a bad option or a bad graph fails before anything is written
+        checked = check_strategy(config, plugins)
+        check_options(config, plugins, model=backend is None, judge=judge_backend is None)
+        fingerprint = make_fingerprint(config, plugins, data.path)
+        if out.exists() and not out.is_dir():
+            raise RunDirError(f"{out} is a file, not a run directory; choose another --out")
+        request = RunRequest(
+            config=config, out=out, plugins=plugins, data=data, checked=checked,
+            fingerprint=fingerprint, executor=executor, restart=restart, backend=backend,
+            judge_backend=judge_backend, sinks=sinks, cell=dict(cell or {}), started=started,
+        )  # fmt: skip
+        with RunLock(out, "run"), run_gc():
+            return await _run_locked(request)
+    finally:
+        if own:
+            await close_executor(executor)
 
 
 def plugins_for(

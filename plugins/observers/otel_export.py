@@ -42,7 +42,7 @@ def traces_url(endpoint: str | None) -> str | None:
     return endpoint
 
 
-class Delivery(SpanExporter):
+class Delivery(SpanExporter):  # type: ignore[misc]
     """Wraps the OTLP exporter: counts what was delivered; stops at once when asked."""
 
     def __init__(self, inner: SpanExporter) -> None:

@@ -81,12 +81,37 @@ class Executor(Protocol):
         ...
 
 
-def make_executor(config: RunConfig) -> Executor:
-    """The executor ``run.executor`` names (Ray is imported only for ``ray``)."""
+def make_executor(
+    config: RunConfig, plugins: Plugins | None = None, *, prestart: bool = False
+) -> Executor:
+    """The executor ``run.executor`` names (Ray is imported only for ``ray``).
+
+    ``local`` with ``run.processes`` above one (or ``auto``) is the process executor;
+    ``prestart``: its worker processes may start now, while the caller loads the data (a
+    fresh run whose backends are built from the config).
+    """
     if config.run.executor == "ray":
         from mmrefine_agent.engine.executors.ray_driver import RayExecutor
 
         return RayExecutor(config)
+    if config.run.processes != 1:
+        from mmrefine_agent.engine.executors.processes import ProcessExecutor
+
+        return ProcessExecutor(config, plugins, prestart=prestart)
     from mmrefine_agent.engine.executors.local import LocalExecutor
 
     return LocalExecutor()
+
+
+async def expect_items(executor: Executor, items: int) -> None:
+    """Tell an executor how many items the run has (it may end what it started too early)."""
+    expect = getattr(executor, "expect", None)
+    if expect is not None:
+        await expect(items)
+
+
+async def close_executor(executor: Executor) -> None:
+    """End what an executor started and still holds (worker processes started early)."""
+    close = getattr(executor, "aclose", None)
+    if close is not None:
+        await close()

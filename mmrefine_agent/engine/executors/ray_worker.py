@@ -84,13 +84,18 @@ class _Served:
 
 
 class ShardWorker:
-    """Serves items of one or more runs in this process (the body of a Ray actor)."""
+    """Serves items of one or more runs in this process (the body of a Ray actor).
 
-    def __init__(self, limits: Any, holder: str) -> None:
+    ``plugins``: plugins already loaded in this process, used for every run it serves (the
+    local process executor's driver passes its own); else each run's modules are loaded.
+    """
+
+    def __init__(self, limits: Any, holder: str, plugins: Plugins | None = None) -> None:
         self.limits = limits
         self.holder = holder
         self.sessions: dict[str, _Served] = {}
         self._plugins: dict[tuple[str, ...], Plugins] = {}
+        self._loaded = plugins
 
     def where(self) -> str:
         """The host and process id of this worker (for messages)."""
@@ -101,9 +106,12 @@ class ShardWorker:
         if spec.scope in self.sessions:
             return
         modules = tuple(spec.plugin_modules)
-        if modules not in self._plugins:
-            self._plugins[modules] = load_plugins(modules)
-        plugins = self._plugins[modules]
+        if self._loaded is not None:
+            plugins = self._loaded
+        else:
+            if modules not in self._plugins:
+                self._plugins[modules] = load_plugins(modules)
+            plugins = self._plugins[modules]
         config = spec.config
         shared = SharedLimits(
             self.limits, self.holder, spec.scope, SharedBudget(config.run.max_cost_usd)
