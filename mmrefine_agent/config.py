@@ -52,6 +52,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def unsafe_name(name: str) -> str | None:
+    """Why ``name`` is not one plain path component (None: it is one)."""
+    if not name.strip():
+        return "empty"
+    if name in (".", ".."):
+        return f"{name!r} is not a directory of its own"
+    for sep, what in (("/", "a '/'"), ("\\", "a '\\'"), ("\0", "a NUL byte")):
+        if sep in name:
+            return f"it contains {what}"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "it contains a control character"
+    if name.startswith("~"):
+        return "it starts with '~'"
+    return None
+
+
 class Section(BaseModel):
     """Base for config sections: unknown keys are errors."""
 
@@ -360,6 +376,17 @@ class RunConfig(Section):
         "strategies, e.g. a sweep over them); strategy.options given directly win",
     )
 
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str, info: ValidationInfo) -> str:
+        """The default run directory is run.out_dir/NAME: one plain path component."""
+        if (info.context or {}).get("stored"):
+            return value  # a run directory's own config.yaml: kept as written, never a path
+        problem = unsafe_name(value)
+        if problem:
+            raise ValueError(f"must be a plain directory name ({problem})")
+        return value
+
     @model_validator(mode="after")
     def _strategy_options(self) -> RunConfig:
         chosen = self.options_by_strategy.get(self.strategy.name)
@@ -400,6 +427,7 @@ class RunConfig(Section):
         if data["data"]["filter"].get("category") is None:
             data["data"]["filter"].pop("category", None)
         data["model"].pop("max_reply_bytes", None)  # a bound, not a setting of the experiment
+        data.pop("name", None)  # a label: --out (or run.out_dir/NAME) decides the directory
         data.pop("judge", None)  # a different judge re-judges; it does not redo refinement
         data.pop("grid", None)
         data.pop("observers", None)  # where the run is watched from does not change it
@@ -447,11 +475,13 @@ def _format_validation(exc: ValidationError, origin: str) -> str:
         else:
             from mmrefine_agent.redact import scrub
 
-            message = str(err["msg"])
+            message = str(err["msg"]).removeprefix("Value error, ")
             if "credential" in message:  # never echo the value that holds it
                 lines.append(f"'{dotted}': {message}")
             else:
                 lines.append(f"'{dotted}': {message} (got {scrub(err.get('input'))!r})")
+    if len(lines) == 1:
+        return f"{origin}: invalid config: {lines[0]}"
     return f"{origin}: invalid config:\n  " + "\n  ".join(lines)
 
 
@@ -537,7 +567,7 @@ def build_config(
         apply_override(merged, parts, value)
     _retire(merged, origin, stored=stored)
     try:
-        return RunConfig.model_validate(merged)
+        return RunConfig.model_validate(merged, context={"stored": stored})
     except ValidationError as exc:
         raise ConfigError(_format_validation(exc, origin)) from None
 

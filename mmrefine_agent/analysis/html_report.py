@@ -42,7 +42,7 @@ from mmrefine_agent.analysis.report_sections import (
 )
 from mmrefine_agent.analysis.rounds import round_analysis
 from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
-from mmrefine_agent.records.rundir import CONFIG, RunDir
+from mmrefine_agent.records.rundir import CONFIG, RunDir, write_text_atomic
 from mmrefine_agent.run_view import RunView, open_run
 
 __all__ = ["embed_json", "report_data", "write_html_report"]
@@ -147,5 +147,5 @@ def write_html_report(run: RunDir | Path | str, out: Path, plugins: Sequence[str
     ]
     text = page(f"MMRefine report: {run.path.name}", "".join(body), blocks, SCRIPTS)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_text_atomic(out, text)  # a kill while writing leaves the report that was there
     return out

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,15 @@ def _pyplot() -> Any:
 
 
 def _save(fig: Any, path: Path) -> Path:
+    """Save a figure as PNG via a temporary file and rename (a kill leaves the old plot)."""
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    _pyplot().close(fig)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        fig.savefig(tmp, dpi=110, format="png")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        _pyplot().close(fig)
     return path
 
 

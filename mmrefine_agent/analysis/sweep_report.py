@@ -23,7 +23,7 @@ from mmrefine_agent.analysis.report_page import page, pct, table
 from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.judging.scenarios import SCENARIOS
 from mmrefine_agent.records.models import CellSummary, SweepDoc
-from mmrefine_agent.records.rundir import CONFIG, RunDir, read_document
+from mmrefine_agent.records.rundir import CONFIG, RunDir, read_document, write_text_atomic
 
 SWEEP_FILE = "sweep.json"
 CELL_RATES = ("RS", "EC", "ED", "RF", "VS", "FD")
@@ -196,5 +196,5 @@ def write_sweep_report(
         + '<div class="charts">' + cost_chart(doc.cells) + "</div>"
         + paired_section(pairs, chosen, item_link)
     )  # fmt: skip
-    out.write_text(page(f"MMRefine sweep: {doc.name}", body, [], [], math=False), "utf-8")
+    write_text_atomic(out, page(f"MMRefine sweep: {doc.name}", body, [], [], math=False))
     return out

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from mmrefine_agent.cli.safe_text import inline, safe
-from mmrefine_agent.errors import RunDirError
+from mmrefine_agent.errors import ConfigError, RunDirError
 
 if TYPE_CHECKING:
     from mmrefine_agent import RunOutcome
@@ -113,7 +113,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from mmrefine_agent import arun
     from mmrefine_agent.cli.progress import RunProgress
     from mmrefine_agent.cli.render_research import gold_cells_table, sweep_table
-    from mmrefine_agent.config import apply_override, load_config_dict, parse_override
+    from mmrefine_agent.config import (
+        apply_override,
+        load_config_dict,
+        parse_override,
+        unsafe_name,
+    )
     from mmrefine_agent.engine.sweep import Cell, CellOutcome, expand_grid, run_sweep, summary_row
 
     raw = load_config_dict(Path(args.config))
@@ -125,6 +130,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             continue
         apply_override(raw, parts, value)
     name = str(raw.get("name") or Path(args.config).stem)
+    problem = unsafe_name(name)
+    if problem:  # the sweep directory is run.out_dir/NAME
+        raise ConfigError(f"{args.config}: 'name': must be a plain directory name ({problem})")
     raw["name"] = name
     out_dir = (raw.get("run") or {}).get("out_dir") or "runs"
     out = Path(args.out) if args.out else Path(out_dir) / name

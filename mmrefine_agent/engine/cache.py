@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import sys
 import threading
@@ -63,13 +64,32 @@ def call_key(
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+class LinkedCache(OSError):
+    """The cache directory or database is a symbolic link (it is never followed)."""
+
+
+def refuse_links(directory: Path, database: Path) -> None:
+    """Raise LinkedCache when the cache directory or a database file is a symbolic link.
+
+    A link could lead the cache's writes into another application's database or directory.
+    """
+    suffixes = ("", "-wal", "-shm", "-journal")
+    for path in (directory, *(database.with_name(database.name + s) for s in suffixes)):
+        if path.is_symlink():
+            raise LinkedCache(
+                f"{path} is a symbolic link (to {os.readlink(path)}); the call cache never "
+                "follows links (set run.cache_dir to a real directory)"
+            )
+
+
 class CallCache:
     """Get and put model responses by content key."""
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory or default_cache_dir()
-        self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / "calls.sqlite3"
+        refuse_links(self.directory, self.path)
+        self.directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self.disabled = False
         try:

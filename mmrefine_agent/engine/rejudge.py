@@ -28,6 +28,7 @@ from mmrefine_agent.plugins_manager import Plugins
 from mmrefine_agent.records import rundir
 from mmrefine_agent.records.lock import RunLock
 from mmrefine_agent.records.models import FinalOutput, ItemResult, RoundSummary
+from mmrefine_agent.records.ownership import check_writable, claim
 from mmrefine_agent.records.rundir import RunDir
 from mmrefine_agent.types import Item
 
@@ -125,6 +126,7 @@ async def rejudge_run(
 ) -> RunOutcome:
     """Judge the items of a run whose judgment is missing, failed or from another judge."""
     run = RunDir(path).require()
+    check_writable(path, "run")
     raw = load_config_dict(run.file(rundir.CONFIG))
     config = build_config(
         raw,
@@ -135,6 +137,8 @@ async def rejudge_run(
     check_options(config, plugins, model=False)
     data = load_data(config, plugins)
     with RunLock(path, "judge"):
+        claim(path, "run")
+        run.cut_unreadable_tails()  # before anything reads them or appends
         return await judge_records(
             config,
             plugins,
@@ -217,11 +221,27 @@ async def score_submission(
         if config.judge.name == "mmrefine_official":
             raise
     items, predictions = submission_items(path, known)
-    if out.exists() and not out.is_dir():
-        raise RunDirError(f"{out} is a file, not a run directory; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    run = RunDir(out)
-    run.file(rundir.CONFIG).write_text(config.to_yaml(), encoding="utf-8")
+    check_writable(out, "run")  # someone else's directory is refused before the lock file
+    with RunLock(out, "judge"):
+        claim(out, "run")
+        run = RunDir(out)
+        run.cut_unreadable_tails()
+        rundir.write_text_atomic(run.file(rundir.CONFIG), config.to_yaml())
+        return await _judge_submission(config, plugins, run, items, predictions, prompts, path,
+                                       sinks)  # fmt: skip
+
+
+async def _judge_submission(
+    config: RunConfig,
+    plugins: Plugins,
+    run: RunDir,
+    items: list[Item],
+    predictions: dict[str, str],
+    prompts: Any,
+    path: Path,
+    sinks: Iterable[Sink],
+) -> RunOutcome:
+    """Judge a submission's predictions into ``run`` (kept judgments of unchanged ones stay)."""
     previous = {r.key: r for r in run.results()}
     records = []
     for item in items:
@@ -239,7 +259,6 @@ async def score_submission(
             )
         records.append(record)
     by_key = {item.key: item for item in items}
-    with RunLock(out, "judge"):
-        return await judge_records(
-            config, plugins, run, by_key, records, prompts, force=False, sinks=sinks
-        )
+    return await judge_records(
+        config, plugins, run, by_key, records, prompts, force=False, sinks=sinks
+    )

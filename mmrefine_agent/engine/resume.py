@@ -22,6 +22,7 @@ from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.plugins_manager import Plugins, module_records
 from mmrefine_agent.records import rundir
 from mmrefine_agent.records.models import Fingerprint, ItemResult, PluginFingerprint
+from mmrefine_agent.records.ownership import claim
 from mmrefine_agent.records.rundir import RunDir
 
 
@@ -91,7 +92,9 @@ def _diff_keys(a: Any, b: Any, prefix: str = "") -> set[str]:
 
 def fingerprint_changes(previous: Fingerprint, current: Fingerprint) -> list[str]:
     """What differs, in words (empty: the run may resume)."""
-    changes = [f"config {k}" for k in sorted(_diff_keys(previous.config, current.config))]
+    # the name is a label (fingerprints before 0.3 held it): never a reason to refuse
+    keys = _diff_keys(previous.config, current.config) - {"name"}
+    changes = [f"config {k}" for k in sorted(keys)]
     if previous.data and previous.data.get("sha256") != current.data.get("sha256"):
         changes.append(
             f"data ({previous.data.get('path')} sha256 {previous.data.get('sha256', '')[:12]} "
@@ -140,11 +143,14 @@ RUN_FILES = (
 def prepare_run_dir(
     path: Path, config: RunConfig, fingerprint: Fingerprint, *, restart: bool
 ) -> RunDir:
-    """Create (or reopen, for resume) a run directory; refuse changed config, data or code."""
-    if path.exists() and not path.is_dir():
-        raise RunDirError(f"{path} is a file, not a run directory; choose another --out")
-    path.mkdir(parents=True, exist_ok=True)
+    """Create (or reopen, for resume) a run directory; refuse changed config, data or code.
+
+    A directory mmrefine did not make is refused before anything is written to it (see
+    records/ownership.py), so ``--restart`` only ever deletes a run's own files.
+    """
+    claim(path, "run")
     run = RunDir(path)
+    run.cut_unreadable_tails()  # before anything reads them or appends
     if restart:
         for name in RUN_FILES:
             run.file(name).unlink(missing_ok=True)
@@ -157,7 +163,7 @@ def prepare_run_dir(
                     f"{path} holds a run made with different settings (changed: "
                     f"{'; '.join(changes)}); use another --out, or --restart to start over"
                 )
-    run.file(rundir.CONFIG).write_text(config.to_yaml(), encoding="utf-8")
+    rundir.write_text_atomic(run.file(rundir.CONFIG), config.to_yaml())
     rundir.write_json_atomic(run.file(rundir.FINGERPRINT), fingerprint)
     return run
 

@@ -50,7 +50,6 @@ from mmrefine_agent.engine.session import (
 )
 from mmrefine_agent.engine.usage import RunUsage
 from mmrefine_agent.engine.writers import SessionRecords
-from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.events import ItemFinished, RunFinished, RunInfo, RunStarted, Sink
 from mmrefine_agent.judging.item_judging import needs_judging
 from mmrefine_agent.model.backend import ModelBackend
@@ -59,6 +58,7 @@ from mmrefine_agent.plugins_manager import Plugins, load_plugins, load_run_plugi
 from mmrefine_agent.records import rundir
 from mmrefine_agent.records.lock import RunLock
 from mmrefine_agent.records.models import Fingerprint, ItemResult, Scores, UsageBlock
+from mmrefine_agent.records.ownership import check_writable
 from mmrefine_agent.records.rundir import RunDir
 from mmrefine_agent.sync import run_sync
 
@@ -142,8 +142,7 @@ async def arun(
         checked = check_strategy(config, plugins)
         check_options(config, plugins, model=backend is None, judge=judge_backend is None)
         fingerprint = make_fingerprint(config, plugins, data.path)
-        if out.exists() and not out.is_dir():
-            raise RunDirError(f"{out} is a file, not a run directory; choose another --out")
+        check_writable(out, "run")  # someone else's directory is refused before the lock file
         request = RunRequest(
             config=config, out=out, plugins=plugins, data=data, checked=checked,
             fingerprint=fingerprint, executor=executor, restart=restart, backend=backend,

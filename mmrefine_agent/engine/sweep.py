@@ -25,6 +25,7 @@ from mmrefine_agent.analysis.sweep_gain import with_gains
 from mmrefine_agent.config import RunConfig, apply_override, build_config
 from mmrefine_agent.errors import ConfigError
 from mmrefine_agent.records.models import CellSummary, Scores, SweepDoc, UsageBlock
+from mmrefine_agent.records.ownership import claim
 from mmrefine_agent.records.rundir import write_json_atomic
 from mmrefine_agent.records.steps import jsonable
 
@@ -97,7 +98,7 @@ def expand_grid(raw: dict[str, Any], origin: str = "config") -> list[Cell]:
         if name in seen:
             raise ConfigError(f"{origin}: two grid cells share the name {name!r}")
         seen.add(name)
-        merged["name"] = f"{raw.get('name', 'sweep')}/{name}"
+        merged["name"] = f"{raw.get('name', 'sweep')}.{name}"  # a label: one path component
         config = build_config(merged, origin=f"{origin} [cell {name}]")
         cells.append(Cell(name=name, values=values, config=config))
     return cells
@@ -162,7 +163,7 @@ def _checked_cells(
                 raise type(exc)(f"{origin} [cell {cell.name}]: {exc}") from exc
         if (out / cell.name).resolve().parent != out.resolve():  # never outside the sweep
             raise ConfigError(f"{origin}: cell {cell.name!r} would leave {out}")
-    out.mkdir(parents=True, exist_ok=True)
+    claim(out, "sweep")  # someone else's directory is refused before anything is written
     return cells
 
 

@@ -11,6 +11,14 @@ from mmrefine_agent.records.outcomes import UsageBlock
 from mmrefine_agent.records.step_scores import RoundCorrection, StepScores
 
 
+class DirMarker(Record):
+    """``mmrefine.json``: the mark of a directory mmrefine made (written before any other file)."""
+
+    kind: Literal["run", "sweep"] = "run"
+    made_by: str = ""
+    created_at: str = ""
+
+
 class UsageSession(Part):
     """One session's usage (a process that worked on the run)."""
 

@@ -25,6 +25,7 @@ from mmrefine_agent.records.base import (
 from mmrefine_agent.records.documents import (
     CellSummary,
     Completeness,
+    DirMarker,
     Fingerprint,
     NodeUsage,
     ParseHealth,
@@ -65,6 +66,7 @@ __all__ = [
     "CallUsage",
     "CellSummary",
     "Completeness",
+    "DirMarker",
     "Failure",
     "FailureKind",
     "FinalOutput",

@@ -1,7 +1,8 @@
 """Run directories on disk (fixed names), crash-safe JSONL files, and typed reading back.
 
 Lines are appended and flushed as results complete, so a killed process loses at most the
-line being written; readers ignore a truncated last line and writers cut it off first. Every
+line being written; readers skip an unreadable end of a file (a truncated last line, or the
+garbage a power loss leaves) and writers cut it off first (records/jsonl_tail.py). Every
 line is a versioned record (:mod:`mmrefine_agent.records.models`); a line whose major version
 this code does not know is refused with a message naming the file and line.
 """
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError
 
 from mmrefine_agent.errors import RunDirError
+from mmrefine_agent.records.jsonl_tail import cut_unreadable_tail, tail_skipped
 from mmrefine_agent.records.models import (
     READABLE_VERSIONS,
     Fingerprint,
@@ -37,6 +39,8 @@ SCORES = "scores.json"
 SUBMISSION = "submission.json"
 USAGE = "usage.json"
 FINGERPRINT = "fingerprint.json"
+USAGE_JOURNAL = "usage-journal.jsonl"
+JSONL_FILES = (STEPS, RESULTS, JUDGMENTS, USAGE_JOURNAL)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -82,8 +86,8 @@ def read_raw_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
         try:
             record = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            if number >= len(lines) - 1:
-                break  # the last line was cut off by a crash
+            if tail_skipped(path, lines, number):
+                break  # the end was cut off by a crash, or garbled by a power loss
             raise RunDirError(f"{path}: line {number}: invalid JSON: {exc}") from exc
         if isinstance(record, dict):
             records.append((number, record))
@@ -129,17 +133,6 @@ def read_document(path: Path, model: type[M]) -> M | None:
         raise RunDirError(f"{path}: field '{dotted}': {first['msg']}") from None
 
 
-def cut_partial_line(path: Path) -> None:
-    """Truncate a file to its last newline (drops a line a crash left half-written)."""
-    if not path.is_file():
-        return
-    with path.open("rb+") as handle:
-        data = handle.read()
-        if not data or data.endswith(b"\n"):
-            return
-        handle.truncate(data.rfind(b"\n") + 1)
-
-
 def write_json_atomic(path: Path, data: BaseModel | dict[str, Any]) -> None:
     """Write JSON via a temporary file and rename (readers never see half a file)."""
     tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
@@ -149,6 +142,17 @@ def write_json_atomic(path: Path, data: BaseModel | dict[str, Any]) -> None:
         text = json.dumps(data, indent=2, ensure_ascii=True)
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text via a temporary file and rename (a kill leaves the old file or the new one)."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def rewrite_records(path: Path, records: Sequence[BaseModel]) -> None:
@@ -164,7 +168,7 @@ class JsonlAppender:
     """Append one record per line, flushed at once (a killed process loses no written line)."""
 
     def __init__(self, path: Path) -> None:
-        cut_partial_line(path)
+        cut_unreadable_tail(path)  # never append after garbage: it would then be mid-file
         self.path = path
         self._handle: IO[str] = path.open("a", encoding="utf-8")
 
@@ -197,6 +201,11 @@ class RunDir:
         if not (self.path / CONFIG).is_file():
             raise RunDirError(f"{self.path}: not a run directory (no {CONFIG})")
         return self
+
+    def cut_unreadable_tails(self) -> None:
+        """Before a session reads and appends: cut each JSONL file's unreadable end (kept aside)."""
+        for name in JSONL_FILES:
+            cut_unreadable_tail(self.file(name))
 
     def results(self) -> list[ItemResult]:
         """The latest result record per item key, in file order."""
