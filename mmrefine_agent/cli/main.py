@@ -109,6 +109,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override judge settings, e.g. judge.name=offline",
     )
+    judge.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="a config of yours whose judge: section replaces the run's (other sections unused)",
+    )
+    judge.add_argument(
+        "--trust-run-config",
+        action="store_true",
+        help="use the run's own judge endpoint, key variable and options (config.yaml is data: "
+        "without this, settings that route requests must come from --set or --config)",
+    )
     judge.add_argument("--all", action="store_true", help="re-judge every item, not only missing")
     judge.add_argument(
         "--submission",

@@ -228,9 +228,17 @@ def cmd_judge(args: argparse.Namespace) -> int:
     else:
         if not args.run_dir:
             raise RunDirError("give a RUN_DIR, or --submission FILE")
+        section = None
+        if args.config:
+            from mmrefine_agent.config import load_config_dict
+
+            section = load_config_dict(Path(args.config)).get("judge")
+            if not isinstance(section, dict):
+                raise ConfigError(f"{args.config}: --config needs a 'judge:' section")
         with progress:
             outcome = asyncio.run(
                 rejudge_run(Path(args.run_dir), plugins, overrides=args.overrides,
-                            force=args.all, sinks=[progress])
+                            force=args.all, sinks=[progress], judge_section=section,
+                            trust_run_config=args.trust_run_config)
             )  # fmt: skip
     return print_outcome(outcome)

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import random
 import time
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,16 +66,20 @@ class UsageTotals:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    on_paid: Callable[[], None] | None = None
+    """Called after each paid call is counted (the run's usage journal)."""
 
     def add(self, response: ModelResponse) -> None:
         """Count one completed call."""
-        if response.cache_hit:
-            self.cache_hits += 1
-        else:
-            self.calls += 1
-            self.cost_usd += response.cost_usd
         self.input_tokens += response.input_tokens
         self.output_tokens += response.output_tokens
+        if response.cache_hit:
+            self.cache_hits += 1
+            return
+        self.calls += 1
+        self.cost_usd += response.cost_usd
+        if self.on_paid is not None:
+            self.on_paid()
 
     def absorb(self, block: UsageBlock) -> None:
         """Add a usage block counted elsewhere (e.g. by another process)."""
@@ -101,10 +106,21 @@ class UsageTotals:
 
 @dataclass(slots=True)
 class Budget:
-    """A shared spending limit in USD (None: unlimited)."""
+    """A shared spending limit in USD (None: unlimited), with the cost of calls in flight.
+
+    A call starts only while the spend so far, plus an estimate of every call in flight and
+    of itself, stays within the limit; each call is estimated at the dearest call seen so
+    far. The first call goes alone (nothing is known of the cost yet), and when the budget
+    left is less than one call, calls go one at a time. So the spend passes the limit by at
+    most about one call (more only when a call costs more than any before it).
+    """
 
     limit: float | None
     spent: float = 0.0
+    reserved: float = 0.0
+    in_flight: int = 0
+    dearest: float | None = None
+    _waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
     def check(self) -> None:
         """Raise BudgetExceeded when the limit is reached."""
@@ -114,6 +130,45 @@ class Budget:
     def charge(self, cost_usd: float) -> None:
         """Count the cost of one finished call."""
         self.spent += cost_usd
+
+    async def reserve(self) -> float:
+        """Wait until a call may start within the budget; the amount reserved for it.
+
+        Raises BudgetExceeded once the spend has reached the limit.
+        """
+        if self.limit is None:
+            return 0.0
+        while True:
+            self.check()
+            estimate = self.dearest
+            if self.in_flight == 0 or (
+                estimate is not None and self.spent + self.reserved + estimate <= self.limit
+            ):
+                self.in_flight += 1
+                self.reserved += estimate or 0.0
+                return estimate or 0.0
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+
+    def settle(self, reserved: float, cost_usd: float | None) -> None:
+        """A call ended: release what it reserved and charge its cost (None: it failed)."""
+        if cost_usd is not None:
+            self.charge(cost_usd)
+        if self.limit is None:
+            return
+        self.in_flight -= 1
+        self.reserved = max(0.0, self.reserved - reserved)
+        if cost_usd is not None:
+            self.dearest = cost_usd if self.dearest is None else max(self.dearest, cost_usd)
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
 
 @dataclass(slots=True)
@@ -230,31 +285,40 @@ class ModelClient:
         )
         return response, record
 
+    async def _attempt(self, request: ModelRequest) -> ModelResponse:
+        """One attempt at the backend, under the timeout (and the serialising lock)."""
+        started = time.perf_counter()
+        if self._serial is not None:
+            async with self._serial:
+                response = await asyncio.wait_for(
+                    self.backend.complete(request), self.settings.timeout_s
+                )
+        else:
+            response = await asyncio.wait_for(
+                self.backend.complete(request), self.settings.timeout_s
+            )
+        if not response.latency_s:
+            response.latency_s = time.perf_counter() - started
+        believable_usage(response)
+        self._check_size(request, response)
+        clean_text(response)
+        return response
+
     async def _call_with_retries(self, request: ModelRequest) -> tuple[ModelResponse, int]:
         attempt = 0
         while True:
             attempt += 1
             try:
                 async with self.limiter:
-                    # checked and charged while holding a slot, so waiting calls see the cost
-                    # of the calls before them (in-flight calls can still overshoot a little)
-                    self.budget.check()
-                    started = time.perf_counter()
-                    if self._serial is not None:
-                        async with self._serial:
-                            response = await asyncio.wait_for(
-                                self.backend.complete(request), self.settings.timeout_s
-                            )
-                    else:
-                        response = await asyncio.wait_for(
-                            self.backend.complete(request), self.settings.timeout_s
-                        )
-                    if not response.latency_s:
-                        response.latency_s = time.perf_counter() - started
-                    believable_usage(response)
-                    self.budget.charge(response.cost_usd)
-                    self._check_size(request, response)
-                    clean_text(response)
+                    # reserved and charged while holding a slot: a call starts only while the
+                    # spend plus the calls in flight stay within the budget (see Budget)
+                    reserved = await self.budget.reserve()
+                    cost: float | None = None
+                    try:
+                        response = await self._attempt(request)
+                        cost = response.cost_usd
+                    finally:
+                        self.budget.settle(reserved, cost)
                 return response, attempt
             except PermanentModelError as exc:
                 self.totals.failures += 1

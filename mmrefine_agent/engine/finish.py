@@ -145,8 +145,13 @@ def finish_run(
 
     ``records`` are the run's results (latest per key, in file order) and steps when the
     caller holds exactly what the files hold (a session that wrote them); else they are read.
+    Only records of ``expected`` keys (the run's configured items) are scored.
     """
     results, steps = records if records is not None else (run.results(), run.steps())
+    wanted = set(expected)  # a record whose key is not one of the run's items is not counted
+    if any(r.key not in wanted for r in results):
+        results = [r for r in results if r.key in wanted]
+        steps = [s for s in steps if s.item_key in wanted]
     judged = config.judge.name not in ("none", "")
     scored = score_records(results, items, config)
     scores = scored.scores
@@ -154,7 +159,10 @@ def finish_run(
         "name": config.judge.name,
         "model": config.judge.model,
         "backend": config.judge.backend,
+        "api_base": config.judge.api_base,
+        "endpoints": [e.model_dump(mode="json") for e in config.judge.endpoints],
         "params": dict(config.judge.params),
+        "options": dict(config.judge.options),
         "per_round": config.judge.per_round,
     }
     scores.uses_gold = any(r.uses_gold for r in results if r.refined)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,16 @@ from mmrefine_agent.engine.finish import finish_run
 from mmrefine_agent.engine.results import item_fields
 from mmrefine_agent.engine.run import RunOutcome
 from mmrefine_agent.engine.session import load_data, open_run_stream, open_session
+from mmrefine_agent.engine.trust import check_run_judge
 from mmrefine_agent.engine.usage import RunUsage
 from mmrefine_agent.errors import ConfigError, DataError, RunDirError
 from mmrefine_agent.events import ItemFinished, RunFinished, RunInfo, RunStarted, Sink
-from mmrefine_agent.judging.item_judging import judge_record, needs_judging
+from mmrefine_agent.judging.item_judging import (
+    judge_record,
+    needs_judging,
+    presume_settings,
+    presumed_key,
+)
 from mmrefine_agent.model.options import check_options
 from mmrefine_agent.plugins_manager import Plugins
 from mmrefine_agent.records import rundir
@@ -54,10 +60,15 @@ async def judge_records(
     records: list[ItemResult],
     prompts: Any,
     *,
+    expected: Sequence[str],
     force: bool,
     sinks: Iterable[Sink] = (),
 ) -> RunOutcome:
-    """Judge ``records`` (missing/failed judgments, or all with ``force``); write run files."""
+    """Judge ``records`` (missing/failed judgments, or all with ``force``); write run files.
+
+    ``expected`` are the keys of the run's configured items: completeness and scores are
+    over them (an item never run is missing; a record of another key is not counted).
+    """
     started = time.perf_counter()
     info = RunInfo(run_dir=run.path, config=config, session="judge")
     channel = open_run_stream(run, info, plugins, sinks)
@@ -70,11 +81,16 @@ async def judge_records(
         raise RunDirError("judge.name is 'none': nothing to judge with")
     ledger = RunUsage(run.file(rundir.USAGE), services.refine_totals, services.judge_totals,
                       kind="judge")  # fmt: skip
+    services.budget.spent += ledger.earlier_cost()  # one budget for the whole run
     slots = asyncio.Semaphore(max(4, config.judge.concurrency * 2))
+    presumed, key = presumed_key(run.last_scores(), judge), judge.settings_key
+    for record in records:
+        presume_settings(record, presumed)
     todo = [
         r
         for r in records
-        if r.key in items and needs_judging(r, judge.name, config.judge.per_round, force=force)
+        if r.key in items
+        and needs_judging(r, judge.name, config.judge.per_round, force=force, settings=key)
     ]
     if todo and config.run.preflight:  # a judge that cannot work fails in seconds
         try:
@@ -84,7 +100,7 @@ async def judge_records(
             await session.aclose()
             raise
     stream.emit(
-        RunStarted(run=info, total=len(records), todo=len(todo), done=len(records) - len(todo))
+        RunStarted(run=info, total=len(expected), todo=len(todo), done=len(expected) - len(todo))
     )
 
     async def one(record: ItemResult) -> None:
@@ -99,18 +115,20 @@ async def judge_records(
     finally:
         channel.close()
         await session.aclose()
-    usage = ledger.write()
-    expected = [r.key for r in records]
+    usage = ledger.finish()
     scores = finish_run(run, config, items, expected, usage)
     stream.emit(RunFinished(run=info, scores=scores))
-    failed = [r for r in run.results() if r.status != "ok"]
+    wanted = set(expected)
+    latest = {r.key: r for r in run.results() if r.key in wanted}
+    failed = [r for r in latest.values() if r.status != "ok"]
+    n_done = len(latest) - len(failed)
     return RunOutcome(
         run_dir=run.path,
         scores=scores,
         usage=services.usage(),
-        n_items=len(records),
-        n_done=len(records) - len(failed),
-        n_errors=len(failed),
+        n_items=len(expected),
+        n_done=n_done,
+        n_errors=len(expected) - n_done,
         elapsed_s=time.perf_counter() - started,
         errors=[f"{r.key}: {r.status}: {r.error}" for r in failed],
     )
@@ -123,17 +141,27 @@ async def rejudge_run(
     overrides: list[str] | None = None,
     force: bool = False,
     sinks: Iterable[Sink] = (),
+    judge_section: dict[str, Any] | None = None,
+    trust_run_config: bool = False,
 ) -> RunOutcome:
-    """Judge the items of a run whose judgment is missing, failed or from another judge."""
+    """Judge the items of a run whose judgment is missing, failed or made otherwise.
+
+    ``judge_section`` (the ``judge:`` mapping of a config of the caller's) replaces the run's;
+    without it, judge settings that route requests must be restated in ``overrides`` or
+    confirmed with ``trust_run_config`` (engine/trust.py).
+    """
     run = RunDir(path).require()
     check_writable(path, "run")
+    origin = str(run.file(rundir.CONFIG))
     raw = load_config_dict(run.file(rundir.CONFIG))
-    config = build_config(
-        raw,
-        check_judge_overrides(overrides or []),
-        origin=str(run.file(rundir.CONFIG)),
-        stored=True,
-    )
+    if judge_section is not None:
+        raw = {**raw, "judge": judge_section}
+    changes = check_judge_overrides(overrides or [])
+    config = build_config(raw, changes, origin=origin, stored=True)
+    if judge_section is None and not trust_run_config and config.judge.name not in ("none", ""):
+        judge_cls = plugins.judges.get(config.judge.name)
+        stored = build_config(raw, [], origin=origin, stored=True)
+        check_run_judge(origin, stored, changes, needs_model=judge_cls.needs_model)
     check_options(config, plugins, model=False)
     data = load_data(config, plugins)
     with RunLock(path, "judge"):
@@ -146,6 +174,7 @@ async def rejudge_run(
             data.items,
             run.results(),
             data.prompts,
+            expected=[*data.items, *(p.key for p in data.problems)],
             force=force,
             sinks=sinks,
         )
@@ -260,5 +289,6 @@ async def _judge_submission(
         records.append(record)
     by_key = {item.key: item for item in items}
     return await judge_records(
-        config, plugins, run, by_key, records, prompts, force=False, sinks=sinks
-    )
+        config, plugins, run, by_key, records, prompts, expected=list(by_key), force=False,
+        sinks=sinks,
+    )  # fmt: skip

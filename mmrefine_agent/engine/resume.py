@@ -136,6 +136,7 @@ RUN_FILES = (
     rundir.SCORES,
     rundir.SUBMISSION,
     rundir.USAGE,
+    rundir.USAGE_JOURNAL,
     rundir.FINGERPRINT,
 )
 

@@ -51,7 +51,7 @@ from mmrefine_agent.engine.session import (
 from mmrefine_agent.engine.usage import RunUsage
 from mmrefine_agent.engine.writers import SessionRecords
 from mmrefine_agent.events import ItemFinished, RunFinished, RunInfo, RunStarted, Sink
-from mmrefine_agent.judging.item_judging import needs_judging
+from mmrefine_agent.judging.item_judging import needs_judging, presume_settings, presumed_key
 from mmrefine_agent.model.backend import ModelBackend
 from mmrefine_agent.model.options import check_options
 from mmrefine_agent.plugins_manager import Plugins, load_plugins, load_run_plugins
@@ -197,6 +197,7 @@ async def _run_locked(request: RunRequest) -> RunOutcome:
         opened.run.file(rundir.USAGE), session.services.refine_totals,
         session.services.judge_totals,
     )  # fmt: skip
+    session.services.budget.spent += ledger.earlier_cost()  # one budget for the whole run
     try:
         _preflight(session, opened)
         _announce(request, opened)
@@ -240,15 +241,23 @@ def _open_run(request: RunRequest) -> OpenRun:
 
 
 def _judge_kept(opened: OpenRun, session: Session, items: Iterable[str]) -> None:
-    """Kept records of configured items whose judgment is missing, failed or another judge's."""
+    """Kept records of configured items whose judgment must be made (again).
+
+    Missing, failed, another judge's, or made with other judge settings (model, endpoint,
+    parameters, options).
+    """
     judge = session.services.judge
     if judge is None:
         return
     configured, per_round = set(items), session.config.judge.per_round
+    presumed, key = presumed_key(opened.run.last_scores(), judge), judge.settings_key
+    for record in opened.plan.kept.values():
+        presume_settings(record, presumed)
     opened.to_judge = [
         r
         for r in opened.plan.kept.values()
-        if r.key in configured and needs_judging(r, judge.name, per_round, force=False)
+        if r.key in configured
+        and needs_judging(r, judge.name, per_round, force=False, settings=key)
     ]
 
 
@@ -294,7 +303,7 @@ def _finish(
 ) -> RunOutcome:
     """Write usage, scores and the submission; say what the session did."""
     items, problems = request.data.items, request.data.problems
-    usage = ledger.write()
+    usage = ledger.finish()
     scores = finish_run(
         opened.run, request.config, items, [*items, *(p.key for p in problems)], usage,
         records=opened.written.records(),

@@ -2,19 +2,22 @@
 
 ``usage.json`` holds the run's totals over every session that worked on it (a resumed run
 adds up), plus one entry per session. It is rewritten (atomically, a few hundred bytes) as
-items finish (once for all the items that finish in the same turn of the event loop), so a
-killed process loses only the accounting of items in flight.
+items finish (once for all the items that finish in the same turn of the event loop); what a
+session pays between two rewrites is kept in ``usage-journal.jsonl`` as each paid call
+returns (engine/usage_journal.py), so a killed session's spend is never lost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
 from mmrefine_agent.engine.client import UsageTotals
+from mmrefine_agent.engine.usage_journal import UsageJournal, fold
 from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.records.models import (
     CallUsage,
@@ -22,9 +25,10 @@ from mmrefine_agent.records.models import (
     StepEvent,
     UsageBlock,
     UsageDoc,
+    UsageMark,
     UsageSession,
 )
-from mmrefine_agent.records.rundir import read_document, write_json_atomic
+from mmrefine_agent.records.rundir import USAGE_JOURNAL, read_document, write_json_atomic
 from mmrefine_agent.records.steps import StepRecord
 
 
@@ -86,15 +90,33 @@ class RunUsage:
         self.refine = refine
         self.judge = judge
         self.kind: Literal["run", "judge"] = kind
+        self.id = uuid.uuid4().hex[:12]
         self.started = time.perf_counter()
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        self.earlier: list[UsageSession] = previous_sessions(path)
+        self.journal = UsageJournal(path.with_name(USAGE_JOURNAL))
+        self.earlier: list[UsageSession] = fold(previous_sessions(path), self.journal.path)
         self._pending = False
         self._failed: Exception | None = None
+        refine.on_paid = judge.on_paid = self._paid
+
+    def earlier_cost(self) -> float:
+        """What the run's earlier sessions spent (refinement and judging), in USD."""
+        return sum(s.refine.cost_usd + s.judge.cost_usd for s in self.earlier)
+
+    def _paid(self) -> None:
+        """A paid call returned: journal this session's usage so far."""
+        try:
+            self.journal.mark(
+                UsageMark(session=self.id, started_at=self.started_at, kind=self.kind,
+                          refine=self.refine.snapshot(), judge=self.judge.snapshot())
+            )  # fmt: skip
+        except OSError as exc:  # a full disk: raised by the next item_finished
+            self._failed = exc
 
     def session(self) -> UsageSession:
         """The usage of the current process so far."""
         return UsageSession(
+            id=self.id,
             started_at=self.started_at,
             elapsed_s=round(time.perf_counter() - self.started, 3),
             kind=self.kind,
@@ -118,6 +140,13 @@ class RunUsage:
         doc = self.document()
         write_json_atomic(self.path, doc)
         self._pending = False
+        return doc
+
+    def finish(self) -> UsageDoc:
+        """The session's last ``usage.json`` write; the journal is then no longer needed."""
+        doc = self.write()
+        self.refine.on_paid = self.judge.on_paid = None
+        self.journal.close(remove=True)
         return doc
 
     def item_finished(self) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mmrefine_agent.types import Item
@@ -61,6 +64,38 @@ class JudgeEnv:
     record: Callable[[JudgeCallRecord | dict[str, Any]], None]
 
 
+def verdict_settings(config: JudgeConfig, needs_model: bool) -> dict[str, Any]:
+    """What decides a judge's verdicts.
+
+    Its name and, for a judge that calls a model, the model, backend, endpoint(s), call
+    parameters and options (not timeouts, retries or the key variable).
+    """
+    settings: dict[str, Any] = {"name": config.name}
+    if needs_model:
+        settings |= {
+            "model": config.model,
+            "backend": config.backend,
+            "api_base": config.api_base,
+            "endpoints": [e.model_dump(mode="json") for e in config.endpoints],
+            "params": dict(config.params),
+            "options": dict(config.options),
+        }
+    return settings
+
+
+VERDICT_FIELDS = ("model", "backend", "api_base", "endpoints", "params", "options")
+
+
+def settings_key(settings: dict[str, Any], needs_model: bool) -> str:
+    """A short hash of :func:`verdict_settings` (absent fields count as their defaults)."""
+    chosen: dict[str, Any] = {"name": settings.get("name")}
+    if needs_model:
+        defaults: dict[str, Any] = {"api_base": None, "endpoints": [], "params": {}, "options": {}}
+        chosen |= {k: settings.get(k, defaults.get(k)) for k in VERDICT_FIELDS}
+    blob = json.dumps(chosen, sort_keys=True, default=str, ensure_ascii=True)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
 class Judge(ABC):
     """Base class for judges."""
 
@@ -74,6 +109,11 @@ class Judge(ABC):
         self.name = name
         self.config = config
         self.env = env
+
+    @cached_property
+    def settings_key(self) -> str:
+        """The key of the settings that decide this judge's verdicts (stored with each one)."""
+        return settings_key(verdict_settings(self.config, self.needs_model), self.needs_model)
 
     @abstractmethod
     async def judge(

@@ -6,23 +6,66 @@ naming the exception, and the item is recorded as such (re-judged on the next ru
 
 from __future__ import annotations
 
-from mmrefine_agent.judging.base import Judge, Judgment
+from mmrefine_agent.judging.base import Judge, Judgment, settings_key
 from mmrefine_agent.judging.scenarios import JUDGE_ERROR
-from mmrefine_agent.records.models import ItemResult, JudgmentRecord, RoundJudgment
+from mmrefine_agent.records.models import ItemResult, JudgmentRecord, RoundJudgment, Scores
 from mmrefine_agent.types import Item
 
 
-def needs_judging(record: ItemResult, judge_name: str, per_round: bool, *, force: bool) -> bool:
-    """Whether a refined record still lacks a valid judgment from ``judge_name``."""
+def is_current(judgment: JudgmentRecord, judge_name: str, settings: str | None) -> bool:
+    """A valid judgment by ``judge_name`` made with the judge settings keyed ``settings``.
+
+    A judgment that does not say its settings (written before 0.3) counts as current; see
+    :func:`presume_settings` for how a run gives such judgments the settings that scored them.
+    """
+    return (
+        judgment.judge == judge_name
+        and judgment.scenario != JUDGE_ERROR
+        and (settings is None or judgment.settings in (None, settings))
+    )
+
+
+def presume_settings(record: ItemResult, settings: str | None) -> None:
+    """Give judgments that do not say their settings the key ``settings`` (in memory)."""
+    if settings is None:
+        return
+    for entry in (record.judgment, *record.round_judgments):
+        if entry is not None and entry.settings is None:
+            entry.settings = settings
+
+
+def presumed_key(previous: Scores | None, judge: Judge) -> str | None:
+    """The settings key presumed for judgments that do not say theirs (written before 0.3).
+
+    That of the judge settings the run's scores.json names (None: unknown, another judge's).
+    """
+    if previous is None or previous.judge_settings.get("name") != judge.name:
+        return None
+    return settings_key(dict(previous.judge_settings), judge.needs_model)
+
+
+def needs_judging(
+    record: ItemResult,
+    judge_name: str,
+    per_round: bool,
+    *,
+    force: bool,
+    settings: str | None = None,
+) -> bool:
+    """Whether a refined record lacks a valid judgment by ``judge_name`` with ``settings``.
+
+    ``settings`` is the judge's :attr:`~mmrefine_agent.judging.base.Judge.settings_key`: a
+    judgment made with another model, endpoint, parameters or options is redone.
+    """
     if not record.refined:
         return False
     if force:
         return True
     judgment = record.judgment
-    if judgment is None or judgment.judge != judge_name or judgment.scenario == JUDGE_ERROR:
+    if judgment is None or not is_current(judgment, judge_name, settings):
         return True
     if per_round:
-        judged = {e.round for e in record.round_judgments if e.scenario != JUDGE_ERROR}
+        judged = {e.round for e in record.round_judgments if is_current(e, judge_name, settings)}
         return any(r.round not in judged for r in record.rounds)
     return False
 
@@ -45,7 +88,9 @@ async def judge_round(
             f"judge {judge.name} raised {type(exc).__name__}: {exc}",
             0,
         )
-    return judgment.to_record(number, generation)
+    entry = judgment.to_record(number, generation)
+    entry.settings = judge.settings_key
+    return entry
 
 
 async def judge_record(
@@ -57,12 +102,17 @@ async def judge_record(
     """
     if not record.rounds:
         return
-    earlier = {} if force else {e.round: e for e in record.round_judgments if e.judge == judge.name}
+    key = judge.settings_key
+    earlier = {} if force else {
+        e.round: e
+        for e in record.round_judgments
+        if e.judge == judge.name and e.settings in (None, key)
+    }  # fmt: skip
     chosen = record.rounds if per_round else record.rounds[-1:]
     entries: list[RoundJudgment] = []
     for summary in chosen:
         previous = earlier.get(summary.round)
-        if previous is not None and previous.scenario != JUDGE_ERROR:
+        if previous is not None and is_current(previous, judge.name, key):
             entries.append(previous)
             continue
         retry = previous is not None and previous.scenario == JUDGE_ERROR

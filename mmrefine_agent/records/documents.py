@@ -22,8 +22,24 @@ class DirMarker(Record):
 class UsageSession(Part):
     """One session's usage (a process that worked on the run)."""
 
+    id: str | None = None
+    """The session's id (its lines in ``usage-journal.jsonl``); None before 0.3."""
     started_at: str = ""
     elapsed_s: float = 0.0
+    kind: Literal["run", "judge"] = "run"
+    refine: UsageBlock = Field(default_factory=UsageBlock)
+    judge: UsageBlock = Field(default_factory=UsageBlock)
+
+
+class UsageMark(Record):
+    """A line of ``usage-journal.jsonl``: a session's usage so far, after one paid call.
+
+    Appended as each paid call returns, so a session killed before it rewrote usage.json
+    still has what it paid counted (the next session folds the journal into usage.json).
+    """
+
+    session: str
+    started_at: str = ""
     kind: Literal["run", "judge"] = "run"
     refine: UsageBlock = Field(default_factory=UsageBlock)
     judge: UsageBlock = Field(default_factory=UsageBlock)

@@ -36,6 +36,7 @@ from mmrefine_agent.records.documents import (
     SubmissionEntry,
     SweepDoc,
     UsageDoc,
+    UsageMark,
     UsageSession,
 )
 from mmrefine_agent.records.outcomes import (
@@ -96,5 +97,6 @@ __all__ = [
     "SweepDoc",
     "UsageBlock",
     "UsageDoc",
+    "UsageMark",
     "UsageSession",
 ]

@@ -20,6 +20,9 @@ class JudgmentRecord(Part):
     calls: int = 0
     generation: int = 0
     rule: str | None = None
+    settings: str | None = None
+    """The key of the judge settings that made it (model, endpoint, parameters, options);
+    a judgment made with other settings is redone. None: written before 0.3."""
 
 
 class RoundJudgment(JudgmentRecord):

@@ -259,6 +259,13 @@ class RunDir:
             raise RunDirError(f"{self.path}: no {SCORES} (run `mmrefine judge {self.path}`)")
         return scores
 
+    def last_scores(self) -> Scores | None:
+        """scores.json as the last session left it (None: absent or unreadable)."""
+        try:
+            return read_document(self.file(SCORES), Scores)
+        except RunDirError:
+            return None
+
     def usage(self) -> UsageDoc | None:
         """usage.json (None before the first finished item)."""
         return read_document(self.file(USAGE), UsageDoc)

@@ -10,9 +10,10 @@ the actor tells every worker its share (concurrency / workers that want permits)
 above its share gives permits back as its calls end, and refreshes its share and reports its
 spend every ``SYNC_S`` seconds while it holds any.
 
-The budget is one for the whole run: each worker checks the scope's spend as last reported by
-the actor plus its own spend since (calls of other workers in the last ``SYNC_S`` can
-overshoot it a little, as calls already in flight do in a local run).
+The budget is one for the whole run (earlier sessions' spend included): each worker checks the
+scope's spend as last reported by the actor plus its own spend since, and bounds its own calls
+in flight as a local run does (``Budget``); calls of other workers in the last ``SYNC_S`` can
+overshoot it a little more.
 
 Permits of a worker that dies are returned by the driver (:meth:`LimitsServer.forget`).
 """
@@ -115,6 +116,10 @@ class LimitsServer:
                 await self._put(permits, holder, count)
                 returned += count
         return returned
+
+    def add_spend(self, scope: str, cost_usd: float) -> None:
+        """Count spend made before this session (a resumed run's earlier sessions)."""
+        self._spent[scope] = self._spent.get(scope, 0.0) + cost_usd
 
     def spent(self, scope: str) -> float:
         """The spend of one scope so far."""

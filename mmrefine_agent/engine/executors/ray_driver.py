@@ -122,6 +122,9 @@ class RayExecutor:
                 plugin_modules=plugin_modules(job.plugins),
             )
             await pool.open(spec)
+            spent = job.services.budget.spent  # earlier sessions' spend: one budget per run
+            if spent:
+                await _wait(pool.limits.add_spend.remote(job.scope, spent))
             try:
                 await _Dispatch(job, pool, units).run()
             finally:
