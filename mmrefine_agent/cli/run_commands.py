@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from mmrefine_agent import ConfigError
 from mmrefine_agent.cli.safe_text import inline, safe
-from mmrefine_agent.errors import ConfigError, RunDirError
+from mmrefine_agent.errors import RunDirError
 
 if TYPE_CHECKING:
     from mmrefine_agent import RunOutcome
