@@ -41,6 +41,9 @@ class EchoBackend(ModelBackend):
     """Answers without a model: the verdict it is told, and the prompt's last line."""
 
     description: ClassVar[str] = "example: answers without a model (docs/plugins.md)"
+    options_doc: ClassVar[dict[str, str] | None] = {
+        "verdict": "the verdict of every answer: Correct (default) or Incorrect"
+    }  # any other model.options key is refused, with a did-you-mean, before anything runs
     sees_images: bool = False  # images are not sent; image items are counted as not seen
 
     def __init__(self, config: ModelConfig) -> None:
