@@ -315,6 +315,7 @@ def load_run_plugins(
         if record.source_sha256 and now.source_sha256 != record.source_sha256:
             raise PluginError(
                 f"{run_dir} was made with plugin module '{record.spec}' ({now.path}), whose "
-                "source has changed since; restore it, or start a new run with the new code"
+                "source has changed since; restore it, use another --out for the new code, or "
+                "--restart to start this run over"
             )
     return plugins
