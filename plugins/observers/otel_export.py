@@ -3,8 +3,9 @@
 Imported only when ``observers.otel`` is set (extra ``otel``). Spans go through a batch
 processor to an OTLP/HTTP exporter whose each export is bounded (5 s, or the
 ``OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT`` given); :meth:`Exporting.close` flushes for at most
-:data:`FLUSH_TIMEOUT_S` and then stops the exporter, so a collector that is down costs the end
-of a run seconds, not minutes. Undelivered spans are counted and become one warning; the
+:data:`FLUSH_TIMEOUT_S` (not at all when the latest export failed: the collector is down) and
+then stops the exporter, so a collector that is down costs the end of a run seconds, not
+minutes. Undelivered spans are counted and become one warning; the
 SDK's own log lines are held back meanwhile (they would repeat it once per retry).
 """
 
