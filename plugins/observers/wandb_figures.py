@@ -159,10 +159,18 @@ def wandb_config(run: RunInfo) -> dict[str, Any]:
 
 
 def sweep_group(run: RunInfo) -> str | None:
-    """The sweep a cell belongs to (a cell's config is named ``SWEEP/CELL``), else None."""
+    """The sweep a cell belongs to, else None.
+
+    A cell runs in ``SWEEP_DIR/CELL`` and its config is named ``SWEEP.CELL`` (``SWEEP/CELL``
+    before 0.3); without that shape, the sweep directory's name.
+    """
     if not run.cell:
         return None
-    return run.config.name.rsplit("/", 1)[0] if "/" in run.config.name else run.config.name
+    name, cell = run.config.name, run.run_dir.name
+    for separator in (".", "/"):
+        if name.endswith(separator + cell) and len(name) > len(separator + cell):
+            return name[: -len(separator + cell)]
+    return run.run_dir.parent.name
 
 
 class Progress:
