@@ -214,7 +214,12 @@ class RunSettings(Section):
         description="a server asking to wait longer (Retry-After) fails the call at once "
         "instead of sleeping",
     )
-    max_cost_usd: float | None = Field(None, ge=0, description="stop issuing calls past this")
+    max_cost_usd: float | None = Field(
+        None,
+        ge=0,
+        description="one budget in USD for the run, across resumes: no call starts past it "
+        "(passed by about one call at most)",
+    )
     workers: int | Literal["auto"] = Field(
         "auto",
         description="deprecated and ignored (v1 worker processes); kept so v1 run directories "

@@ -139,9 +139,8 @@ def test_a_torn_last_line_is_cut_silently_and_a_complete_one_gets_its_newline(
     torn.write_bytes(b'{"a": 1}\n{"b": 2}\n{"c": ')
     assert read_jsonl(torn) == [{"a": 1}, {"b": 2}]
     cut_unreadable_tail(torn)
-    assert torn.read_bytes() == b'{"a": 1}\n{"b": 2}\n' and not list(
-        tmp_path.glob("*.unreadable-*")
-    )
+    assert torn.read_bytes() == b'{"a": 1}\n{"b": 2}\n'
+    assert not list(tmp_path.glob("*.unreadable-*"))
     whole = tmp_path / "whole.jsonl"
     whole.write_bytes(b'{"a": 1}\n{"b": 2}')
     cut_unreadable_tail(whole)

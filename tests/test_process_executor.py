@@ -131,11 +131,19 @@ def test_budget_is_one_budget_over_both_processes(tmp_path: Path) -> None:
                       "run.concurrency=1", "run.processes=2", limit=8),
         )  # fmt: skip
         calls = len(server.requests)
+        # a resume starts from what the run spent: the budget is one for the run
+        again = run(
+            tmp_path / "out",
+            overrides(server, "judge.name=offline", priced, "run.max_cost_usd=40",
+                      "run.concurrency=1", "run.processes=2", limit=8),
+        )  # fmt: skip
+        assert len(server.requests) == calls
     assert calls == 3
     lines = (tmp_path / "out" / "results.jsonl").read_text().splitlines()
-    statuses = sorted(json.loads(line)["status"] for line in lines)
+    statuses = sorted(json.loads(line)["status"] for line in lines[:8])
     assert statuses == ["budget"] * 5 + ["ok"] * 3
     assert not outcome.complete
+    assert again.scores.completeness.failed == {"budget": 5}
     assert children() == []
 
 

@@ -129,10 +129,18 @@ def test_budget_is_one_budget_over_every_worker(ray_cluster: str, tmp_path: Path
                       "run.concurrency=1", "run.executor=ray", limit=8),
         )  # fmt: skip
         calls = len(server.requests)
+        # a resume on Ray starts from what the run spent: the budget is one for the run
+        again = run(
+            tmp_path / "out",
+            overrides(server, "judge.name=offline", priced, "run.max_cost_usd=40",
+                      "run.concurrency=1", "run.executor=ray", limit=8),
+        )  # fmt: skip
+        assert len(server.requests) == calls
     assert calls == 3
     statuses = sorted(status for status, _ in summary(tmp_path / "out").values())
     assert statuses == ["budget"] * 5 + ["ok"] * 3
     assert not outcome.complete
+    assert again.scores.completeness.failed == {"budget": 5}
 
 
 def test_a_worker_that_dies_loses_only_its_items_in_flight(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import random
 import time
 from collections.abc import Callable
@@ -90,6 +91,18 @@ class UsageTotals:
         self.input_tokens += block.input_tokens
         self.output_tokens += block.output_tokens
         self.cost_usd += block.cost_usd
+
+    def as_json(self) -> str:
+        """The totals as a JSON object with :class:`UsageBlock`'s fields (cheap: no model)."""
+        cost = self.cost_usd
+        return (
+            f'{{"calls":{self.calls:d},"cache_hits":{self.cache_hits:d},'
+            f'"failures":{self.failures:d},"retries":{self.retries:d},'
+            f'"input_tokens":{self.input_tokens:d},"output_tokens":{self.output_tokens:d},'
+            f'"cost_usd":{cost!r}}}'
+            if math.isfinite(cost)
+            else self.snapshot().model_dump_json()
+        )
 
     def snapshot(self) -> UsageBlock:
         """The totals so far as a record."""

@@ -40,14 +40,14 @@ from mmrefine_agent.types import Item
 
 
 def check_judge_overrides(overrides: Iterable[str]) -> list[str]:
-    """Only ``judge.*`` keys may change when re-judging (the outputs were made already)."""
+    """Only ``judge.*`` keys (and the budget) may change when re-judging (outputs are made)."""
     out = list(overrides)
     for text in out:
         key = text.split("=", 1)[0].strip()
-        if not key.startswith("judge."):
+        if not key.startswith("judge.") and key != "run.max_cost_usd":
             raise ConfigError(
-                f"--set {key}: re-judging may only change judge settings (judge.*); "
-                "to change how outputs are made, start a new run"
+                f"--set {key}: re-judging may only change judge settings (judge.*) and the "
+                "budget (run.max_cost_usd); to change how outputs are made, start a new run"
             )
     return out
 

@@ -10,6 +10,7 @@ returns (engine/usage_journal.py), so a killed session's spend is never lost.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Iterable
@@ -20,12 +21,12 @@ from mmrefine_agent.engine.client import UsageTotals
 from mmrefine_agent.engine.usage_journal import UsageJournal, fold
 from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.records.models import (
+    SCHEMA_VERSION,
     CallUsage,
     NodeUsage,
     StepEvent,
     UsageBlock,
     UsageDoc,
-    UsageMark,
     UsageSession,
 )
 from mmrefine_agent.records.rundir import USAGE_JOURNAL, read_document, write_json_atomic
@@ -94,6 +95,9 @@ class RunUsage:
         self.started = time.perf_counter()
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         self.journal = UsageJournal(path.with_name(USAGE_JOURNAL))
+        head = {"version": SCHEMA_VERSION, "session": self.id, "started_at": self.started_at,
+                "kind": kind}  # fmt: skip
+        self._prefix = json.dumps(head)[:-1] + ","
         self.earlier: list[UsageSession] = fold(previous_sessions(path), self.journal.path)
         self._pending = False
         self._failed: Exception | None = None
@@ -104,12 +108,13 @@ class RunUsage:
         return sum(s.refine.cost_usd + s.judge.cost_usd for s in self.earlier)
 
     def _paid(self) -> None:
-        """A paid call returned: journal this session's usage so far."""
+        """A paid call returned: journal this session's usage so far (a ``UsageMark`` line).
+
+        Built as plain JSON, not through the model: this runs once per paid call.
+        """
+        line = f'{self._prefix}"refine":{self.refine.as_json()},"judge":{self.judge.as_json()}}}'
         try:
-            self.journal.mark(
-                UsageMark(session=self.id, started_at=self.started_at, kind=self.kind,
-                          refine=self.refine.snapshot(), judge=self.judge.snapshot())
-            )  # fmt: skip
+            self.journal.mark(line)
         except OSError as exc:  # a full disk: raised by the next item_finished
             self._failed = exc
 

@@ -27,11 +27,11 @@ class UsageJournal:
         self.path = path
         self._appender: JsonlAppender | None = None
 
-    def mark(self, mark: UsageMark) -> None:
-        """Append (and flush) one mark."""
+    def mark(self, line: str) -> None:
+        """Append (and flush) one mark: a :class:`UsageMark` as one JSON line."""
         if self._appender is None:
             self._appender = JsonlAppender(self.path)
-        self._appender.write(mark)
+        self._appender.write_line(line)
 
     def close(self, *, remove: bool) -> None:
         """Close the file; ``remove`` once usage.json holds everything it recorded."""

@@ -174,7 +174,11 @@ class JsonlAppender:
 
     def write(self, record: BaseModel) -> None:
         """Append (and flush) one record."""
-        self._handle.write(record_json(record) + "\n")
+        self.write_line(record_json(record))
+
+    def write_line(self, line: str) -> None:
+        """Append (and flush) one line of JSON already made (no newline in it)."""
+        self._handle.write(line + "\n")
         self._handle.flush()
 
     def flush(self) -> None:

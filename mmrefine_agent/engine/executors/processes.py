@@ -205,6 +205,9 @@ class _Dispatch:
         self.redone: set[str] = set()
 
     async def run(self) -> None:
+        spent = self.job.services.budget.spent  # earlier sessions' spend: one budget per run
+        if spent:
+            self.pool.server.add_spend(self.job.scope, spent)
         await self.local.open(self.spec)
         try:
             while True:
