@@ -73,6 +73,7 @@ if TYPE_CHECKING:
     from mmrefine_agent.graph.shape import BEGIN_ROUND, END_ROUND, GraphShape
     from mmrefine_agent.graph.state import RefineState
     from mmrefine_agent.graph.strategy import Gold, NodeContext, Strategy
+    from mmrefine_agent.graph.tool_steps import run_tool_step
     from mmrefine_agent.judging.answers import answers_match
     from mmrefine_agent.judging.base import Judge, Judgment, parse_binary
     from mmrefine_agent.judging.scenarios import (
@@ -187,6 +188,7 @@ _LAZY = {
     "Gold": "mmrefine_agent.graph.strategy",
     "NodeContext": "mmrefine_agent.graph.strategy",
     "Strategy": "mmrefine_agent.graph.strategy",
+    "run_tool_step": "mmrefine_agent.graph.tool_steps",
     "answers_match": "mmrefine_agent.judging.answers",
     "Judge": "mmrefine_agent.judging.base",
     "Judgment": "mmrefine_agent.judging.base",
@@ -331,6 +333,7 @@ __all__ = [
     "refine_item",
     "run",
     "run_tool_call",
+    "run_tool_step",
     "scenario_rule",
     "scrub",
     "scrub_text",

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 from mmrefine_agent.analysis.metrics import final_scenario
@@ -24,6 +25,7 @@ from mmrefine_agent.records.models import (
     JudgeCallRecord,
     RoundJudgment,
     StepEvent,
+    ToolRunRecord,
 )
 from mmrefine_agent.types import Image, Item
 
@@ -88,6 +90,24 @@ class Images:
     max_side: int | None
     urls: dict[str, str] = field(default_factory=dict)
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    run_dir: Path | None = None
+    """Where images tools returned are stored (``images/<sha256>.<ext>``)."""
+
+    def add_stored(self, relative: str | None, sha256: str) -> str | None:
+        """A tool's image from the run directory, shown as stored (None when it is missing)."""
+        if sha256 in self.urls:
+            return sha256
+        if relative is None or self.run_dir is None:
+            return None
+        try:
+            image = Image.from_file(self.run_dir / relative)
+        except (OSError, ValueError):
+            return None
+        saved, self.max_side = self.max_side, None  # shown as the tool made it
+        try:
+            return self.add(image)
+        finally:
+            self.max_side = saved
 
     def add(self, image: Image) -> str:
         """Store the image as the run sent it (resized for display); returns its hash."""
@@ -154,10 +174,22 @@ def summary_row(record: ItemResult, steps: Sequence[StepEvent]) -> dict[str, Any
 def _call(call: CallRecord, strings: Strings) -> dict[str, Any]:
     return {
         "messages": [
-            {"role": m.role, "text": strings.ids(m.text), "images": [i.sha256 for i in m.images]}
+            {
+                "role": m.role,
+                "text": strings.ids(m.text),
+                "images": [i.sha256 for i in m.images],
+                "tool_calls": [c.name for c in m.tool_calls],
+                "tool_call_id": m.tool_call_id,
+                "name": m.name,
+            }
             for m in call.messages
         ],
         "answer": strings.ids(call.answer),
+        "tool_calls": [
+            {"id": c.id, "name": c.name, "arguments": c.arguments, "problem": c.problem}
+            for c in call.tool_calls
+        ],
+        "tools": call.params.get("tools") if isinstance(call.params.get("tools"), list) else [],
         "model": call.usage.model,
         "tokens": [call.usage.input_tokens, call.usage.output_tokens],
         "latency_s": call.usage.latency_s,
@@ -166,10 +198,24 @@ def _call(call: CallRecord, strings: Strings) -> dict[str, Any]:
     }
 
 
-def _step(step: StepEvent, strings: Strings) -> dict[str, Any]:
+def _tool_run(run: ToolRunRecord, strings: Strings, images: Images) -> dict[str, Any]:
+    return {
+        "call_id": run.call_id,
+        "name": run.name,
+        "arguments": run.arguments,
+        "result": strings.ids(run.result),
+        "error": run.error,
+        "error_type": run.error_type,
+        "image": images.add_stored(run.image_file, run.image.sha256) if run.image else None,
+        "elapsed_s": run.elapsed_s,
+    }
+
+
+def _step(step: StepEvent, strings: Strings, images: Images) -> dict[str, Any]:
     return {
         "node": step.node,
         "calls": [_call(c, strings) for c in step.calls],
+        "tool_runs": [_tool_run(r, strings, images) for r in step.tool_runs],
         "parsed": step.parsed,
         "parse_errors": step.parse_errors,
         "notes": step.notes,
@@ -230,7 +276,7 @@ def trace_payload(
                 "final_answer": summary.final_answer,
                 "parse_errors": summary.parse_errors,
                 "response": strings.ids(summary.response),
-                "nodes": [_step(s, strings) for s in steps if s.round == summary.round],
+                "nodes": [_step(s, strings, images) for s in steps if s.round == summary.round],
                 "judgment": _judgment(record, judged.get(summary.round)),
                 "judge_calls": [
                     _judge_call(c, strings) for c in judge_calls if c.round == summary.round
@@ -238,7 +284,7 @@ def trace_payload(
             }
         )
     seen = {r.round for r in record.rounds}
-    orphans = [_step(s, strings) for s in steps if s.round not in seen]  # failed items
+    orphans = [_step(s, strings, images) for s in steps if s.round not in seen]  # failed items
     numbered, solution = False, list[tuple[int | None, str]]()
     image = None
     if item is not None:
