@@ -138,9 +138,8 @@ def test_builtin_tools_are_registered_with_openai_schemas() -> None:
     assert tools.names() == ["calculator", "python", "zoom"]
     zoom = convert_to_openai_tool(tools.get("zoom"))["function"]
     assert zoom["parameters"]["properties"]["box"]["minItems"] == 4
-    assert "expression" in convert_to_openai_tool(tools.get("calculator"))["function"]["parameters"][
-        "properties"
-    ]
+    calculator = convert_to_openai_tool(tools.get("calculator"))["function"]
+    assert "expression" in calculator["parameters"]["properties"]
 
 
 def test_a_tool_plugin_must_register_langchain_tools() -> None:
@@ -266,8 +265,9 @@ def test_scripted_tool_loop_runs_each_call_and_records_it(scripted_tool_run: Pat
     zoom = runs["c2"]
     assert not zoom["error"] and zoom["result"].startswith("zoomed into [0, 0, 0.5, 0.5]")
     stored = scripted_tool_run / zoom["image_file"]
-    assert stored.read_bytes() and hashlib.sha256(stored.read_bytes()).hexdigest() == (
-        zoom["image"]["sha256"]
+    assert (
+        stored.read_bytes()
+        and hashlib.sha256(stored.read_bytes()).hexdigest() == (zoom["image"]["sha256"])
     )
     assert zoom["image_file"] == f"images/{zoom['image']['sha256']}.png"
     # the second request: the reply's calls, then one tool message per call, by id, in order

@@ -115,12 +115,13 @@ def _tool_lines(step: StepEvent, run_path: Path, full: bool) -> tuple[list[list[
     for call in step.calls:
         lines: list[Any] = []
         for tool_call in call.tool_calls:
-            lines.append(
-                Text("tool call: ", style="bold yellow")
-                + Text(
-                    f"{tool_call.name}({_arguments(tool_call.arguments, full)}) [{tool_call.id}]"
-                )
+            given = (
+                _clip(tool_call.raw_arguments, full, 300)
+                if tool_call.problem
+                else _arguments(tool_call.arguments, full)
             )
+            called = safe(f"{tool_call.name}({given}) [{tool_call.id}]")
+            lines.append(Text("tool call: ", style="bold yellow") + Text(called))
             if tool_call.problem:
                 lines.append(Text(f"  arguments: {safe(tool_call.problem)}", style="red"))
             if tool_call.id in runs and tool_call.id not in shown:
@@ -130,7 +131,7 @@ def _tool_lines(step: StepEvent, run_path: Path, full: bool) -> tuple[list[list[
     rest: list[Any] = []
     for run in step.tool_runs:
         if run.call_id not in shown:
-            called = f"{run.name}({_arguments(run.arguments, full)}) [{run.call_id}]"
+            called = safe(f"{run.name}({_arguments(run.arguments, full)}) [{run.call_id}]")
             rest.append(Text("tool run: ", style="bold yellow") + Text(safe(called)))
             rest += _tool_run(run, run_path, full)
     return per_call, rest
