@@ -32,8 +32,22 @@ def calculate(expression: str) -> str:
     return _show(parse_math(expression))
 
 
+def _unwrap(text: str) -> str:
+    """``text`` without parentheses that enclose all of it (``(2x = 4)`` -> ``2x = 4``)."""
+    text = text.strip()
+    while text.startswith("(") and text.endswith(")"):
+        depth = 0
+        for index, ch in enumerate(text):
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            if depth == 0 and index < len(text) - 1:
+                return text  # the first parenthesis closes before the end
+        text = text[1:-1].strip()
+    return text
+
+
 def _split_equation(text: str) -> tuple[str, bool, str]:
     """``lhs = rhs`` (one plain ``=``, not ``==``, ``<=``, ``>=``, ``!=``) split in two."""
+    text = _unwrap(text)
     marks = [
         i
         for i, ch in enumerate(text)
