@@ -310,3 +310,41 @@ def test_the_html_item_view_carries_tool_runs_and_their_images(scripted_tool_run
     record = next(r for s in view.steps for r in s.tool_runs if r.call_id == "c2")
     image = view.tool_image(record)
     assert image is not None and image.sha256 == sha
+
+
+def test_plugins_lists_the_tools() -> None:
+    shown = mmrefine("plugins")
+    assert shown.returncode == 0, shown.stderr
+    rows = [" ".join(line.split()) for line in shown.stdout.splitlines()]
+    for name in ("calculator", "python", "zoom"):
+        assert any(f"│ tool │ {name} │" in row for row in rows), name
+    assert "mmrefine_register_tools" in shown.stdout
+
+
+def test_a_tool_node_runs_calls_as_a_step_of_its_own() -> None:
+    from mmrefine_agent import ToolBox, run_tool_step
+    from mmrefine_agent.graph.context import GraphContext
+    from mmrefine_agent.records.steps import StepRecord
+    from mmrefine_agent.types import Item
+
+    item = Item(key="k", id="1", question="q", options=(), image=png(), answer="",
+                initial_solution="", label="correct", reference_feedback=None,
+                error_type=None, source="s")  # fmt: skip
+    steps: list[StepRecord] = []
+    tools = load_plugins().tools
+    context = GraphContext(
+        item=item, client=None, prompts=None, emit_step=steps.append,  # type: ignore[arg-type]
+        tools=ToolBox({name: tools.get(name) for name in ("calculator", "zoom")}),
+    )  # fmt: skip
+    calls = [
+        ToolCall("a", "zoom", {"box": [0, 0, 1, 1]}),
+        ToolCall("b", "calculator", {"expression": "6*7"}),
+    ]
+    results = asyncio.run(run_tool_step(context, calls, node="tools", round=2, strategy="s"))
+    assert [(r.call_id, r.error) for r in results] == [("a", False), ("b", False)]
+    assert results[1].text == "42" and results[0].image is not None
+    (step,) = steps
+    assert (step.node, step.round) == ("tools", 2)
+    assert [run.call_id for run in step.tool_runs] == ["a", "b"]
+    event = step.to_event()
+    assert list(event.image_files) == [f"images/{results[0].image.sha256}.png"]
