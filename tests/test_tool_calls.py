@@ -348,3 +348,29 @@ def test_a_tool_node_runs_calls_as_a_step_of_its_own() -> None:
     assert [run.call_id for run in step.tool_runs] == ["a", "b"]
     event = step.to_event()
     assert list(event.image_files) == [f"images/{results[0].image.sha256}.png"]
+
+
+def test_the_item_view_renders_tool_calls_results_and_images(
+    scripted_tool_run: Path, tmp_path: Path
+) -> None:
+    from test_html_report import browser_page, chromium_path, link
+
+    if chromium_path() is None:
+        pytest.skip("no Debian chromium")
+    page_file = tmp_path / "report.html"
+    made = mmrefine("report", str(scripted_tool_run), "--html", str(page_file))
+    assert made.returncode == 0, made.stderr
+    (result,) = lines(scripted_tool_run / "results.jsonl")
+    with browser_page() as (page, problems):
+        page.goto(page_file.as_uri() + link(result["key"]))
+        runs = page.locator("#trace .tool-run")
+        runs.first.wait_for()
+        assert runs.count() == 6
+        assert page.locator("#trace .tool-run.tool-failed").count() == 3
+        assert page.locator("#trace .tool-call").count() == 6
+        image = page.locator("#trace img.tool-image")
+        assert image.count() == 1
+        assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+        texts = page.locator("#trace .tool-result").all_inner_texts()
+        assert "4099/4 ≈ 1024.75" in texts and "42" in texts
+        assert problems == []
