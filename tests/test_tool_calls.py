@@ -228,25 +228,39 @@ SCRIPTED_CALLS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def scripted_tool_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def run_tool_loop(base: Path, out: Path) -> subprocess.CompletedProcess[str]:
     """One image item through the test strategy's tool loop, scripted, with three tools."""
-    base = tmp_path_factory.mktemp("tool-loop")
     script = base / "script.yaml"
     final = official_answer(False, "8", step=2)
     script.write_text(
         yaml.safe_dump({"nodes": {"detect": {"turns": [{"tool_calls": SCRIPTED_CALLS}, final]}}})
     )
-    out = base / "run"
-    done = mmrefine(
+    return mmrefine(
         "run", "configs/paper_single_pass.yaml", "--plugin", str(STRATEGY), "--limit", "1",
         "--out", str(out), "--quiet",
         "--set", "strategy.name=tool_loop", "--set", "strategy.tools=[calculator,zoom,python]",
         "--set", "data.filter.modality=image", "--set", "model.backend=scripted",
         "--set", f"model.options.script={script}", "--set", "judge.name=offline",
     )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def scripted_tool_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("tool-loop")
+    done = run_tool_loop(base, base / "run")
     assert done.returncode == 0, done.stderr
-    return out
+    return base / "run"
+
+
+def test_a_second_run_runs_its_tools_again(tmp_path: Path) -> None:
+    """Tool runs are not replayed from the item cache: a new run directory gets its images."""
+    first, second = run_tool_loop(tmp_path, tmp_path / "a"), run_tool_loop(tmp_path, tmp_path / "b")
+    assert first.returncode == second.returncode == 0, second.stderr
+    (result,) = lines(tmp_path / "b" / "results.jsonl")
+    assert not result.get("replayed")
+    assert [p.name for p in (tmp_path / "a" / "images").iterdir()] == [
+        p.name for p in (tmp_path / "b" / "images").iterdir()
+    ]
 
 
 def test_scripted_tool_loop_runs_each_call_and_records_it(scripted_tool_run: Path) -> None:
@@ -374,3 +388,27 @@ def test_the_item_view_renders_tool_calls_results_and_images(
         texts = page.locator("#trace .tool-result").all_inner_texts()
         assert "4099/4 ≈ 1024.75" in texts and "42" in texts
         assert problems == []
+
+
+def test_tool_choice_forces_an_offered_tool_by_name() -> None:
+    from mmrefine_agent import ToolBox
+
+    box = ToolBox({"calculator": load_plugins().tools.get("calculator")})
+    assert box.choice("auto") == "auto" and box.choice("required") == "required"
+    assert box.choice("calculator") == {"type": "function", "function": {"name": "calculator"}}
+    with pytest.raises(PluginError, match="tool 'zoom' is not offered to this strategy"):
+        box.choice("zoom")
+    with pytest.raises(PluginError, match="not offered"):
+        box.schemas(["python"])
+
+
+def test_a_version_2_step_line_still_reads(tmp_path: Path) -> None:
+    from mmrefine_agent.records.rundir import RunDir
+
+    old = {"version": 2, "kind": "step", "item_key": "k", "round": 1, "node": "detect",
+           "strategy": "single_pass", "calls": [{"messages": [{"role": "user", "text": "q",
+           "images": []}], "answer": "a", "usage": {"model": "m"}}]}  # fmt: skip
+    (tmp_path / "steps.jsonl").write_text(json.dumps(old) + "\n")
+    (step,) = RunDir(tmp_path).steps()
+    assert step.version == 2 and step.tool_runs == [] and step.calls[0].tool_calls == []
+    assert step.calls[0].params == {} and step.calls[0].messages[0].tool_call_id is None
