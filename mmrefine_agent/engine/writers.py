@@ -48,6 +48,7 @@ class RunFiles:
         if isinstance(event, StepFinished):
             if event.step.image_files:  # images tool runs returned: stored before the line
                 self.run.store_files(event.step.image_files)
+                event.step.image_files = {}  # on disk now; a long run keeps no image bytes
             self.steps.write(event.step)
         elif isinstance(event, ItemFinished):
             self.results.write(event.result)

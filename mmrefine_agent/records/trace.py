@@ -96,7 +96,8 @@ class StepEvent(Record):
     """The tool calls this step ran, in order (their results went back to the model)."""
     image_files: dict[str, bytes] = Field(default_factory=dict, exclude=True, repr=False)
     """Bytes of the images tool runs returned, by run-relative path, until the run files
-    store them (never written to ``steps.jsonl``: the file ``images/<sha256>.<ext>`` is)."""
+    store them (then emptied; never written to ``steps.jsonl``: the file
+    ``images/<sha256>.<ext>`` is, and observers read it there)."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
