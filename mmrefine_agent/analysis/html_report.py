@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from mmrefine_agent.analysis.localisation import localisation, reference_steps
+from mmrefine_agent.analysis.report_images import Images
 from mmrefine_agent.analysis.report_items import (
-    Images,
     Strings,
     group_by_item,
     summary_row,
