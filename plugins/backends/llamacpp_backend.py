@@ -75,6 +75,7 @@ class LlamaCppBackend(ModelBackend):
         "n_threads": "CPU threads (default: the binding's own)",
         "seed": "sampling seed (default model.params.seed, else 0)",
         "chat_format": "chat template (default: the one stored in the GGUF)",
+        "jinja": "prompt through the model's own Jinja template (default: when it handles tools)",
     }
 
     def __init__(self, config: ModelConfig) -> None:
