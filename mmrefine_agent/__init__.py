@@ -19,6 +19,7 @@ from mmrefine_agent.hookspecs import (
     RegisterDataset,
     RegisterJudge,
     RegisterStrategy,
+    RegisterTool,
     hookimpl,
 )
 
@@ -72,6 +73,7 @@ if TYPE_CHECKING:
     from mmrefine_agent.graph.shape import BEGIN_ROUND, END_ROUND, GraphShape
     from mmrefine_agent.graph.state import RefineState
     from mmrefine_agent.graph.strategy import Gold, NodeContext, Strategy
+    from mmrefine_agent.graph.tool_steps import run_tool_step
     from mmrefine_agent.judging.answers import answers_match
     from mmrefine_agent.judging.base import Judge, Judgment, parse_binary
     from mmrefine_agent.judging.scenarios import (
@@ -108,6 +110,10 @@ if TYPE_CHECKING:
     from mmrefine_agent.redact import scrub, scrub_text
     from mmrefine_agent.refine_one import RefinedItem, arefine_item, refine_item
     from mmrefine_agent.run_view import RunView, open_run
+    from mmrefine_agent.tools.box import ToolBox
+    from mmrefine_agent.tools.context import ToolContext, tool_context
+    from mmrefine_agent.tools.results import ToolResult, tool_messages
+    from mmrefine_agent.tools.runner import ToolRun, run_tool_call
     from mmrefine_agent.types import (
         CallTags,
         ChatMessage,
@@ -116,6 +122,7 @@ if TYPE_CHECKING:
         Label,
         ModelRequest,
         ModelResponse,
+        ToolCall,
     )
 
 __version__ = "0.2.0"
@@ -181,6 +188,7 @@ _LAZY = {
     "Gold": "mmrefine_agent.graph.strategy",
     "NodeContext": "mmrefine_agent.graph.strategy",
     "Strategy": "mmrefine_agent.graph.strategy",
+    "run_tool_step": "mmrefine_agent.graph.tool_steps",
     "answers_match": "mmrefine_agent.judging.answers",
     "Judge": "mmrefine_agent.judging.base",
     "Judgment": "mmrefine_agent.judging.base",
@@ -215,6 +223,14 @@ _LAZY = {
     "Label": "mmrefine_agent.types",
     "ModelRequest": "mmrefine_agent.types",
     "ModelResponse": "mmrefine_agent.types",
+    "ToolCall": "mmrefine_agent.types",
+    "ToolBox": "mmrefine_agent.tools.box",
+    "ToolContext": "mmrefine_agent.tools.context",
+    "tool_context": "mmrefine_agent.tools.context",
+    "ToolResult": "mmrefine_agent.tools.results",
+    "tool_messages": "mmrefine_agent.tools.results",
+    "ToolRun": "mmrefine_agent.tools.runner",
+    "run_tool_call": "mmrefine_agent.tools.runner",
 }
 
 __all__ = [
@@ -270,6 +286,7 @@ __all__ = [
     "RegisterDataset",
     "RegisterJudge",
     "RegisterStrategy",
+    "RegisterTool",
     "ReplyTooLarge",
     "RowProblem",
     "RunConfig",
@@ -282,6 +299,11 @@ __all__ = [
     "StepEvent",
     "Strategy",
     "StrategyConfig",
+    "ToolBox",
+    "ToolCall",
+    "ToolContext",
+    "ToolResult",
+    "ToolRun",
     "TransientModelError",
     "WandbObserverConfig",
     "__version__",
@@ -310,6 +332,8 @@ __all__ = [
     "read_jsonl",
     "refine_item",
     "run",
+    "run_tool_call",
+    "run_tool_step",
     "scenario_rule",
     "scrub",
     "scrub_text",
@@ -317,6 +341,8 @@ __all__ = [
     "text_field",
     "text_list",
     "token_count",
+    "tool_context",
+    "tool_messages",
     "write_html_report",
 ]
 

@@ -163,6 +163,11 @@ class StrategyConfig(Section):
         default_factory=dict,
         description="strategy-specific; the keys a strategy reads: `mmrefine graph NAME`",
     )
+    tools: list[str] | None = Field(
+        None,
+        description="tools the strategy may offer the model (`mmrefine plugins` lists them); "
+        "null: the strategy's default, [] none",
+    )
 
 
 class JudgeConfig(Section):

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from langchain_core.tools import BaseTool
+
     from mmrefine_agent.data.base import Dataset
     from mmrefine_agent.events import RunInfo
     from mmrefine_agent.graph.strategy import Strategy
@@ -29,6 +31,7 @@ RegisterBackend = Callable[[str, "type[ModelBackend]"], None]
 RegisterStrategy = Callable[[str, "type[Strategy]"], None]
 RegisterJudge = Callable[[str, "type[Judge]"], None]
 RegisterDataset = Callable[[str, "type[Dataset]"], None]
+RegisterTool = Callable[["BaseTool"], None]
 
 
 @hookspec
@@ -84,6 +87,26 @@ def mmrefine_register_datasets(register: RegisterDataset) -> None:
 
     Returns:
         Nothing. Every implementation is called (results are not collected).
+    """
+
+
+@hookspec
+def mmrefine_register_tools(register: RegisterTool) -> None:
+    """Contribute tools a strategy may offer the model (``strategy.tools`` chooses which).
+
+    Args:
+        register: call ``register(tool)`` once per tool. A tool is a langchain-core tool (a
+            function decorated with ``@tool``, or a ``BaseTool``): its name, description and
+            argument schema are what the model is shown. A tool that needs the item (e.g. its
+            image) reads it with :func:`mmrefine_agent.tool_context`; one that returns an
+            image returns ``(text, Image)`` with ``response_format="content_and_artifact"``.
+            What a tool raises becomes a result the model reads. Import langchain-core inside
+            this function, not at module level: the hook runs only when a command needs tools.
+            A name registered twice is an error.
+
+    Returns:
+        Nothing. Every implementation is called, the first time tools are needed (results
+        are not collected).
     """
 
 

@@ -84,6 +84,19 @@ class Plugins:
     judges: Registry[Any]
     modules: list[str] = field(default_factory=list)  # extra modules (--plugin), for workers
     datasets: Registry[Any] = field(default_factory=lambda: Registry("dataset"))
+    _tools: Registry[Any] | None = None
+
+    @property
+    def tools(self) -> Registry[Any]:
+        """The registered tools (langchain-core tools), collected when first asked for.
+
+        A run that offers no tool never imports langchain-core's tool machinery.
+        """
+        if self._tools is None:
+            registry: Registry[Any] = Registry("tool")
+            _collect_tools(self.pm, registry, _distributions(self.pm))
+            self._tools = registry
+        return self._tools
 
     def origin_of(self, plugin: object) -> str:
         """Where a loaded plugin comes from (distribution and version, or module)."""
@@ -194,6 +207,25 @@ def _collect(
         impl.function(register=register)
 
 
+def _tool_register(registry: Registry[Any], plugin: str, origin: str) -> Callable[[Any], None]:
+    """The ``register(tool)`` callback one plugin's ``mmrefine_register_tools`` receives."""
+    from mmrefine_agent.tools.box import check_tool
+
+    def register(tool: Any) -> None:
+        checked = check_tool(tool, plugin)
+        registry.add(checked.name, checked, plugin, origin)
+
+    return register
+
+
+def _collect_tools(
+    pm: pluggy.PluginManager, registry: Registry[Any], distributions: dict[int, str]
+) -> None:
+    for impl in pm.hook.mmrefine_register_tools.get_hookimpls():
+        origin = _origin_of(impl.plugin, distributions)
+        impl.function(register=_tool_register(registry, impl.plugin_name, origin))
+
+
 def named_modules(extra_modules: Iterable[str | os.PathLike[str]] = ()) -> list[str]:
     """The plugin modules named outside entry points: ``MMREFINE_PLUGINS``, then ``extra``."""
     out: list[str] = []
@@ -209,7 +241,8 @@ def load_plugins(
     """Load plugins and collect every backend, strategy, judge and dataset they register.
 
     ``extra_modules``: module names or ``.py`` file paths (``str`` or ``Path``) to load besides
-    the entry points of the ``mmrefine_agent`` group and ``MMREFINE_PLUGINS``.
+    the entry points of the ``mmrefine_agent`` group and ``MMREFINE_PLUGINS``. Tools are
+    collected when first asked for (:attr:`Plugins.tools`).
     """
     extra = [str(m) for m in extra_modules]
     pm = get_plugin_manager(extra, load_entry_points=load_entry_points)
@@ -239,6 +272,9 @@ def register_object(plugins: Plugins, plugin: object, name: str) -> None:
         function: Callable[..., None] | None = getattr(plugin, hook_name, None)
         if function is not None:
             function(register=lambda n, c, _r=registry: _r.add(n, c, name, origin))
+    tools: Callable[..., None] | None = getattr(plugin, "mmrefine_register_tools", None)
+    if tools is not None and plugins._tools is not None:  # else collected when first needed
+        tools(register=_tool_register(plugins._tools, name, origin))
 
 
 def module_records(plugins: Plugins) -> list[PluginModule]:

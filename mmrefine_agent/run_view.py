@@ -25,10 +25,11 @@ from mmrefine_agent.records.models import (
     Scores,
     StepEvent,
     SubmissionEntry,
+    ToolRunRecord,
     UsageDoc,
 )
 from mmrefine_agent.records.rundir import RunDir
-from mmrefine_agent.types import Item, Label
+from mmrefine_agent.types import Image, Item, Label
 
 if TYPE_CHECKING:
     import pandas
@@ -104,6 +105,15 @@ class RunView:
     def judgments_for(self, key: str) -> list[JudgeCallRecord]:
         """One item's judge calls, in order."""
         return [j for j in self.judgments if j.item_key == key]
+
+    def tool_image(self, run: ToolRunRecord) -> Image | None:
+        """The image a tool run returned, read from the run directory (None: none, or gone)."""
+        if run.image_file is None:
+            return None
+        try:
+            return Image.from_file(self.path / run.image_file)
+        except (OSError, ValueError):
+            return None
 
     @cached_property
     def items(self) -> dict[str, Item]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import re
 import warnings
@@ -16,11 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from mmrefine_agent.records.models import CallUsage, ImageSummary, MessageSummary
+    from mmrefine_agent.records.models import (
+        CallUsage,
+        ImageSummary,
+        MessageSummary,
+        ToolCallRecord,
+    )
 
 Label = Literal["correct", "incorrect"]
 Modality = Literal["text", "image"]
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,20 +160,98 @@ class Item:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One tool call a model asked for: its id, the tool's name and the arguments.
+
+    ``arguments`` is the parsed JSON object; ``raw_arguments`` the string as the model wrote
+    it (kept for the record and sent back as is). Arguments that are not a JSON object parse
+    to ``{}`` with the reason in ``problem`` (running the call then reports it to the model).
+    """
+
+    id: str
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict, hash=False)
+    raw_arguments: str = ""
+    problem: str | None = None
+
+    @classmethod
+    def parse(cls, id: str, name: str, raw: object) -> ToolCall:
+        """A call from a provider's reply: ``raw`` is the JSON text (or an already parsed dict)."""
+        if isinstance(raw, dict):
+            return cls(id, name, dict(raw), json.dumps(raw, ensure_ascii=False))
+        text = "" if raw is None else str(raw)
+        try:
+            value = json.loads(text) if text.strip() else {}
+        except ValueError as exc:
+            return cls(id, name, {}, text, f"arguments are not valid JSON: {exc}")
+        if not isinstance(value, dict):
+            return cls(id, name, {}, text, "arguments are not a JSON object")
+        return cls(id, name, value, text)
+
+    @classmethod
+    def from_openai(cls, entry: object, index: int = 0) -> ToolCall:
+        """A call from an OpenAI-style ``tool_calls`` entry (a dict or an object with fields).
+
+        A missing id becomes ``call_<index>``; a missing name ``""`` (running it then fails
+        as an unknown tool, which the model is told).
+        """
+
+        def get(value: object, name: str) -> Any:
+            if isinstance(value, dict):
+                return value.get(name)
+            return getattr(value, name, None)
+
+        function = get(entry, "function")
+        call_id = get(entry, "id") or f"call_{index}"
+        return cls.parse(str(call_id), str(get(function, "name") or ""), get(function, "arguments"))
+
+    @property
+    def arguments_json(self) -> str:
+        """The arguments as JSON text: the model's own string when there is one."""
+        return self.raw_arguments or json.dumps(self.arguments, ensure_ascii=False)
+
+    def summary(self) -> ToolCallRecord:
+        """The form traces record."""
+        from mmrefine_agent.records.models import ToolCallRecord
+
+        return ToolCallRecord(
+            id=self.id,
+            name=self.name,
+            arguments=self.arguments,
+            raw_arguments=self.raw_arguments,
+            problem=self.problem,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """A backend-neutral chat message: text plus any images, in order text first."""
+    """A backend-neutral chat message: text plus any images, in order text first.
+
+    An ``assistant`` message may carry the ``tool_calls`` the model made; a ``tool`` message
+    is one call's result (``tool_call_id`` names the call, ``name`` the tool) and may carry
+    images a tool returned (OpenAI-compatible backends send those in a user message after the
+    tool results, as tool messages take text only).
+    """
 
     role: Role
     text: str
     images: tuple[Image, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
 
     def summary(self) -> MessageSummary:
         """The form traces record: the full text, images as hash and size only."""
         from mmrefine_agent.records.models import MessageSummary
 
-        return MessageSummary(
+        summary = MessageSummary(
             role=self.role, text=self.text, images=[img.summary() for img in self.images]
         )
+        if self.tool_calls or self.tool_call_id is not None:
+            summary.tool_calls = [call.summary() for call in self.tool_calls]
+            summary.tool_call_id = self.tool_call_id
+            summary.name = self.name
+        return summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +286,12 @@ class ModelResponse:
     cache_hit: bool = False
     finish_reason: str | None = None
     notes: list[str] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    """The tools the model asked to call (empty: a plain answer)."""
+
+    def as_message(self) -> ChatMessage:
+        """The reply as the assistant message of a conversation (text and tool calls)."""
+        return ChatMessage("assistant", self.text, tool_calls=tuple(self.tool_calls))
 
     def usage(self) -> CallUsage:
         """The accounting of this call as a record."""

@@ -1,8 +1,11 @@
 """A real OpenAI-compatible HTTP server on 127.0.0.1 for tests (scripted answers, faults).
 
-It runs an aiohttp app in a background thread. ``answer(body) -> str`` decides the reply
-content; ``faults`` is a list consumed one per request (e.g. ``"429"``, ``"500"``,
-``"html502"``, ``"stall"``, ``"truncated"``, ``"empty"``, and odd replies: ``"surrogate"``,
+It runs an aiohttp app in a background thread. ``answer(body)`` decides the reply: a string
+(the content), or a mapping ``{"content": ..., "tool_calls": [{"name", "arguments", "id"}]}``
+for a reply that calls tools (``arguments`` a mapping or JSON text; ``id`` defaults to
+``call_<request>_<n>``); ``faults`` is a list consumed one per request (e.g. ``"429"``,
+``"500"``, ``"html502"``, ``"stall"``, ``"truncated"``, ``"empty"``, and odd replies:
+``"surrogate"``,
 ``"parts"``, ``"badusage"``, ``"nochoices"``, ``"badutf8"``, ``"echoauth"``; and hostile ones:
 ``"429days"`` / ``"429date"`` (Retry-After three days, as seconds or as an HTTP date),
 ``"hugeusage"`` / ``"negusage"`` / ``"nanusage"`` / ``"infusage"`` (absurd token counts),
@@ -33,9 +36,34 @@ from typing import Any
 
 from aiohttp import web
 
+Answer = Callable[[dict[str, Any]], "str | dict[str, Any]"]
+
+
+def reply_message(reply: str | dict[str, Any], number: int) -> tuple[dict[str, Any], str]:
+    """The assistant message and finish reason for an answer (text, or text and tool calls)."""
+    if isinstance(reply, str):
+        return {"role": "assistant", "content": reply}, "stop"
+    calls = []
+    for index, call in enumerate(reply.get("tool_calls") or ()):
+        arguments = call.get("arguments", {})
+        calls.append(
+            {
+                "id": call.get("id") or f"call_{number}_{index}",
+                "type": "function",
+                "function": {
+                    "name": call["name"],
+                    "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments),
+                },
+            }
+        )
+    message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
+    if calls:
+        message["tool_calls"] = calls
+    return message, "tool_calls" if calls else "stop"
+
 
 class FakeOpenAI:
-    def __init__(self, answer: Callable[[dict[str, Any]], str], *, latency_s: float = 0.0) -> None:
+    def __init__(self, answer: Answer, *, latency_s: float = 0.0) -> None:
         self.answer = answer
         self.latency_s = latency_s
         self.stall_s = 3.0
@@ -193,23 +221,19 @@ class FakeOpenAI:
         if fault == "badutf8":
             return web.Response(body=b'{"choices": [{"message": {"content": "\xff\xfe"}}]}',
                                 content_type="application/json")  # fmt: skip
-        text = "" if fault == "empty" else self.answer(body)
+        reply = "" if fault == "empty" else self.answer(body)
         if fault == "huge":
-            text = official_answer(True) + "\n" + "x" * self.huge_bytes
+            reply = official_answer(True) + "\n" + "x" * self.huge_bytes
         if fault == "surrogate":
-            text = "Correctness: Correct \ud800 Final Answer: 1"
+            reply = "Correctness: Correct \ud800 Final Answer: 1"
+        message, finish = reply_message(reply, len(self.requests))
+        text = message.get("content") or ""
         payload = {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model", "fake"),
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
-                }
-            ],
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
             "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
         }
         if fault == "parts":
@@ -239,8 +263,8 @@ async def _endless_body(server: FakeOpenAI, response: web.StreamResponse) -> Non
 
 
 def user_text(body: dict[str, Any]) -> str:
-    """All text of the last user message of a request body."""
-    content = body["messages"][-1]["content"]
+    """All text of the last message of a request body."""
+    content = body["messages"][-1]["content"] or ""
     if isinstance(content, str):
         return content
     return "".join(part.get("text", "") for part in content if part.get("type") == "text")

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import mmrefine_agent
 from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.records.models import (
+    SCHEMA_VERSION,
     CallRecord,
     CallUsage,
     ItemResult,
@@ -107,9 +108,9 @@ def test_every_record_line_carries_its_version_and_reads_back_typed(tmp_path: Pa
     out = tmp_path / "run"
     assert scripted_run(out, limit=3).returncode == 0
     for name in ("steps.jsonl", "results.jsonl", "judgments.jsonl"):
-        assert all(r["version"] == 2 for r in lines(out / name)), name
+        assert all(r["version"] == SCHEMA_VERSION for r in lines(out / name)), name
     for name in ("scores.json", "usage.json", "fingerprint.json"):
-        assert json.loads((out / name).read_text())["version"] == 2
+        assert json.loads((out / name).read_text())["version"] == SCHEMA_VERSION
     run = mmrefine_agent.open_run(out)
     assert all(isinstance(r, ItemResult) and r.status == "ok" for r in run.results)
     assert {r.key for r in run.results} == set(run.items)

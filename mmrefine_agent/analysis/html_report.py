@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from mmrefine_agent.analysis.localisation import localisation, reference_steps
+from mmrefine_agent.analysis.report_images import Images
 from mmrefine_agent.analysis.report_items import (
-    Images,
     Strings,
     group_by_item,
     summary_row,
@@ -56,7 +56,7 @@ def report_data(view: RunView) -> tuple[dict[str, Any], list[str], dict[str, str
     references = reference_steps(items)
     steps, calls = group_by_item(view.steps, view.judgments)
     strings = Strings()
-    images = Images(view.config.model.max_image_side)
+    images = Images(view.config.model.max_image_side, run_dir=view.path)
     rows, traces = [], []
     for record in view.results:
         item_steps = steps.get(record.key, [])

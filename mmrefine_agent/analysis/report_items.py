@@ -2,21 +2,19 @@
 
 Size is kept down three ways: every text is split into paragraphs and each distinct paragraph
 is stored once (:class:`Strings`; prompts repeat the question and the solution verbatim), each
-distinct image is stored once (by its hash), and a trace is a JSON block of its own that the
-page parses only when the item is opened.
+distinct image is stored once (by its hash; :mod:`.report_images`), and a trace is a JSON
+block of its own that the page parses only when the item is opened.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
 from mmrefine_agent.analysis.metrics import final_scenario
+from mmrefine_agent.analysis.report_images import Images
 from mmrefine_agent.judging.scenarios import scenario_rule
 from mmrefine_agent.records.models import (
     CallRecord,
@@ -24,11 +22,9 @@ from mmrefine_agent.records.models import (
     JudgeCallRecord,
     RoundJudgment,
     StepEvent,
+    ToolRunRecord,
 )
-from mmrefine_agent.types import Image, Item
-
-DISPLAY_SIDE = 1024
-"""Images larger than this (longer side) are downscaled for display in the report."""
+from mmrefine_agent.types import Item
 
 _STEP_START = re.compile(r"^[ \t>*#_]*step[ \t]*(\d+)\b", re.IGNORECASE | re.MULTILINE)
 _NUMBERED = re.compile(r"^[ \t>*#_]*(\d+)[.)][ \t*_]", re.MULTILINE)
@@ -81,56 +77,6 @@ def solution_steps(text: str, steps: Sequence[str]) -> tuple[bool, list[tuple[in
     return False, [(number, p) for number, p in enumerate(paragraphs, 1)]
 
 
-@dataclass
-class Images:
-    """Each distinct image once, as a data URL for display, with what the model was sent."""
-
-    max_side: int | None
-    urls: dict[str, str] = field(default_factory=dict)
-    facts: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def add(self, image: Image) -> str:
-        """Store the image as the run sent it (resized for display); returns its hash."""
-        from mmrefine_agent.model.image_urls import encode_image
-
-        if image.sha256 in self.urls:
-            return image.sha256
-        sent_url = encode_image(image, self.max_side)
-        mime, _, data = sent_url.partition(";base64,")
-        sent = base64.b64decode(data)
-        width, height = _size(image, sent)
-        shown_url, shown = sent_url, (width, height)
-        if max(width, height) > DISPLAY_SIDE:
-            shown_url, shown = _downscaled(sent)
-        self.urls[image.sha256] = shown_url
-        self.facts[image.sha256] = {
-            "sent": f"{mime.removeprefix('data:')} {width}x{height}, {len(sent):,} bytes",
-            "shown": None if shown == (width, height) else f"{shown[0]}x{shown[1]}",
-            "sha256": image.sha256,
-        }
-        return image.sha256
-
-
-def _size(image: Image, sent: bytes) -> tuple[int, int]:
-    if sent == image.data:
-        return image.width, image.height
-    from PIL import Image as PILImage
-
-    with PILImage.open(io.BytesIO(sent)) as img:
-        return img.size
-
-
-def _downscaled(data: bytes) -> tuple[str, tuple[int, int]]:
-    from PIL import Image as PILImage
-
-    with PILImage.open(io.BytesIO(data)) as img:
-        img.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE))
-        buffer = io.BytesIO()
-        img.convert("RGB").save(buffer, format="JPEG", quality=85)
-        size = img.size
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"), size
-
-
 def summary_row(record: ItemResult, steps: Sequence[StepEvent]) -> dict[str, Any]:
     """The item's row: what the table, the gallery filters and the counts read."""
     sequence = [j.scenario for j in record.round_judgments]
@@ -154,10 +100,22 @@ def summary_row(record: ItemResult, steps: Sequence[StepEvent]) -> dict[str, Any
 def _call(call: CallRecord, strings: Strings) -> dict[str, Any]:
     return {
         "messages": [
-            {"role": m.role, "text": strings.ids(m.text), "images": [i.sha256 for i in m.images]}
+            {
+                "role": m.role,
+                "text": strings.ids(m.text),
+                "images": [i.sha256 for i in m.images],
+                "tool_calls": [c.name for c in m.tool_calls],
+                "tool_call_id": m.tool_call_id,
+                "name": m.name,
+            }
             for m in call.messages
         ],
         "answer": strings.ids(call.answer),
+        "tool_calls": [
+            {"id": c.id, "name": c.name, "arguments": c.arguments, "problem": c.problem}
+            for c in call.tool_calls
+        ],
+        "tools": call.params.get("tools") if isinstance(call.params.get("tools"), list) else [],
         "model": call.usage.model,
         "tokens": [call.usage.input_tokens, call.usage.output_tokens],
         "latency_s": call.usage.latency_s,
@@ -166,10 +124,24 @@ def _call(call: CallRecord, strings: Strings) -> dict[str, Any]:
     }
 
 
-def _step(step: StepEvent, strings: Strings) -> dict[str, Any]:
+def _tool_run(run: ToolRunRecord, strings: Strings, images: Images) -> dict[str, Any]:
+    return {
+        "call_id": run.call_id,
+        "name": run.name,
+        "arguments": run.arguments,
+        "result": strings.ids(run.result),
+        "error": run.error,
+        "error_type": run.error_type,
+        "image": images.add_stored(run.image_file, run.image.sha256) if run.image else None,
+        "elapsed_s": run.elapsed_s,
+    }
+
+
+def _step(step: StepEvent, strings: Strings, images: Images) -> dict[str, Any]:
     return {
         "node": step.node,
         "calls": [_call(c, strings) for c in step.calls],
+        "tool_runs": [_tool_run(r, strings, images) for r in step.tool_runs],
         "parsed": step.parsed,
         "parse_errors": step.parse_errors,
         "notes": step.notes,
@@ -230,7 +202,7 @@ def trace_payload(
                 "final_answer": summary.final_answer,
                 "parse_errors": summary.parse_errors,
                 "response": strings.ids(summary.response),
-                "nodes": [_step(s, strings) for s in steps if s.round == summary.round],
+                "nodes": [_step(s, strings, images) for s in steps if s.round == summary.round],
                 "judgment": _judgment(record, judged.get(summary.round)),
                 "judge_calls": [
                     _judge_call(c, strings) for c in judge_calls if c.round == summary.round
@@ -238,7 +210,7 @@ def trace_payload(
             }
         )
     seen = {r.round for r in record.rounds}
-    orphans = [_step(s, strings) for s in steps if s.round not in seen]  # failed items
+    orphans = [_step(s, strings, images) for s in steps if s.round not in seen]  # failed items
     numbered, solution = False, list[tuple[int | None, str]]()
     image = None
     if item is not None:

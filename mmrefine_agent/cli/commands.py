@@ -192,7 +192,13 @@ def cmd_plugins(args: argparse.Namespace) -> int:
                 description += f" (options: {', '.join(options)})"
             if kind == "strategy" and getattr(entry.component, "uses_gold", False):
                 description = f"(uses gold) {description}"
+            if kind == "strategy" and getattr(entry.component, "default_tools", None):
+                description += f" (tools: {', '.join(entry.component.default_tools)})"
             table.add_row(kind, name, entry.plugin, entry.origin, description)
+    for name in plugins.tools.names():
+        entry = plugins.tools.entries[name]
+        summary = (entry.component.description or "").strip().split("\n")[0]
+        table.add_row("tool", name, entry.plugin, entry.origin, summary)
     observing = ("mmrefine_run_started", "mmrefine_observe_step", "mmrefine_observe_judgment",
                  "mmrefine_observe_item", "mmrefine_run_finished")  # fmt: skip
     for hook_name in observing:

@@ -16,7 +16,7 @@ from mmrefine_agent import ItemResult, RunView, StepEvent, open_run, scenario_ru
 from mmrefine_agent.cli.safe_text import cell, safe
 from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
-from mmrefine_agent.records.models import JudgmentRecord
+from mmrefine_agent.records.models import JudgmentRecord, MessageSummary, ToolRunRecord
 
 
 def _clip(text: str | None, full: bool, limit: int = 600) -> str:
@@ -76,27 +76,86 @@ def _header(view: RunView, result: ItemResult, full: bool) -> list[Any]:
     return parts
 
 
-def _step_panel(number: int, step: StepEvent, full: bool) -> Panel:
-    parts: list[Any] = []
+def _arguments(arguments: object, full: bool) -> str:
+    return _clip(json.dumps(arguments, ensure_ascii=False), full, 300)
+
+
+def _message(message: MessageSummary, full: bool) -> Text:
+    """One prompt message: its role (a tool result names its tool and call), text, images."""
+    role = message.role
+    if message.tool_call_id is not None:
+        role = safe(f"tool {message.name or '?'} [{message.tool_call_id}]")
+    text = _clip(message.text, full, 300)
+    if message.tool_calls:
+        text += "".join(safe(f"\n(calls {c.name} [{c.id}])") for c in message.tool_calls)
+    suffix = "".join(
+        f"\n[image sha256 {i.sha256[:12]}..., {i.width}x{i.height}]" for i in message.images
+    )
+    return Text(f"{role}: ", style="bold cyan") + Text(text + suffix)
+
+
+def _tool_run(run: ToolRunRecord, run_path: Path, full: bool) -> list[Any]:
+    """A tool run: its result (red when it failed) and where its image is stored."""
+    style = "red" if run.error else "green"
+    label = safe(f"  -> {run.name} [{run.call_id}] {'failed' if run.error else 'returned'}: ")
+    lines: list[Any] = [Text(label, style=f"bold {style}") + Text(_clip(run.result, full, 600))]
+    if run.image is not None:
+        where = run_path / run.image_file if run.image_file else "(not stored)"
+        lines.append(
+            Text(f"     image {run.image.width}x{run.image.height}: {where}", style="magenta")
+        )
+    return lines
+
+
+def _tool_lines(step: StepEvent, run_path: Path, full: bool) -> tuple[list[list[Any]], list[Any]]:
+    """Per call of the step, its tool calls each followed by its run; then unmatched runs."""
+    runs = {run.call_id: run for run in step.tool_runs}
+    shown: set[str] = set()
+    per_call: list[list[Any]] = []
     for call in step.calls:
-        for message in call.messages:
-            suffix = "".join(
-                f"\n[image sha256 {i.sha256[:12]}..., {i.width}x{i.height}]" for i in message.images
+        lines: list[Any] = []
+        for tool_call in call.tool_calls:
+            given = (
+                _clip(tool_call.raw_arguments, full, 300)
+                if tool_call.problem
+                else _arguments(tool_call.arguments, full)
             )
-            parts.append(
-                Text(f"{message.role}: ", style="bold cyan")
-                + Text(_clip(message.text, full, 300) + suffix)
-            )
+            called = safe(f"{tool_call.name}({given}) [{tool_call.id}]")
+            lines.append(Text("tool call: ", style="bold yellow") + Text(called))
+            if tool_call.problem:
+                lines.append(Text(f"  arguments: {safe(tool_call.problem)}", style="red"))
+            if tool_call.id in runs and tool_call.id not in shown:
+                shown.add(tool_call.id)
+                lines += _tool_run(runs[tool_call.id], run_path, full)
+        per_call.append(lines)
+    rest: list[Any] = []
+    for run in step.tool_runs:
+        if run.call_id not in shown:
+            called = safe(f"{run.name}({_arguments(run.arguments, full)}) [{run.call_id}]")
+            rest.append(Text("tool run: ", style="bold yellow") + Text(safe(called)))
+            rest += _tool_run(run, run_path, full)
+    return per_call, rest
+
+
+def _step_panel(number: int, step: StepEvent, full: bool, run_path: Path = Path(".")) -> Panel:
+    parts: list[Any] = []
+    per_call, other_runs = _tool_lines(step, run_path, full)
+    for call, tool_lines in zip(step.calls, per_call, strict=True):
+        parts += [_message(message, full) for message in call.messages]
         parts.append(Text("answer: ", style="bold green") + Text(_clip(call.answer, full)))
+        parts += tool_lines
         usage = call.usage
+        offered = call.params.get("tools")
+        tools = f"  tools {', '.join(map(str, offered))}" if isinstance(offered, list) else ""
         parts.append(
             Text(
                 f"model {usage.model}  tokens {usage.input_tokens}/{usage.output_tokens}  "
-                f"latency {usage.latency_s}s  cache {'hit' if usage.cache_hit else 'miss'}",
+                f"latency {usage.latency_s}s  cache {'hit' if usage.cache_hit else 'miss'}" + tools,
                 style="dim",
             )
         )
-    if not step.calls:
+    parts += other_runs
+    if not step.calls and not step.tool_runs:
         parts.append(Text("(parse-only step: no model call)", style="dim"))
     parts.append(
         Text("parsed: ", style="bold")
@@ -181,7 +240,7 @@ def render_trace(
         for part in _header(view, result, full):
             console.print(part)
     for number, step in enumerate(steps, start=1):
-        console.print(_step_panel(number, step, full))
+        console.print(_step_panel(number, step, full, run_path))
     if result is not None:
         for panel in _judge_panels(view, result, full):
             console.print(panel)

@@ -1,8 +1,10 @@
 """A content-addressed call cache in SQLite, shared by all runs and sweeps.
 
-The key hashes the backend identity (backend, model, endpoint), the call parameters and
-the messages (images by their SHA-256). Several processes may read and write at once: the
-database runs in WAL mode with a busy timeout, and writes are single upserts.
+The key hashes the backend identity (backend, model, endpoint), the call parameters (the
+tools offered and ``tool_choice`` included, as sent) and the messages (images by their
+SHA-256, an assistant's tool calls, a tool result's call id and tool name). Several
+processes may read and write at once: the database runs in WAL mode with a busy timeout, and
+writes are single upserts.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mmrefine_agent.data.datadir import user_cache_root
-from mmrefine_agent.types import ChatMessage, ModelResponse
+from mmrefine_agent.types import ChatMessage, ModelResponse, ToolCall
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -44,6 +46,21 @@ def default_cache_dir() -> Path:
     return user_cache_root() / "calls"
 
 
+def _message_key(message: ChatMessage) -> dict[str, Any]:
+    """What of a message decides the answer (a plain message keys as it always has)."""
+    entry: dict[str, Any] = {
+        "role": message.role,
+        "text": message.text,
+        "images": [i.sha256 for i in message.images],
+    }
+    if message.tool_calls:
+        entry["tool_calls"] = [[c.id, c.name, c.arguments_json] for c in message.tool_calls]
+    if message.tool_call_id is not None:
+        entry["tool_call_id"] = message.tool_call_id
+        entry["name"] = message.name
+    return entry
+
+
 def call_key(
     identity: dict[str, Any],
     params: dict[str, Any],
@@ -55,10 +72,7 @@ def call_key(
         "salt": salt,
         "identity": identity,
         "params": params,
-        "messages": [
-            {"role": m.role, "text": m.text, "images": [i.sha256 for i in m.images]}
-            for m in messages
-        ],
+        "messages": [_message_key(m) for m in messages],
     }
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -143,22 +157,30 @@ class CallCache:
             cache_hit=True,
             finish_reason=data.get("finish_reason"),
             notes=list(data.get("notes", [])),
+            tool_calls=[
+                ToolCall(c["id"], c["name"], dict(c["arguments"]), c["raw"], c.get("problem"))
+                for c in data.get("tool_calls", ())
+            ],
         )
 
     def put(self, key: str, response: ModelResponse) -> None:
         """Store a fresh response (first writer wins; identical content either way)."""
-        blob = json.dumps(
-            {
-                "text": response.text,
-                "model": response.model,
-                "input_tokens": response.input_tokens,
-                "output_tokens": response.output_tokens,
-                "cost_usd": response.cost_usd,
-                "finish_reason": response.finish_reason,
-                "notes": response.notes,
-            },
-            ensure_ascii=False,
-        )
+        entry: dict[str, Any] = {
+            "text": response.text,
+            "model": response.model,
+            "input_tokens": response.input_tokens,
+            "output_tokens": response.output_tokens,
+            "cost_usd": response.cost_usd,
+            "finish_reason": response.finish_reason,
+            "notes": response.notes,
+        }
+        if response.tool_calls:
+            entry["tool_calls"] = [
+                {"id": c.id, "name": c.name, "arguments": c.arguments, "raw": c.raw_arguments,
+                 "problem": c.problem}
+                for c in response.tool_calls
+            ]  # fmt: skip
+        blob = json.dumps(entry, ensure_ascii=False)
         if self.disabled:
             return
         try:

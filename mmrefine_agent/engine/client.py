@@ -28,9 +28,29 @@ from mmrefine_agent.model.backend import (
     TransientModelError,
     parse_retry_after,
 )
-from mmrefine_agent.records.models import CallRecord, UsageBlock
-from mmrefine_agent.redact import scrub_text
+from mmrefine_agent.records.models import CallRecord, MessageSummary, UsageBlock
+from mmrefine_agent.redact import scrub, scrub_text
 from mmrefine_agent.types import CallTags, ChatMessage, ModelRequest, ModelResponse
+
+
+def params_record(params: dict[str, Any]) -> dict[str, Any]:
+    """The call parameters as a call record keeps them: credentials masked, tools by name."""
+    recorded: dict[str, Any] = scrub(params)
+    tools = params.get("tools")
+    if isinstance(tools, list):
+        recorded["tools"] = [tool_name(t) for t in tools]
+    return recorded
+
+
+def tool_name(schema: object) -> str:
+    """The name in an OpenAI tool schema (``{"type": "function", "function": {"name": ...}}``)."""
+    if isinstance(schema, dict):
+        function = schema.get("function")
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            return str(function["name"])
+        if isinstance(schema.get("name"), str):
+            return str(schema["name"])
+    return "?"
 
 
 def clean_text(response: ModelResponse) -> None:
@@ -227,6 +247,7 @@ class ModelClient:
         self._serial = asyncio.Lock() if backend.serialised else None
         self._identity = backend.identity()
         self._in_flight: dict[str, asyncio.Future[ModelResponse]] = {}
+        self._settings_params = params_record(settings.params)  # the plain calls' record
 
     def _prepare(
         self, messages: tuple[ChatMessage, ...]
@@ -234,7 +255,7 @@ class ModelClient:
         if self.backend.sees_images or not any(m.images for m in messages):
             return messages, []
         dropped = sum(len(m.images) for m in messages)
-        stripped = tuple(ChatMessage(m.role, m.text) for m in messages)
+        stripped = tuple(dataclasses.replace(m, images=()) for m in messages)
         backend = self.backend.config.backend
         note = f"image not seen: backend '{backend}' is text-only ({dropped} dropped)"
         return stripped, [note]
@@ -270,7 +291,7 @@ class ModelClient:
             if hit is not None:
                 hit.notes = [*notes, *hit.notes]
                 self.totals.add(hit)
-                return hit, CallRecord(messages=summary, answer=hit.text, usage=hit.usage())
+                return hit, self._record(summary, hit, params, merged)
         pending: asyncio.Future[ModelResponse] | None = None
         if key is not None:
             pending = asyncio.get_running_loop().create_future()
@@ -293,10 +314,27 @@ class ModelClient:
         self.totals.add(response)
         if self.cache is not None and key is not None:
             self.cache.put(key, response)
+        return response, self._record(summary, response, params, merged, attempts)
+
+    def _record(
+        self,
+        summary: list[MessageSummary],
+        response: ModelResponse,
+        params: dict[str, Any] | None,
+        merged: dict[str, Any],
+        attempts: int = 1,
+    ) -> CallRecord:
+        """The call's trace record: prompt, answer, usage, parameters and tool calls."""
         record = CallRecord(
-            messages=summary, answer=response.text, usage=response.usage(), attempts=attempts
+            messages=summary,
+            answer=response.text,
+            usage=response.usage(),
+            attempts=attempts,
+            params=params_record(merged) if params else self._settings_params,
         )
-        return response, record
+        if response.tool_calls:
+            record.tool_calls = [call.summary() for call in response.tool_calls]
+        return record
 
     async def _attempt(self, request: ModelRequest) -> ModelResponse:
         """One attempt at the backend, under the timeout (and the serialising lock)."""
@@ -382,7 +420,10 @@ class ModelClient:
     def _check_size(self, request: ModelRequest, response: ModelResponse) -> None:
         """Fail the call (for good) on a reply over ``max_reply_bytes``."""
         limit = self.settings.max_reply_bytes
-        size = reply_bytes_over(response.text, limit)
+        text = response.text
+        if response.tool_calls:  # the calls' arguments count too
+            text += "".join(c.name + c.arguments_json for c in response.tool_calls)
+        size = reply_bytes_over(text, limit)
         if size is not None:
             self.totals.failures += 1
             raise ModelCallError(

@@ -26,6 +26,7 @@ from mmrefine_agent.judging.base import Judge
 from mmrefine_agent.judging.item_judging import judge_record
 from mmrefine_agent.records.models import FailureKind, ItemResult
 from mmrefine_agent.records.steps import StepRecord
+from mmrefine_agent.tools.box import ToolBox
 from mmrefine_agent.types import Item
 
 
@@ -68,6 +69,8 @@ class ItemWork:
     emit_step: Callable[[StepRecord], None]
     graph: Any = None
     """The compiled graph (None: compiled on the first item that needs it)."""
+    tools: ToolBox | None = None
+    """The tools the strategy may offer (see :func:`mmrefine_agent.tools.box.toolbox_for`)."""
 
     @property
     def recursion_limit(self) -> int:
@@ -83,7 +86,9 @@ class ItemWork:
             own.append(step)
             self.emit_step(step)
 
-        context = GraphContext(item=item, client=self.client, prompts=self.prompts, emit_step=emit)
+        context = GraphContext(
+            item=item, client=self.client, prompts=self.prompts, emit_step=emit, tools=self.tools
+        )
         if self.graph is None:
             self.graph = compile_graph(self.strategy)
         try:

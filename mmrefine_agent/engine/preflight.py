@@ -8,16 +8,26 @@ checks off with ``run.preflight: false`` (e.g. a model name newer than litellm's
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from mmrefine_agent.errors import ConfigError
 from mmrefine_agent.model.backend import ModelBackend
 
 
-def check_backends(roles: dict[str, ModelBackend]) -> None:
-    """Raise one ConfigError listing every problem of every role's backend."""
+def check_backends(roles: dict[str, ModelBackend], *, tools: Sequence[str] = ()) -> None:
+    """Raise one ConfigError listing every problem of every role's backend.
+
+    With ``tools`` (the strategy offers them), the model's backend must support tool calls.
+    """
     problems: list[str] = []
     for role, backend in roles.items():
+        found = backend.preflight()
+        if role == "model" and tools:
+            why = backend.tool_problem()
+            if why:
+                found.append(f"strategy.tools ({', '.join(tools)}) cannot be offered: {why}")
         problems += [f"{role} ({backend.config.backend} {backend.config.name}): {p}"
-                     for p in backend.preflight()]  # fmt: skip
+                     for p in found]  # fmt: skip
     if problems:
         raise ConfigError(
             "pre-flight check failed, no item was run:\n  "

@@ -266,7 +266,9 @@ def _preflight(session: Session, opened: OpenRun) -> None:
     if not session.config.run.preflight:
         return
     if opened.plan.todo or any(not r.judgment for r in opened.plan.kept.values()):
-        session.services.preflight()
+        work = session.work
+        tools = work.tools.names if work is not None and work.tools is not None else ()
+        session.services.preflight(tools=tools)
 
 
 def _announce(request: RunRequest, opened: OpenRun) -> None:

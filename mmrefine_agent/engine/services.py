@@ -8,7 +8,7 @@ refinement client.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,8 +106,11 @@ class Services:
             totals=totals,
         )
 
-    def preflight(self) -> None:
-        """Check the model and judge backends before any item (see engine/preflight.py)."""
+    def preflight(self, *, tools: Sequence[str] = ()) -> None:
+        """Check the model and judge backends before any item (see engine/preflight.py).
+
+        ``tools``: the tools the strategy offers (the model's backend must be able to).
+        """
         from mmrefine_agent.engine.preflight import check_backends
 
         roles: dict[str, ModelBackend] = {}
@@ -115,7 +118,7 @@ class Services:
             roles["model"] = self.client.backend
         if self.judge_client is not None:
             roles["judge"] = self.judge_client.backend
-        check_backends(roles)
+        check_backends(roles, tools=tools)
 
     def usage(self) -> dict[str, UsageBlock]:
         """Usage of this session so far, per purpose."""

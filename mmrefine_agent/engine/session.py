@@ -4,8 +4,8 @@ A session is the same few parts wherever it runs, built here and nowhere else:
 
 1. :func:`load_data` - the configured slice of the dataset (items, the records that could not
    become items) and the official prompts;
-2. :func:`check_strategy` - the strategy and its compiled graph (a bad option or graph fails
-   here, before anything is written);
+2. :func:`check_strategy` - the strategy, its compiled graph and the tools it offers (a bad
+   option, graph or tool name fails here, before anything is written);
 3. :func:`open_session` - the model client and the judge (sharing the call cache, budget and
    limits) and the :class:`~mmrefine_agent.engine.item_loop.ItemWork` that refines and judges
    one item, its records sent to a :class:`Recorder`;
@@ -40,6 +40,7 @@ from mmrefine_agent.model.backend import ModelBackend
 from mmrefine_agent.plugins_manager import Plugins
 from mmrefine_agent.records.models import JudgeCallRecord, StepEvent
 from mmrefine_agent.records.rundir import RunDir
+from mmrefine_agent.tools.box import ToolBox, toolbox_for
 from mmrefine_agent.types import Item
 
 Limiter = Callable[[str, int], AbstractAsyncContextManager[Any]]
@@ -92,16 +93,22 @@ def missing_prompts_message(config: RunConfig, users: str) -> str:
 
 @dataclass(slots=True)
 class CheckedStrategy:
-    """A strategy instance and its compiled LangGraph graph."""
+    """A strategy instance, its compiled LangGraph graph and the tools it may offer."""
 
     strategy: Strategy
     graph: Any
+    tools: ToolBox | None = None
+    """``strategy.tools`` (or the strategy's default) resolved (None: no tools offered)."""
 
 
 def check_strategy(config: RunConfig, plugins: Plugins) -> CheckedStrategy:
-    """Build the configured strategy and compile its graph (ConfigError / GraphError if bad)."""
+    """Build the configured strategy, compile its graph and resolve its tools.
+
+    A bad option, graph or tool name is a ConfigError / GraphError here.
+    """
     strategy = plugins.strategies.get(config.strategy.name)(config.strategy)
-    return CheckedStrategy(strategy=strategy, graph=compile_graph(strategy))
+    tools = toolbox_for(strategy, plugins)
+    return CheckedStrategy(strategy=strategy, graph=compile_graph(strategy), tools=tools)
 
 
 @dataclass(slots=True)
@@ -186,6 +193,7 @@ def open_session(
             model_name=model_name(config),
             emit_step=lambda step: recorder.step(step.to_event()),
             graph=checked.graph,
+            tools=checked.tools,
         )
     return Session(config, plugins, prompts, services, work)
 

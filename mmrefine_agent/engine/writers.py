@@ -24,6 +24,7 @@ class RunFiles:
     """Appends each record as its event arrives (flushed: a crash loses one line at most)."""
 
     def __init__(self, run: RunDir) -> None:
+        self.run = run
         self.steps = JsonlAppender(run.file(rundir.STEPS))
         self.results = JsonlAppender(run.file(rundir.RESULTS))
         self.judgments = JsonlAppender(run.file(rundir.JUDGMENTS))
@@ -45,6 +46,9 @@ class RunFiles:
     def sink(self, event: Event) -> None:
         """Write the record an event carries."""
         if isinstance(event, StepFinished):
+            if event.step.image_files:  # images tool runs returned: stored before the line
+                self.run.store_files(event.step.image_files)
+                event.step.image_files = {}  # on disk now; a long run keeps no image bytes
             self.steps.write(event.step)
         elif isinstance(event, ItemFinished):
             self.results.write(event.result)

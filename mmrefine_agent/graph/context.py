@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from mmrefine_agent.data.prompts import OfficialPrompts
     from mmrefine_agent.model.caller import ModelCaller
     from mmrefine_agent.records.steps import StepRecord
+    from mmrefine_agent.tools.box import ToolBox
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,3 +23,5 @@ class GraphContext:
     client: ModelCaller
     prompts: OfficialPrompts | None
     emit_step: Callable[[StepRecord], None]
+    tools: ToolBox | None = None
+    """The tools the strategy may offer (``strategy.tools``; None: none)."""

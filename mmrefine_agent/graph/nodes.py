@@ -109,6 +109,7 @@ def make_node(name: str, behaviour: Behaviour, strategy: Strategy) -> NodeFn:
             step,
             strategy.options,
             uses_gold=strategy.uses_gold,
+            toolbox=context.tools,
         )
         started = time.perf_counter()
         try:

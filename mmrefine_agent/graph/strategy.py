@@ -9,109 +9,39 @@ nodes only return partial state updates.
 The values a strategy reads (documented per strategy): ``self.options`` (``strategy.options``
 in the config, keys listed in ``options_doc``), ``state['carry']`` (what the previous round
 handed on, of type ``carry_type``) and ``state['scratch']`` (this round's private space).
+
+What a node receives is a :class:`~mmrefine_agent.graph.node_context.NodeContext` (re-exported
+here, with :class:`Gold`).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from mmrefine_agent.errors import ConfigError, PluginError
+from mmrefine_agent.errors import ConfigError
+from mmrefine_agent.graph.node_context import Gold, NodeContext
 from mmrefine_agent.graph.state import RefineState, RoundRecord
-from mmrefine_agent.types import CallTags, ChatMessage, Item, Label
+from mmrefine_agent.types import Item
 
 if TYPE_CHECKING:
     from mmrefine_agent.config import StrategyConfig
-    from mmrefine_agent.data.prompts import OfficialPrompts
     from mmrefine_agent.graph.shape import GraphShape
-    from mmrefine_agent.model.caller import ModelCaller
-    from mmrefine_agent.records.steps import StepRecord
+
+__all__ = [
+    "NODES",
+    "Gold",
+    "NodeContext",
+    "NodeName",
+    "Strategy",
+    "check_options",
+    "compose_response",
+    "declared_options",
+]
 
 NodeName = Literal["detect", "locate", "correct", "verify"]
 NODES: tuple[NodeName, ...] = ("detect", "locate", "correct", "verify")
-
-
-@dataclass(frozen=True, slots=True)
-class Gold:
-    """What the dataset knows about an item's answer: only for strategies with ``uses_gold``."""
-
-    answer: str
-    """The gold final answer ("" when the dataset has none)."""
-    label: Label
-    """Whether the initial solution is correct."""
-    first_wrong_step: int | None
-    """The labelled first wrong step (1-based), when known."""
-    reference_feedback: str | None
-
-
-@dataclass(slots=True)
-class NodeContext:
-    """What a node may use: the item, the model, the official prompts, and its step record."""
-
-    item: Item
-    node: str
-    round: int
-    client: ModelCaller
-    prompts: OfficialPrompts | None
-    step: StepRecord
-    options: dict[str, Any] = field(default_factory=dict)
-    uses_gold: bool = False
-    """Whether the strategy declared ``uses_gold`` (then :meth:`gold` answers)."""
-
-    def gold(self) -> Gold:
-        """The item's gold answer and label, for a strategy that declares ``uses_gold = True``.
-
-        A strategy that has not declared it fails here (the declaration is what marks its runs
-        as not paper-comparable), so the gold answer is never used by accident.
-        """
-        if not self.uses_gold:
-            raise PluginError(
-                f"{self.node}: ctx.gold() is only for strategies that declare uses_gold = True "
-                "(their runs are marked as using the gold answer or label)"
-            )
-        item = self.item
-        return Gold(item.answer, item.label, item.first_wrong_step, item.reference_feedback)
-
-    async def ask(
-        self,
-        text: str,
-        *,
-        system: str | None = None,
-        with_image: bool = True,
-        params: dict[str, Any] | None = None,
-        history: tuple[ChatMessage, ...] = (),
-        sample: str = "",
-    ) -> str:
-        """Send one user message (with the item's image unless told not to) and return the text.
-
-        The call, its prompt summary, raw answer and usage are added to this step's record.
-        ``sample`` names one of several samples of the same prompt (e.g. ``"agent 2"``): the
-        call cache keeps each sample apart (without it, equal prompts share one cached answer);
-        what is sent does not change.
-        """
-        images = (self.item.image,) if (with_image and self.item.image is not None) else ()
-        messages: list[ChatMessage] = []
-        if system:
-            messages.append(ChatMessage("system", system))
-        messages.extend(history)
-        messages.append(ChatMessage("user", text, images))
-        tags = CallTags(item_key=self.item.key, node=self.node, round=self.round)
-        response, record = await self.client.call(
-            tuple(messages), tags, params, cache_salt=f"sample:{sample}" if sample else ""
-        )
-        self.step.calls.append(record)
-        self.step.notes.extend(n for n in response.notes if n not in self.step.notes)
-        return response.text
-
-    def parsed(self, **values: Any) -> None:
-        """Record parsed fields on this step."""
-        self.step.parsed.update(values)
-
-    def problem(self, message: str) -> None:
-        """Record a parse problem on this step (it is also appended to the state)."""
-        self.step.parse_errors.append(message)
 
 
 class Strategy(ABC):
@@ -131,6 +61,9 @@ class Strategy(ABC):
     uses_official_prompts: ClassVar[bool] = False
     """Whether the nodes read ``ctx.prompts`` (the official MMRefine prompts file): a run
     without the file is refused before it starts, naming the file and where it looked."""
+    default_tools: ClassVar[tuple[str, ...]] = ()
+    """The tools the strategy offers when the config does not say (``strategy.tools``
+    replaces them); document them in the strategy's description."""
     uses_gold: ClassVar[bool] = False
     """True when the strategy reads the gold answer or label while refining (as Reflexion's
     evaluator does), through :meth:`NodeContext.gold`. Runs record it (``uses_gold`` in
@@ -146,6 +79,12 @@ class Strategy(ABC):
     def max_rounds(self) -> int:
         """How many rounds this run may take."""
         return self.config.max_rounds
+
+    @property
+    def tool_names(self) -> tuple[str, ...]:
+        """The tools this run lets the strategy offer: ``strategy.tools``, else its default."""
+        configured = getattr(self.config, "tools", None)
+        return tuple(configured) if configured is not None else tuple(self.default_tools)
 
     @abstractmethod
     async def detect(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:

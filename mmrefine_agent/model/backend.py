@@ -130,6 +130,14 @@ class ModelBackend(ABC):
         """What, besides the request, determines the answer (part of the cache key)."""
         return {"backend": self.config.backend, "model": self.config.name}
 
+    def tool_problem(self) -> str | None:
+        """Why this backend cannot offer tools to its model (None: it can).
+
+        Checked before any item when the strategy offers tools. The default says it can: a
+        backend that sends ``tools`` and returns tool calls needs nothing more.
+        """
+        return None
+
     def preflight(self) -> list[str]:
         """Problems that would make every call fail (checked before any item; [] = none).
 

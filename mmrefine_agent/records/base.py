@@ -6,8 +6,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+"""Version 3 (mmrefine-agent 0.3) added tool calls and runs to the step records; versions 1
+and 2 read as before (the new fields are optional)."""
 
 FailureKind = Literal["data_error", "strategy_error", "backend_error", "judge_error", "budget"]
 FAILURE_KINDS: tuple[str, ...] = (

@@ -57,6 +57,8 @@ from mmrefine_agent.records.trace import (
     MessageSummary,
     StepError,
     StepEvent,
+    ToolCallRecord,
+    ToolRunRecord,
 )
 
 __all__ = [
@@ -95,6 +97,8 @@ __all__ = [
     "StepScores",
     "SubmissionEntry",
     "SweepDoc",
+    "ToolCallRecord",
+    "ToolRunRecord",
     "UsageBlock",
     "UsageDoc",
     "UsageMark",

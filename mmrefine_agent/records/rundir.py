@@ -211,6 +211,21 @@ class RunDir:
         for name in JSONL_FILES:
             cut_unreadable_tail(self.file(name))
 
+    def store_files(self, files: dict[str, bytes]) -> None:
+        """Store content-addressed files (tool images) once: a file already there is kept.
+
+        Written through a temporary file and a rename, so a reader never sees half an image.
+        """
+        root = self.path.resolve()
+        for relative, data in files.items():
+            path = self.path / relative
+            if not path.resolve().is_relative_to(root) or path.is_file():
+                continue  # outside the run directory (never written), or stored already
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+
     def results(self) -> list[ItemResult]:
         """The latest result record per item key, in file order."""
         latest: dict[str, ItemResult] = {}

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from mmrefine_agent.records.models import CallRecord, StepError, StepEvent
+from mmrefine_agent.records.models import CallRecord, StepError, StepEvent, ToolRunRecord
 
 
 def jsonable(value: Any) -> JsonValue:
@@ -38,6 +38,9 @@ class StepRecord:
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
     error: StepError | None = None
+    tool_runs: list[ToolRunRecord] = field(default_factory=list)
+    image_files: dict[str, bytes] = field(default_factory=dict)
+    """Images tool runs returned, by run-relative path (stored by the run files)."""
 
     def fail(self, exc: BaseException) -> None:
         """Record an exception raised in this step (type, message, traceback)."""
@@ -67,4 +70,6 @@ class StepRecord:
             notes=list(self.notes),
             elapsed_s=self.elapsed_s,
             error=self.error,
+            tool_runs=list(self.tool_runs),
+            image_files=dict(self.image_files),
         )

@@ -7,24 +7,34 @@ from typing import Literal
 from pydantic import Field, JsonValue, computed_field
 
 from mmrefine_agent.records.base import Part, Record
+from mmrefine_agent.records.tool_records import ToolCallRecord, ToolRunRecord
+from mmrefine_agent.records.trace_parts import ImageSummary
 
-
-class ImageSummary(Part):
-    """An image as traces record it: its hash and size, never its bytes."""
-
-    sha256: str
-    bytes: int = 0
-    mime: str = ""
-    width: int = 0
-    height: int = 0
+__all__ = [
+    "CallRecord",
+    "CallUsage",
+    "ImageSummary",
+    "JudgeCallRecord",
+    "MessageSummary",
+    "StepError",
+    "StepEvent",
+    "ToolCallRecord",
+    "ToolRunRecord",
+]
 
 
 class MessageSummary(Part):
-    """One prompt message as sent: the full text, images as summaries."""
+    """One prompt message as sent: the full text, images as summaries, tool calls and ids."""
 
     role: str
     text: str
     images: list[ImageSummary] = Field(default_factory=list)
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    """An assistant message's tool calls (sent back in a tool loop)."""
+    tool_call_id: str | None = None
+    """A tool message: the call it answers."""
+    name: str | None = None
+    """A tool message: the tool's name."""
 
 
 class CallUsage(Part):
@@ -47,6 +57,11 @@ class CallRecord(Part):
     usage: CallUsage = Field(default_factory=CallUsage)
     error: str | None = None
     attempts: int = 1
+    params: dict[str, JsonValue] = Field(default_factory=dict)
+    """The call parameters sent (credentials masked); ``tools`` as the names offered (their
+    schemas are the registered tools'), ``tool_choice`` as sent."""
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    """The tool calls the model answered with."""
 
 
 class StepError(Part):
@@ -77,6 +92,12 @@ class StepEvent(Record):
     notes: list[str] = Field(default_factory=list)
     elapsed_s: float = 0.0
     error: StepError | None = None
+    tool_runs: list[ToolRunRecord] = Field(default_factory=list)
+    """The tool calls this step ran, in order (their results went back to the model)."""
+    image_files: dict[str, bytes] = Field(default_factory=dict, exclude=True, repr=False)
+    """Bytes of the images tool runs returned, by run-relative path, until the run files
+    store them (then emptied; never written to ``steps.jsonl``: the file
+    ``images/<sha256>.<ext>`` is, and observers read it there)."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property

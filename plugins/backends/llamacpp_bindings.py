@@ -38,6 +38,8 @@ class LoadSpec:
     n_threads: int | None
     seed: int
     chat_format: str | None = None
+    jinja: bool = False
+    """Render prompts with the model's own Jinja template (what tools need, xllamacpp)."""
 
 
 class Binding(Protocol):
@@ -47,7 +49,7 @@ class Binding(Protocol):
         """Tokens of ``text`` (no BOS, special tokens not parsed)."""
         ...
 
-    def chat(self, messages: list[dict[str, str]], options: dict[str, Any]) -> dict[str, Any]:
+    def chat(self, messages: list[dict[str, Any]], options: dict[str, Any]) -> dict[str, Any]:
         """One chat completion as an OpenAI-shaped dict; PermanentModelError on refusal."""
         ...
 
@@ -105,6 +107,8 @@ class XLlamaCpp:
             params.cpuparams_batch.n_threads = spec.n_threads
         if spec.chat_format:
             params.chat_template = spec.chat_format
+        if spec.jinja:
+            params.use_jinja = True
         try:
             self.server = xllamacpp.Server(params)
         except Exception as exc:  # the binding raises plain RuntimeErrors on a bad file
@@ -121,7 +125,7 @@ class XLlamaCpp:
         with urllib.request.urlopen(request, timeout=60) as reply:
             return len(json.loads(reply.read())["tokens"])
 
-    def chat(self, messages: list[dict[str, str]], options: dict[str, Any]) -> dict[str, Any]:
+    def chat(self, messages: list[dict[str, Any]], options: dict[str, Any]) -> dict[str, Any]:
         """One chat completion (the request dict is the OpenAI one)."""
         try:
             out: Any = self.server.handle_chat_completions({"messages": messages, **options})
@@ -162,7 +166,7 @@ class LlamaCppPython:
         """Tokens of ``text`` through the model's tokenizer."""
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False))
 
-    def chat(self, messages: list[dict[str, str]], options: dict[str, Any]) -> dict[str, Any]:
+    def chat(self, messages: list[dict[str, Any]], options: dict[str, Any]) -> dict[str, Any]:
         """One chat completion."""
         with self._lock:
             try:

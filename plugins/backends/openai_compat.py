@@ -11,7 +11,9 @@ server wants one, comes from the env var named by ``model.api_key_env``; it is s
 header and never written anywhere. Options: ``text_only`` (images not sent, counted as not
 seen), ``cost_per_million: {input: USD, output: USD}`` (to count cost and honour
 ``run.max_cost_usd``). A reply is read up to ``model.max_reply_bytes`` and no further: a
-longer one fails the call (the connection is closed, nothing more is read).
+longer one fails the call (the connection is closed, nothing more is read). Tools offered
+(``tools``/``tool_choice`` in the call parameters) are sent as is; the reply's tool calls
+come back on the response.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from mmrefine_agent import (
     PermanentModelError,
     RegisterBackend,
     ReplyTooLarge,
+    ToolCall,
     TransientModelError,
     hookimpl,
     parse_retry_after,
@@ -134,10 +137,9 @@ class OpenAICompatBackend(ModelBackend):
         import aiohttp
 
         url, model = self.targets[next(self._next)]
-        content = self._contents.content
         body = {
             "model": model,
-            "messages": [{"role": m.role, "content": content(m)} for m in request.messages],
+            "messages": self._contents.messages(request.messages),
             **request.params,
         }
         started = time.perf_counter()
@@ -167,11 +169,14 @@ class OpenAICompatBackend(ModelBackend):
         try:
             data = json.loads(raw)
             choice = data["choices"][0]
-            text = message_text(choice["message"].get("content"))
+            message = choice["message"]
+            text = message_text(message.get("content"))
+            raw_calls = message.get("tool_calls") or ()
+            calls = [ToolCall.from_openai(c, i) for i, c in enumerate(raw_calls)]
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise TransientModelError(f"malformed reply from {url}: {exc}") from exc
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-        notes = [] if text else ["empty answer"]
+        notes = [] if text or calls else ["empty answer"]
         tokens_in = token_count(usage.get("prompt_tokens"))
         tokens_out = token_count(usage.get("completion_tokens"))
         if tokens_in is None or tokens_out is None:
@@ -187,6 +192,7 @@ class OpenAICompatBackend(ModelBackend):
             latency_s=latency,
             finish_reason=choice.get("finish_reason"),
             notes=notes,
+            tool_calls=calls,
         )
 
     async def aclose(self) -> None:

@@ -106,7 +106,23 @@
     return box;
   }
 
-  function callView(call, index, count) {
+  // One tool run: what was called, what came back (an error in the problem style), its image.
+  function toolRunView(run) {
+    const box = el("div", { class: "tool-run" + (run.error ? " tool-failed" : "") });
+    box.appendChild(el("div", { class: "label", text: "tool " + run.name + " [" + run.call_id + "]" +
+      (run.error ? " failed" + (run.error_type ? " (" + run.error_type + ")" : "") : "") +
+      "  " + run.elapsed_s + " s" }));
+    box.appendChild(el("pre", { class: "tool-args", text: JSON.stringify(run.arguments) }));
+    box.appendChild(el("pre", { class: run.error ? "tool-result problem" : "tool-result", text: T(run.result) || "" }));
+    if (run.image) {
+      const url = imageUrl(run.image);
+      if (url) box.appendChild(el("img", { class: "tool-image", src: url, alt: "image returned by " + run.name }));
+      else box.appendChild(el("p", { class: "dim", text: "image " + run.image.slice(0, 12) + " not found in the run directory" }));
+    }
+    return box;
+  }
+
+  function callView(call, index, count, runs) {
     const wrap = el("div", { class: "call" });
     const prompt = el("div", { class: "prompt" });
     let chars = 0;
@@ -115,7 +131,9 @@
       chars += text.length;
       const images = message.images.length ? " + " + message.images.length + " image(s) " +
         message.images.map((h) => h.slice(0, 12)).join(", ") : "";
-      prompt.appendChild(el("div", { class: "role", text: message.role + images }));
+      const role = message.tool_call_id ? "tool " + (message.name || "?") + " [" + message.tool_call_id + "]" : message.role;
+      const calls = (message.tool_calls || []).length ? " (calls " + message.tool_calls.join(", ") + ")" : "";
+      prompt.appendChild(el("div", { class: "role", text: role + calls + images }));
       prompt.appendChild(el("pre", { text: text }));
     }
     const head = "prompt" + (count > 1 ? " (call " + (index + 1) + ")" : "") + ": " +
@@ -123,18 +141,26 @@
     wrap.appendChild(collapsed(head, prompt, false));
     wrap.appendChild(el("div", { class: "label", text: "answer" }));
     wrap.appendChild(math(textBlock("answer", T(call.answer) || "")));
+    for (const tc of call.tool_calls || []) {
+      wrap.appendChild(el("p", { class: "tool-call", text: "tool call " + tc.name + " [" + tc.id + "] " +
+        JSON.stringify(tc.arguments) + (tc.problem ? "  (" + tc.problem + ")" : "") }));
+      const run = runs.get(tc.id);
+      if (run) { wrap.appendChild(toolRunView(run)); runs.delete(tc.id); }
+    }
     if (call.error) wrap.appendChild(el("p", { class: "problem", text: "call error: " + call.error }));
     wrap.appendChild(el("p", { class: "dim", text: (call.model ? call.model + "  " : "") + "tokens " +
       call.tokens[0] + " in / " + call.tokens[1] + " out  latency " + call.latency_s + " s  cache " +
-      (call.cache_hit ? "hit" : "miss") }));
+      (call.cache_hit ? "hit" : "miss") + ((call.tools || []).length ? "  tools " + call.tools.join(", ") : "") }));
     return wrap;
   }
 
   function nodeView(step) {
     const box = el("div", { class: "step" + (step.parse_errors.length ? " parse-failed" : "") });
     box.appendChild(el("h4", { text: step.node }));
-    if (!step.calls.length) box.appendChild(el("p", { class: "dim", text: "parse-only step: no model call" }));
-    step.calls.forEach((call, i) => box.appendChild(callView(call, i, step.calls.length)));
+    const runs = new Map((step.tool_runs || []).map((run) => [run.call_id, run]));
+    if (!step.calls.length && !runs.size) box.appendChild(el("p", { class: "dim", text: "parse-only step: no model call" }));
+    step.calls.forEach((call, i) => box.appendChild(callView(call, i, step.calls.length, runs)));
+    for (const run of runs.values()) box.appendChild(toolRunView(run));  // runs of no call here
     const fields = fieldsTable(step.parsed);
     if (fields) { box.appendChild(el("div", { class: "label", text: "parsed" })); box.appendChild(fields); }
     for (const problem of step.parse_errors) box.appendChild(el("p", { class: "problem", text: "parse problem: " + problem }));
