@@ -66,6 +66,10 @@ def main() -> None:
         "--time", type=int, default=0, metavar="N",
         help="no profile: time the command N times as a subprocess (wall and CPU spread)",
     )  # fmt: skip
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+        help="a config override for the profiled command (e.g. run.processes=1), repeatable",
+    )  # fmt: skip
     args = parser.parse_args()
     latency = args.latency if args.latency is not None else (0.0 if args.mode == "cached" else 0.1)
     server, url = start_server(latency)
@@ -83,7 +87,8 @@ def main() -> None:
                                 cache=True)  # fmt: skip
             else:
                 argv = run_args(url, Path(tmp) / "direct", args.concurrency, backend=backend)
-            argv = [*argv[1:], *limit]
+            overrides = [part for item in args.overrides for part in ("--set", item)]
+            argv = [*argv[1:], *limit, *overrides]
             if args.time:
                 time_command(argv, Path(tmp), args.time)
                 return
