@@ -126,8 +126,8 @@ import signal
 
 from mmrefine_agent import hookimpl
 
-KIND = os.environ["KILL_ON"]
-NTH = int(os.environ["KILL_AT"])
+KIND = os.environ.get("KILL_ON", "none")  # commands reading the run load it too
+NTH = int(os.environ.get("KILL_AT", "0"))
 seen = 0
 
 

@@ -52,3 +52,5 @@ class ToolRunRecord(Part):
     image_file: str | None = None
     """Where the returned image is stored, relative to the run directory."""
     elapsed_s: float = 0.0
+    timestamp: float = 0.0
+    """When the tool started (seconds since the epoch; 0: not recorded, as in older runs)."""

@@ -51,7 +51,7 @@ async def run_tool_call(
     :data:`TIMEOUT_S`); a synchronous tool that overruns is reported as timed out while its
     worker thread finishes on its own.
     """
-    started = time.perf_counter()
+    started, timestamp = time.perf_counter(), time.time()
     text, image, error_type = "", None, None
     tool = tools.get(call.name)
     if timeout_s is None:
@@ -91,6 +91,7 @@ async def run_tool_call(
         image=image.summary() if image is not None else None,
         image_file=image_file(image.sha256, image.mime) if image is not None else None,
         elapsed_s=round(time.perf_counter() - started, 4),
+        timestamp=timestamp,
     )
     return ToolRun(result, record)
 

@@ -1,8 +1,8 @@
 """The spans of one item, built from its records (no OpenTelemetry import here).
 
 One trace per item: the item span is the root; under it one span per graph node (a
-``StepEvent``), under each node one span per model call (and, once tool calls are recorded,
-one per tool call: :meth:`ItemSpans.add_tool_call`), and one span per judge call or decision.
+``StepEvent``), under each node one span per model call and one per tool call
+(:meth:`ItemSpans.add_tool_call`), and one span per judge call or decision.
 Attributes follow the OpenTelemetry GenAI semantic conventions (``gen_ai.system``,
 ``gen_ai.request.model``, ``gen_ai.usage.input_tokens``/``output_tokens``,
 ``gen_ai.response.finish_reasons``, ``gen_ai.tool.name``) plus ``mmrefine.item.key``,
@@ -168,6 +168,21 @@ class ItemSpans:
         node.end_ns = max(node.end_ns, cursor)
         self.nodes.append(node)
         self._node_rounds.append(step.round)
+        for run in step.tool_runs:  # when it ran (older records: after the node's calls)
+            begin = to_ns(run.timestamp) if run.timestamp else cursor
+            end = begin + to_ns(run.elapsed_s)
+            self.add_tool_call(
+                name=run.name,
+                call_id=run.call_id,
+                round_number=step.round,
+                node=step.node,
+                start_ns=begin,
+                end_ns=end,
+                arguments=run.arguments,
+                result=run.result,
+                error=run.result if run.error else None,
+            )
+            cursor = cursor if run.timestamp else end
 
     def add_tool_call(
         self,
@@ -184,7 +199,7 @@ class ItemSpans:
     ) -> SpanSpec:
         """A tool call span (``execute_tool NAME``) under the latest span of ``node``.
 
-        Called for each tool call record once a step records its tool calls; the span has
+        Called for each of a step's tool runs (:meth:`add_step`); the span has
         ``gen_ai.tool.name`` and ``gen_ai.tool.call.id`` (arguments and result only with
         ``capture_content``).
         """

@@ -8,10 +8,10 @@ metric's own name (``RS/ED``) becomes ``_per_`` so it does not open a new W&B se
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from mmrefine_agent import ItemResult, RunInfo, Scores, scrub
+from mmrefine_agent import ItemResult, RunInfo, Scores, StepEvent, scrub
 
 Figure = float | int | bool | str
 
@@ -106,13 +106,13 @@ def round_series(scores: Scores) -> list[dict[str, Figure]]:
     return [rows[number] for number in sorted(rows)]
 
 
-def tools_used(result: ItemResult) -> list[str]:
-    """The tools an item's graph called (none yet: results do not record tool calls).
-
-    The column is in the table already, so its shape stays the same when tools land.
-    """
-    del result
-    return []
+def tools_used(steps: Iterable[StepEvent]) -> dict[str, list[str]]:
+    """The tools each item's graph ran, by item key (sorted names, each once)."""
+    used: dict[str, set[str]] = {}
+    for step in steps:
+        if step.tool_runs:
+            used.setdefault(step.item_key, set()).update(run.name for run in step.tool_runs)
+    return {key: sorted(names) for key, names in used.items()}
 
 
 def scenario_by_round(result: ItemResult) -> list[str]:
@@ -127,8 +127,8 @@ def scenario_by_round(result: ItemResult) -> list[str]:
     return scenarios
 
 
-def item_row(result: ItemResult) -> list[Any]:
-    """One row of the items table, in :data:`ITEM_COLUMNS` order."""
+def item_row(result: ItemResult, tools: Sequence[str] = ()) -> list[Any]:
+    """One row of the items table, in :data:`ITEM_COLUMNS` order (``tools``: the tools it ran)."""
     failure_kind = None
     if result.failure is not None:
         failure_kind = result.failure.kind
@@ -140,7 +140,7 @@ def item_row(result: ItemResult) -> list[Any]:
         result.label,
         scenario_by_round(result),
         result.scenario,
-        tools_used(result),
+        list(tools),
         failure_kind,
         result.status,
         result.source,

@@ -47,6 +47,7 @@ from mmrefine_plugins.observers.wandb_figures import (
     round_series,
     summary_figures,
     sweep_group,
+    tools_used,
     wandb_config,
 )
 
@@ -217,8 +218,9 @@ class WandbSession:
             wb_run.log(row)
 
     def _log_items(self, wandb: Any, wb_run: Any) -> None:
-        results = open_run(self.info.run_dir).results  # kept items too, not only this session's
-        rows = [item_row(r) for r in results]
+        view = open_run(self.info.run_dir)  # kept items too, not only this session's
+        tools = tools_used(view.steps)
+        rows = [item_row(r, tools.get(r.key, ())) for r in view.results]
         table = wandb.Table(columns=ITEM_COLUMNS, data=rows, allow_mixed_types=True)
         wb_run.log({"items": table})
 
