@@ -83,6 +83,28 @@ def test_sweep_and_submission_outs_are_checked_the_same_way(tmp_path: Path) -> N
     assert snapshot(mine) == before
 
 
+@pytest.mark.parametrize(
+    ("config_text", "results_text"),
+    [
+        ("precious notes\n", "data\n"),  # a run's file names, not its files
+        ("model: x\nstrategy: y\n", '{"key": "k"}\n'),  # not a config's sections
+        ("model: {}\nstrategy: {}\n", "not json\n"),  # a config, no result line
+    ],
+)
+def test_a_directory_with_a_runs_file_names_is_not_taken_for_one(
+    tmp_path: Path, config_text: str, results_text: str
+) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.yaml").write_text(config_text)
+    (mine / "results.jsonl").write_text(results_text)
+    before = snapshot(mine)
+    for extra in ((), ("--restart",)):
+        result = scripted_run(mine, *extra, limit=1)
+        assert result.returncode == 2 and "not a run directory mmrefine made" in result.stderr
+        assert snapshot(mine) == before
+
+
 def test_new_empty_and_earlier_run_directories_are_used(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -42,16 +42,63 @@ def read_marker(path: Path) -> DirMarker | None:
 
 
 def _earlier_kind(path: Path) -> Kind | None:
-    """What an earlier version's directory (made before the marker) was, by its files."""
-    if (path / "config.yaml").is_file() and any(
-        (path / name).is_file() for name in ("fingerprint.json", "results.jsonl")
+    """What an earlier version's directory (made before the marker) was, by its files.
+
+    The files must read as what that version wrote, not merely carry its names: a run's
+    ``config.yaml`` is a mapping with ``model`` and ``strategy`` sections, and its
+    ``fingerprint.json`` is a JSON object or the first line of its ``results.jsonl`` a result
+    (a JSON object with a ``key``); a sweep's ``sweep.json`` an object with ``cells``.
+    """
+    if _is_run_config(path / "config.yaml") and (
+        _json_object(path / "fingerprint.json") is not None
+        or "key" in (_first_json_line(path / "results.jsonl") or {})
     ):
         return "run"
+    data = _json_object(path / "sweep.json")
+    return "sweep" if data is not None and "cells" in data else None
+
+
+_MAX_READ = 1 << 20
+"""Bytes read from a file to recognise it (a larger config or fingerprint is not one)."""
+
+
+def _read_head(path: Path) -> str | None:
     try:
-        data = json.loads((path / "sweep.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        with path.open("rb") as handle:
+            return handle.read(_MAX_READ).decode("utf-8")
+    except (OSError, UnicodeDecodeError):
         return None
-    return "sweep" if isinstance(data, dict) and "cells" in data else None
+
+
+def _json_object(path: Path) -> dict[str, object] | None:
+    text = _read_head(path)
+    try:
+        data = json.loads(text) if text is not None else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _first_json_line(path: Path) -> dict[str, object] | None:
+    text = _read_head(path)
+    try:
+        data = json.loads(text.partition("\n")[0]) if text else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _is_run_config(path: Path) -> bool:
+    import yaml
+
+    text = _read_head(path)
+    try:
+        data = yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        return False
+    return isinstance(data, dict) and all(
+        isinstance(data.get(k), dict) for k in ("model", "strategy")
+    )
 
 
 def directory_kind(path: Path) -> Kind | Literal["new", "foreign"]:
