@@ -159,6 +159,13 @@ class StrategyConfig(Section):
     max_rounds: int = Field(
         1, ge=1, le=20, strict=True, description="rounds for looping strategies"
     )
+    max_steps: int = Field(
+        25,
+        ge=1,
+        le=1000,
+        strict=True,
+        description="how often a node on a loop inside a round may run in that round",
+    )
     options: dict[str, Any] = Field(
         default_factory=dict,
         description="strategy-specific; the keys a strategy reads: `mmrefine graph NAME`",

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from mmrefine_agent.errors import MMRefineError, PluginError
 from mmrefine_agent.graph.context import GraphContext
-from mmrefine_agent.graph.nodes import begin_round, end_round, make_node
+from mmrefine_agent.graph.nodes import STATE_FIELDS, begin_round, end_round, make_node
 from mmrefine_agent.graph.routing import after_round, checked
-from mmrefine_agent.graph.shape import BEGIN_ROUND, END, END_ROUND, GraphShape
-from mmrefine_agent.graph.state import RefineState
+from mmrefine_agent.graph.shape import BEGIN_ROUND, END, END_ROUND, GraphShape, is_langgraph_graph
+from mmrefine_agent.graph.state import RefineState, round_resets, state_schema
 from mmrefine_agent.graph.strategy import NODES, Strategy
 
 if TYPE_CHECKING:  # imported when a graph is built: the engine's import stays light
@@ -54,19 +54,44 @@ def build_graph(
     from langgraph.graph import END as LG_END
     from langgraph.graph import START, StateGraph
 
+    from mmrefine_agent.graph.shape_check import loops_of
+
     shape = shape if shape is not None else strategy_shape(strategy)
-    graph: StateGraph[Any, Any, Any, Any] = StateGraph(RefineState, context_schema=GraphContext)
-    graph.add_node(BEGIN_ROUND, begin_round(strategy))  # type: ignore[call-overload]
+    schema = strategy.state_type
+    hints = state_schema(schema) if schema is not RefineState else None
+    fields = frozenset(hints) if hints is not None else STATE_FIELDS
+    graph: StateGraph[Any, Any, Any, Any] = StateGraph(schema, context_schema=GraphContext)
+    resets = round_resets(hints) if hints is not None else None
+    graph.add_node(BEGIN_ROUND, begin_round(strategy, resets))  # type: ignore[call-overload]
+    loops = loops_of(shape)
     for name, behaviour in shape.nodes.items():
-        graph.add_node(name, make_node(name, behaviour, strategy))  # type: ignore[call-overload]
+        destinations = shape.destinations.get(name)
+        if is_langgraph_graph(behaviour):
+            from mmrefine_agent.graph.subgraphs import subgraph_node
+
+            node = subgraph_node(name, behaviour, strategy, hints or state_schema(RefineState))
+        else:
+            node = make_node(name, behaviour, strategy, fields=fields, loop=loops.get(name),
+                             destinations=destinations)  # fmt: skip
+        extra = (
+            {"destinations": tuple(_lg(d, LG_END) for d in destinations)} if destinations else {}
+        )
+        graph.add_node(name, node, **extra)  # type: ignore[call-overload]
     graph.add_node(END_ROUND, end_round)  # type: ignore[call-overload]
     graph.add_edge(START, BEGIN_ROUND)
-    for source, target in shape.edges.items():
-        graph.add_edge(source, LG_END if target == END else target)
+    for source in [*shape.edges, *shape.branches]:
+        for target in shape.fixed(source):
+            graph.add_edge(source, _lg(target, LG_END))
+    for sources, target in shape.joins.items():
+        graph.add_edge(list(sources), _lg(target, LG_END))
     for source, route in shape.routes.items():
-        path_map = {d: (LG_END if d == END else d) for d in route.destinations}
+        path_map = {d: _lg(d, LG_END) for d in route.destinations}
         graph.add_conditional_edges(source, untraced(checked(source, route)), path_map)  # type: ignore[arg-type]
     return graph
+
+
+def _lg(name: str, lg_end: str) -> str:
+    return lg_end if name == END else name
 
 
 def untraced(router: Callable[[RefineState], Awaitable[str]]) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mmrefine_agent.types import Item
@@ -25,3 +25,5 @@ class GraphContext:
     emit_step: Callable[[StepRecord], None]
     tools: ToolBox | None = None
     """The tools the strategy may offer (``strategy.tools``; None: none)."""
+    loop_steps: dict[tuple[int, str], int] = field(default_factory=dict)
+    """How often each node on a loop ran, per round (``strategy.max_steps`` bounds it)."""

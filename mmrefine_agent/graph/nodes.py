@@ -1,7 +1,8 @@
 """Graph nodes: each strategy behaviour wrapped with tracing, and the framework's round nodes.
 
-A strategy node records one step (its calls, parsed fields, parse problems, any exception).
-``begin_round`` opens a round and ``end_round`` closes it; both are visible in the drawn graph.
+A strategy node records one step (its calls, parsed fields, parse problems, any exception,
+when it started and how long it took). ``begin_round`` opens a round and ``end_round``
+closes it; both are visible in the drawn graph.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, get_type_hints
 
-from mmrefine_agent.errors import ModelCallError, NodeFailed
+from mmrefine_agent.errors import ModelCallError, NodeFailed, RouteError
+from mmrefine_agent.graph.commands import checked_command, is_command
 from mmrefine_agent.graph.context import GraphContext
 from mmrefine_agent.graph.shape import BEGIN_ROUND, Behaviour
 from mmrefine_agent.graph.state import RefineState, RoundRecord
@@ -20,9 +22,9 @@ from mmrefine_agent.records.steps import StepRecord
 if TYPE_CHECKING:  # LangGraph is imported when a graph is built, not with the engine
     from langgraph.runtime import Runtime
 
-NodeFn = Callable[[RefineState, "Runtime[GraphContext]"], Awaitable[dict[str, Any]]]
+NodeFn = Callable[[RefineState, "Runtime[GraphContext]"], Awaitable[Any]]
 
-STATE_FIELDS = tuple(get_type_hints(RefineState))
+STATE_FIELDS = frozenset(get_type_hints(RefineState))
 FRAMEWORK_FIELDS = frozenset({"item_key", "round", "rounds", "carry"})
 """State fields only the framework sets (``begin_round``/``end_round``)."""
 
@@ -37,14 +39,19 @@ ROUND_FIELDS = (
 )
 
 
-def begin_round(strategy: Strategy) -> Callable[[RefineState], Awaitable[dict[str, Any]]]:
+def begin_round(
+    strategy: Strategy, resets: dict[str, Any] | None = None
+) -> Callable[[RefineState], Awaitable[dict[str, Any]]]:
     """The node that opens a round: its number, the solution it reviews, cleared fields.
 
     What the previous round put in ``carry_next`` is found in ``carry`` (typed by the
-    strategy). A v1 strategy's ``scratch['carry_next']`` is found as ``scratch['carry']``.
-    Like every framework node and router it is a coroutine function, so LangGraph runs it in
-    the event loop (a plain function would cost a thread-pool hop per item).
+    strategy); the strategy's own state fields start empty (``resets``). A v1 strategy's
+    ``scratch['carry_next']`` is found as ``scratch['carry']``. Like every framework node and
+    router it is a coroutine function, so LangGraph runs it in the event loop (a plain
+    function would cost a thread-pool hop per item).
     """
+    cleared = {name: None for name in ROUND_FIELDS}
+    cleared.update(resets or {})
 
     async def node(state: RefineState) -> dict[str, Any]:
         number = state.get("round", 0) + 1
@@ -55,7 +62,7 @@ def begin_round(strategy: Strategy) -> Callable[[RefineState], Awaitable[dict[st
             "carry": state.get("carry_next"),
             "carry_next": None,
         }
-        update.update({name: None for name in ROUND_FIELDS})
+        update.update(cleared)
         if number > 1:
             try:
                 update["solution"] = strategy.next_round_solution(state)
@@ -70,11 +77,21 @@ def begin_round(strategy: Strategy) -> Callable[[RefineState], Awaitable[dict[st
 
 
 async def end_round(state: RefineState) -> dict[str, Any]:
-    """The node that closes a round: its record (with the judged response) joins ``rounds``."""
+    """The node that closes a round: its record (with the judged response) joins ``rounds``.
+
+    Reached twice in one round (parallel branches that did not join before it), the item
+    fails saying so, instead of recording the round twice.
+    """
     previous = list(state.get("rounds", []))
+    number = state.get("round", 1)
+    if previous and previous[-1].get("round") == number:
+        raise RouteError(
+            f"end_round was reached twice in round {number}: parallel branches must join "
+            "before it (add_edge([a, b], target) waits for both)"
+        )
     already = sum(len(r.get("parse_errors", [])) for r in previous)
     record: RoundRecord = {
-        "round": state.get("round", 1),
+        "round": number,
         "reviewed_solution": state.get("solution", ""),
         "verdict": state.get("verdict"),
         "error_step": state.get("error_step"),
@@ -91,12 +108,28 @@ async def end_round(state: RefineState) -> dict[str, Any]:
     return {"response": record["response"], "rounds": [record]}
 
 
-def make_node(name: str, behaviour: Behaviour, strategy: Strategy) -> NodeFn:
-    """The graph node ``name``: runs ``behaviour`` and records the step."""
+def make_node(
+    name: str,
+    behaviour: Behaviour,
+    strategy: Strategy,
+    *,
+    fields: frozenset[str] = STATE_FIELDS,
+    loop: tuple[str, ...] | None = None,
+    destinations: tuple[str, ...] | None = None,
+) -> NodeFn:
+    """The graph node ``name``: runs ``behaviour`` and records the step.
 
-    async def node(state: RefineState, runtime: Runtime[GraphContext]) -> dict[str, Any]:
+    ``fields``: the state fields a node may set; ``loop``: the loop inside a round this node
+    lies on (it may then run ``strategy.max_steps`` times per round); ``destinations``:
+    where a ``Command`` it returns may go.
+    """
+    limit = strategy.max_steps
+
+    async def node(state: RefineState, runtime: Runtime[GraphContext]) -> Any:
         context = runtime.context
         round_number = int(state.get("round", 1))
+        if loop is not None:
+            count_loop_step(context, name, round_number, loop, limit)
         step = StepRecord(
             item_key=context.item.key, round=round_number, node=name, strategy=strategy.name
         )
@@ -113,9 +146,15 @@ def make_node(name: str, behaviour: Behaviour, strategy: Strategy) -> NodeFn:
         )
         started = time.perf_counter()
         try:
-            out = checked_update(strategy, await behaviour(state, ctx), step)
+            result = await behaviour(state, ctx)
+            if type(result) is not dict and is_command(result):
+                return checked_command(name, result, destinations, strategy, step, fields, state)
+            out = checked_update(strategy, result, step, fields)
         except ModelCallError:
             raise  # the engine maps model failures to backend_error / budget
+        except RouteError as exc:
+            step.fail(exc)
+            raise
         except Exception as exc:
             step.fail(exc)
             raise NodeFailed(name, exc) from exc
@@ -126,11 +165,27 @@ def make_node(name: str, behaviour: Behaviour, strategy: Strategy) -> NodeFn:
             out["parse_errors"] = [f"{name}: {p}" for p in step.parse_errors]
         return out
 
-    node.__name__ = name
+    node.__name__ = name.replace("/", "__")
     return node
 
 
-def checked_update(strategy: Strategy, update: Any, step: StepRecord) -> dict[str, Any]:
+def count_loop_step(
+    context: GraphContext, name: str, round_number: int, loop: tuple[str, ...], limit: int
+) -> None:
+    """Count one run of a node on a loop; past ``limit`` runs in a round, fail naming it."""
+    key = (round_number, name)
+    count = context.loop_steps.get(key, 0) + 1
+    context.loop_steps[key] = count
+    if count > limit:
+        raise RouteError(
+            f"the loop {' -> '.join(loop)} did not end: {name!r} would run a "
+            f"{count}th time in round {round_number} (strategy.max_steps is {limit})"
+        )
+
+
+def checked_update(
+    strategy: Strategy, update: Any, step: StepRecord, fields: frozenset[str] = STATE_FIELDS
+) -> dict[str, Any]:
     """A node's partial update, checked: state fields, ``carry_next`` of the declared type.
 
     Fields the framework keeps (the round number, the history) cannot be set by a node; a key
@@ -140,11 +195,13 @@ def checked_update(strategy: Strategy, update: Any, step: StepRecord) -> dict[st
     if update is None:
         return {}
     if not isinstance(update, dict):
-        raise TypeError(f"a node returns a dict of state fields, not {type(update).__name__}")
+        raise TypeError(
+            f"a node returns a dict of state fields or a Command, not {type(update).__name__}"
+        )
     owned = sorted(set(update) & FRAMEWORK_FIELDS)
     if owned:
         raise TypeError(f"{', '.join(owned)}: kept by the framework, not set by a node")
-    for key in sorted(set(update) - set(STATE_FIELDS)):
+    for key in sorted(set(update) - fields):
         step.notes.append(f"ignored update {key!r}: not a state field")
     carry = update.get("carry_next")
     wanted = strategy.carry_type
@@ -153,4 +210,4 @@ def checked_update(strategy: Strategy, update: Any, step: StepRecord) -> dict[st
             f"carry_next must be a {wanted.__name__} (the strategy's carry_type), "
             f"not {type(carry).__name__}"
         )
-    return {key: value for key, value in update.items() if key in STATE_FIELDS}
+    return {key: value for key, value in update.items() if key in fields}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from mmrefine_agent.errors import NodeFailed, RouteError
+from mmrefine_agent.graph.commands import checked_targets
 from mmrefine_agent.graph.shape import BEGIN_ROUND, END, END_NAMES, Route, Router
 from mmrefine_agent.graph.state import RefineState
 from mmrefine_agent.graph.strategy import Strategy
@@ -33,25 +35,28 @@ def after_round(strategy: Strategy) -> Router:
     return route
 
 
-def checked(source: str, route: Route) -> Callable[[RefineState], Awaitable[str]]:
+def checked(source: str, route: Route) -> Callable[[RefineState], Awaitable[Any]]:
     """The router with its answer checked against the declared destinations.
 
-    A coroutine function (the strategy's router is a plain one, called inside it), so
-    LangGraph runs it in the event loop instead of a worker thread.
+    One name (the common case, checked first), several names (they run in parallel) or
+    ``Send`` objects. A coroutine function (the strategy's router is a plain one, called
+    inside it), so LangGraph runs it in the event loop instead of a worker thread.
     """
+    destinations = route.destinations
+    what = f"the route after '{source}'"
 
-    async def decide(state: RefineState) -> str:
+    async def decide(state: RefineState) -> Any:
         try:
             answer = route.router(state)
         except (RouteError, NodeFailed):
             raise
         except Exception as exc:  # router code of a plugin
             raise NodeFailed(f"route:{source}", exc) from exc
-        value = END if isinstance(answer, str) and answer in END_NAMES else answer
-        if not isinstance(value, str) or value not in route.destinations:
-            allowed = ", ".join("end" if d == END else d for d in route.destinations)
-            raise RouteError(f"the route after '{source}' returned {answer!r}; allowed: {allowed}")
-        return value
+        if type(answer) is str:
+            value = END if answer in END_NAMES else answer
+            if value in destinations:
+                return value
+        return checked_targets(what, answer, destinations, state)
 
     decide.__name__ = f"route_after_{source}"
     return decide

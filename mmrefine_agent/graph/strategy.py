@@ -42,6 +42,7 @@ __all__ = [
 
 NodeName = Literal["detect", "locate", "correct", "verify"]
 NODES: tuple[NodeName, ...] = ("detect", "locate", "correct", "verify")
+DEFAULT_MAX_STEPS = 25
 
 
 class Strategy(ABC):
@@ -64,6 +65,10 @@ class Strategy(ABC):
     default_tools: ClassVar[tuple[str, ...]] = ()
     """The tools the strategy offers when the config does not say (``strategy.tools``
     replaces them); document them in the strategy's description."""
+    state_type: ClassVar[type[Any]] = RefineState
+    """The graph's state: :class:`RefineState` or a TypedDict extending it with the strategy's
+    own typed fields (a reducer, ``Annotated[list[str], operator.add]``, joins what parallel
+    branches return). ``begin_round`` starts these fields empty every round."""
     uses_gold: ClassVar[bool] = False
     """True when the strategy reads the gold answer or label while refining (as Reflexion's
     evaluator does), through :meth:`NodeContext.gold`. Runs record it (``uses_gold`` in
@@ -79,6 +84,11 @@ class Strategy(ABC):
     def max_rounds(self) -> int:
         """How many rounds this run may take."""
         return self.config.max_rounds
+
+    @property
+    def max_steps(self) -> int:
+        """How often a node on a loop inside a round may run per round (``strategy.max_steps``)."""
+        return int(getattr(self.config, "max_steps", DEFAULT_MAX_STEPS))
 
     @property
     def tool_names(self) -> tuple[str, ...]:
@@ -116,13 +126,22 @@ class Strategy(ABC):
                 graph.insert_before("detect", "plan", self.plan)
 
         A node's behaviour is ``async def node(self, state, ctx) -> dict`` like the four
-        fixed ones, traced as a step of its own. The rules, checked when the graph is built
-        (a :class:`~mmrefine_agent.errors.PluginError` names the bad edge or route and the
+        fixed ones, traced as a step of its own; it may return a LangGraph ``Command``
+        (``graph.add_node(name, fn, destinations=[...])`` names where it may go). LangGraph's
+        own primitives work inside the frame: a second ``add_edge`` out of a node starts a
+        parallel branch, ``add_edge([a, b], c)`` waits for both, a router may return several
+        names or ``Send`` objects, a compiled LangGraph graph is a node (its nodes traced as
+        ``outer/inner``) and ``add_tool_node`` runs the last message's tool calls. Parallel
+        branches join through the reducers of ``state_type``.
+
+        The rules, checked when the graph is built (a
+        :class:`~mmrefine_agent.errors.PluginError` names the bad edge or route and the
         allowed nodes): the four named nodes and ``begin_round``/``end_round`` stay; every
         node is reached from ``begin_round`` and leads to ``end_round``; only the framework's
         route after ``end_round`` ends the item or begins the next round (it enforces
         ``max_rounds``). A router returning a name it did not declare fails its item
-        (``strategy_error``) naming the allowed ones.
+        (``strategy_error``) naming the allowed ones; a node on a loop inside a round runs
+        at most ``strategy.max_steps`` times per round.
         """
 
     def route_after_detect(self, state: RefineState) -> str:
