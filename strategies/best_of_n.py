@@ -8,7 +8,9 @@ chooses the most accurate one, which is then judged exactly like a single-pass a
 
 Nodes (one round): ``begin_round -> sample -> choose -> detect -> ...``
 
-- ``sample``: ``n`` sampled calls (kept apart in the call cache);
+- ``sample``: each of the ``n`` samples a parallel branch (a LangGraph ``Send``, traced as a
+  step of its own), one sampled call (kept apart in the call cache); they join in
+  ``BestOfNState.samples``;
 - ``choose``: the verifier call (skipped when all samples are the same text: there is
   nothing to choose);
 - ``detect``, ``locate``, ``correct``, ``verify``: parse the chosen review, as in
@@ -17,11 +19,12 @@ Nodes (one round): ``begin_round -> sample -> choose -> detect -> ...``
 
 from __future__ import annotations
 
-import asyncio
+import operator
 import re
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from mmrefine_agent import (
+    BEGIN_ROUND,
     GraphShape,
     NodeContext,
     RefineState,
@@ -52,6 +55,17 @@ Choice: <the number of the best review>"""
 _NUMBER = re.compile(r"\d+")
 
 
+class BestOfNState(RefineState, total=False):
+    """best_of_n's own state fields (each round starts them empty)."""
+
+    sample: int
+    """Which sample a branch is (0-based; set by the ``Send`` that starts the branch)."""
+    samples: Annotated[list[tuple[int, str]], operator.add]
+    """(sample, review): each sample's branch appends its own; read in sample order."""
+    chosen: str | None
+    """The review ``choose`` picked (what ``detect`` parses)."""
+
+
 class BestOfN(SinglePass):
     """``n`` sampled reviews, one verifier call to pick one, parsed as a single pass."""
 
@@ -61,6 +75,7 @@ class BestOfN(SinglePass):
         "n": "how many refinements are sampled (default 4)",
         "temperature": "sampling temperature of the samples (default 0.8)",
     }
+    state_type: ClassVar[type[Any]] = BestOfNState
 
     def __init__(self, config: StrategyConfig) -> None:
         super().__init__(config)
@@ -68,32 +83,36 @@ class BestOfN(SinglePass):
         self.temperature = float_option(self.options, "temperature", 0.8, 0.0, 2.0)
 
     def shape(self, graph: GraphShape) -> None:
-        """``sample`` and ``choose`` on the way into ``detect``."""
-        graph.insert_before("detect", "sample", self.sample)
-        graph.insert_before("detect", "choose", self.choose)
+        """Each sample a parallel branch (a ``Send`` to ``sample``), then ``choose``, ``detect``."""
+        from langgraph.types import Send
 
-    async def sample(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
-        """``n`` reviews with the official prompt, sampled at ``temperature``."""
+        def to_samples(state: RefineState) -> list[Any]:
+            return [Send("sample", {"sample": i}) for i in range(self.n)]
+
+        graph.add_node("sample", self.sample)
+        graph.add_node("choose", self.choose)
+        graph.add_route(BEGIN_ROUND, to_samples, ["sample"])
+        graph.add_edge("sample", "choose")
+        graph.add_edge("choose", "detect")
+
+    async def sample(self, state: BestOfNState, ctx: NodeContext) -> dict[str, Any]:
+        """One review with the official prompt, sampled at ``temperature``."""
+        index = int(state.get("sample", 0))
         prompt = official_refinement_prompt(ctx, state.get("solution", ""))
-        samples = await asyncio.gather(
-            *(
-                ctx.ask(
-                    prompt,
-                    params={"temperature": self.temperature},
-                    sample=f"sample {i + 1}",
-                )
-                for i in range(self.n)
-            )
+        text = await ctx.ask(
+            prompt, params={"temperature": self.temperature}, sample=f"sample {index + 1}"
         )
-        ctx.parsed(samples=len(samples), distinct=len(set(samples)))
-        return {"scratch": {"samples": list(samples)}}
+        ctx.parsed(sample=index + 1)
+        return {"samples": [(index, text)]}
 
     async def choose(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """The verifier call: which sample is the most accurate review."""
-        samples = list(state.get("scratch", {}).get("samples", []))
+        found: list[tuple[int, str]] = state.get("samples", [])  # type: ignore[assignment]
+        samples = [text for _, text in sorted(found)]
+        ctx.parsed(samples=len(samples), distinct=len(set(samples)))
         if len(set(samples)) <= 1:
             ctx.parsed(choice=1, reason="all samples are the same text: nothing to choose")
-            return {"scratch": {"samples": samples, "chosen": samples[0] if samples else ""}}
+            return {"chosen": samples[0] if samples else ""}
         verdict = await ctx.ask(
             CHOOSE_PROMPT.format(
                 question=ctx.item.question,
@@ -110,11 +129,11 @@ class BestOfN(SinglePass):
             ctx.problem(f"no valid 'Choice: 1..{len(samples)}' line; the first sample is kept")
             choice = 1
         ctx.parsed(choice=choice)
-        return {"scratch": {"samples": samples, "chosen": samples[choice - 1]}}
+        return {"chosen": samples[choice - 1]}
 
     async def detect(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """The chosen review's verdict (parsed; no call)."""
-        return self.parse_answer(str(state.get("scratch", {}).get("chosen", "")), ctx)
+        return self.parse_answer(str(state.get("chosen") or ""), ctx)
 
 
 @hookimpl

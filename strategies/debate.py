@@ -9,8 +9,9 @@ and among the agents holding it the majority final answer, as in the paper.
 
 Nodes (one round = one debate round):
 
-- ``agents`` (before ``detect``): one call per agent, the official refinement prompt (with
-  the other agents' reviews from round 2 on);
+- ``agents`` (before ``detect``): each agent a parallel branch (a LangGraph ``Send`` per
+  agent, traced as a step of its own), one call with the official refinement prompt (with
+  the other agents' reviews from round 2 on); the reviews join in ``DebateState.reviews``;
 - ``detect``: the agents' majority verdict (no call; votes in the step's parsed fields);
 - ``locate``: the step most agents saying Incorrect name (no call);
 - ``correct``: the correction of an agent in the majority (no call);
@@ -21,11 +22,12 @@ Nodes (one round = one debate round):
 
 from __future__ import annotations
 
-import asyncio
+import operator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from mmrefine_agent import (
+    BEGIN_ROUND,
     GraphShape,
     NodeContext,
     ParsedRefinement,
@@ -58,6 +60,24 @@ class DebateCarry:
     reviews: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class AgentReview:
+    """One agent's review in one debate round, and what was parsed from it."""
+
+    agent: int
+    text: str
+    parsed: ParsedRefinement
+
+
+class DebateState(RefineState, total=False):
+    """The debate's own state fields (each round starts them empty)."""
+
+    agent: int
+    """Which agent a branch is (0-based; set by the ``Send`` that starts the branch)."""
+    reviews: Annotated[list[AgentReview], operator.add]
+    """Each agent's branch appends its review; read in agent order."""
+
+
 class Debate(SinglePass):
     """``agents`` reviewers over ``max_rounds`` debate rounds, then one majority answer."""
 
@@ -70,6 +90,7 @@ class Debate(SinglePass):
         "stop_on_agreement": "end the debate early once all agents agree (default false)",
     }
     carry_type: ClassVar[type[Any] | None] = DebateCarry
+    state_type: ClassVar[type[Any]] = DebateState
 
     def __init__(self, config: StrategyConfig) -> None:
         super().__init__(config)
@@ -78,43 +99,39 @@ class Debate(SinglePass):
         self.stop_on_agreement = bool_option(self.options, "stop_on_agreement", False)
 
     def shape(self, graph: GraphShape) -> None:
-        """The ``agents`` node on the way into ``detect``."""
-        graph.insert_before("detect", "agents", self.debate_round)
+        """Each agent a parallel branch (a ``Send`` to ``agents``) on the way into ``detect``."""
+        from langgraph.types import Send
 
-    async def debate_round(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
-        """One call per agent; from round 2 on, each sees its own and the others' reviews."""
-        base = official_refinement_prompt(ctx, state.get("solution", ""))
+        def to_agents(state: RefineState) -> list[Any]:
+            return [Send("agents", {"agent": i}) for i in range(self.agents)]
+
+        graph.add_node("agents", self.agent_review)
+        graph.add_route(BEGIN_ROUND, to_agents, ["agents"])
+        graph.add_edge("agents", "detect")
+
+    async def agent_review(self, state: DebateState, ctx: NodeContext) -> dict[str, Any]:
+        """One agent's call; from round 2 on, it sees its own and the others' reviews."""
+        agent = int(state.get("agent", 0))
+        prompt = official_refinement_prompt(ctx, state.get("solution", ""))
         carry = state.get("carry")
         earlier = carry.reviews if isinstance(carry, DebateCarry) else ()
-
-        def prompt(agent: int) -> str:
-            if len(earlier) != self.agents:
-                return base
+        if len(earlier) == self.agents:
             others = [r for i, r in enumerate(earlier) if i != agent]
-            return base + DEBATE_SUFFIX.format(
+            prompt += DEBATE_SUFFIX.format(
                 own=earlier[agent].strip(), others=numbered(others, "Agent") or "(none)"
             )
-
-        reviews = await asyncio.gather(
-            *(
-                ctx.ask(
-                    prompt(i),
-                    params={"temperature": self.temperature},
-                    sample=f"agent {i + 1}",
-                )
-                for i in range(self.agents)
-            )
+        review = await ctx.ask(
+            prompt, params={"temperature": self.temperature}, sample=f"agent {agent + 1}"
         )
-        parsed = [parse_refinement(r) for r in reviews]
-        ctx.parsed(
-            verdicts=[p.verdict for p in parsed], final_answers=[p.final_answer for p in parsed]
-        )
-        return {"scratch": {"reviews": list(reviews), "parsed": parsed}}
+        parsed = parse_refinement(review)
+        ctx.parsed(agent=agent + 1, verdict=parsed.verdict, final_answer=parsed.final_answer)
+        return {"reviews": [AgentReview(agent, review, parsed)]}
 
     @staticmethod
     def _votes(state: RefineState) -> tuple[list[str], list[ParsedRefinement]]:
-        scratch = state.get("scratch", {})
-        return list(scratch.get("reviews", [])), list(scratch.get("parsed", []))
+        found: list[AgentReview] = state.get("reviews", [])  # type: ignore[assignment]
+        ordered = sorted(found, key=lambda review: review.agent)
+        return [r.text for r in ordered], [r.parsed for r in ordered]
 
     def _chosen(self, state: RefineState) -> int | None:
         """The agent whose review stands for the debate: majority verdict, then answer."""

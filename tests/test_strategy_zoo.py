@@ -184,8 +184,11 @@ def test_debate_agents_see_each_other_and_the_majority_answers(
 
     state, steps, backend = run(plugins, data_dir, "debate", answer, max_rounds=2)
     assert nodes_of(steps) == [(r, n) for r in (1, 2) for n in
-                               ("agents", "detect", "locate", "correct", "verify")]  # fmt: skip
-    assert [len(s.calls) for s in steps if s.node == "agents"] == [3, 3]
+                               ("agents", "agents", "agents", "detect", "locate", "correct",
+                                "verify")]  # fmt: skip
+    # each agent is a parallel branch: a step of its own with its one call
+    assert [len(s.calls) for s in steps if s.node == "agents"] == [1] * 6
+    assert sorted(s.parsed["agent"] for s in steps if s.node == "agents") == [1, 1, 2, 2, 3, 3]
     assert sum(len(s.calls) for s in steps) == 6  # detect..verify only count votes
     detect1 = next(s for s in steps if s.node == "detect")
     assert detect1.parsed["votes"] == ["incorrect", "incorrect", "correct"]
@@ -225,9 +228,9 @@ def test_best_of_n_samples_and_a_verifier_picks_one(plugins: Any, data_dir: Path
         return "Review 2 is right.\nChoice: 2"
 
     state, steps, backend = run(plugins, data_dir, "best_of_n", answer, options={"n": 3})
-    assert nodes_of(steps)[:3] == [(1, "sample"), (1, "choose"), (1, "detect")]
-    assert [len(s.calls) for s in steps[:3]] == [3, 1, 0]
-    assert steps[1].parsed["choice"] == 2
+    assert nodes_of(steps)[:5] == [(1, "sample")] * 3 + [(1, "choose"), (1, "detect")]
+    assert [len(s.calls) for s in steps[:5]] == [1, 1, 1, 1, 0]  # each sample a branch
+    assert steps[3].parsed["choice"] == 2
     assert "Review 3:" in texts(backend, "choose")[0]
     assert state["verdict"] == "incorrect" and state["final_answer"] == "8"
     assert state["response"] == review("Incorrect", "8")
@@ -240,8 +243,8 @@ def texts_requests(backend: Any, node: str) -> list[ModelRequest]:
 
 def test_best_of_n_identical_samples_need_no_verifier(plugins: Any, data_dir: Path) -> None:
     state, steps, _ = run(plugins, data_dir, "best_of_n", {"default": official_answer(False, "8")})
-    assert [len(s.calls) for s in steps[:2]] == [4, 0]  # n defaults to 4; choose made no call
-    assert "nothing to choose" in steps[1].parsed["reason"]
+    assert [len(s.calls) for s in steps[:5]] == [1, 1, 1, 1, 0]  # n defaults to 4; choose: none
+    assert "nothing to choose" in steps[4].parsed["reason"]
     assert state["final_answer"] == "8"
 
 

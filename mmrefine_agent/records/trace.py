@@ -101,6 +101,12 @@ class StepEvent(Record):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
+    def ended(self) -> float:
+        """When the step ended (``timestamp`` is when it started): parallel branches overlap."""
+        return round(self.timestamp + self.elapsed_s, 4)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def raw_answer(self) -> str | None:
         """The answer of the last call in this step (None for a parse-only step)."""
         return self.calls[-1].answer if self.calls else None
