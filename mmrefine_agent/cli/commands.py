@@ -224,7 +224,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     shape = strategy_shape(strategy)
     compiled = compile_graph(strategy, shape)
     if args.mermaid:
-        print(compiled.get_graph().draw_mermaid())
+        print(compiled.get_graph(xray=True).draw_mermaid())  # subgraphs drawn inside
         return 0
     print_graph(console, strategy, shape)
     return 0

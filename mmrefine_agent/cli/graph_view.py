@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.text import Text
 
 from mmrefine_agent import BEGIN_ROUND, GraphShape, Strategy
-from mmrefine_agent.graph.shape import END
+from mmrefine_agent.graph.shape import END, is_langgraph_graph
 from mmrefine_agent.graph.strategy import declared_options
 
 
@@ -28,17 +30,42 @@ def round_order(shape: GraphShape) -> list[str]:
 
 
 def graph_lines(shape: GraphShape) -> list[str]:
-    """One line per way out of a node; a route is ``-?->`` with its destinations and router."""
+    """One line per way out of a node; a subgraph's own edges are listed under it.
+
+    ``->`` an edge (to several joined by ``&``: parallel branches), ``-?->`` a route,
+    ``-cmd->`` a ``Command``'s destinations, ``a + b -> c`` a join that waits for all.
+    """
     lines = [f"START -> {BEGIN_ROUND}"]
     for name in round_order(shape):
+        fixed = shape.fixed(name)
+        if len(fixed) > 1:
+            lines.append(f"{name} -> {' & '.join(map(_shown, fixed))}   (parallel branches)")
+        elif fixed:
+            lines.append(f"{name} -> {_shown(fixed[0])}")
         if name in shape.routes:
             route = shape.routes[name]
             targets = " | ".join(_shown(d) for d in route.destinations)
             router = getattr(route.router, "__name__", "router")
             lines.append(f"{name} -?-> {targets}   (route: {router})")
-        elif name in shape.edges:
-            lines.append(f"{name} -> {_shown(shape.edges[name])}")
+        if name in shape.destinations:
+            targets = " | ".join(_shown(d) for d in shape.destinations[name])
+            lines.append(f"{name} -cmd-> {targets}   (Command)")
+        for sources, target in shape.joins.items():
+            if name == sources[-1]:
+                lines.append(f"{' + '.join(sources)} -> {_shown(target)}   (waits for all)")
+        if is_langgraph_graph(shape.nodes.get(name)):
+            lines += [f"  {line}" for line in subgraph_lines(name, shape.nodes[name])]
     return lines
+
+
+def subgraph_lines(outer: str, graph: Any) -> list[str]:
+    """The nodes and edges of a subgraph node, as LangGraph draws them (``outer/inner``)."""
+    compiled = graph.compile() if type(graph).__name__ == "StateGraph" else graph
+    drawn = compiled.get_graph()
+    return [
+        f"[{outer}] {edge.source} {'-?->' if edge.conditional else '->'} {edge.target}"
+        for edge in drawn.edges
+    ]
 
 
 def print_graph(console: Console, strategy: Strategy, shape: GraphShape) -> None:
