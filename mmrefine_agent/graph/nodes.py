@@ -125,7 +125,7 @@ def make_node(
     """
     limit = strategy.max_steps
 
-    async def node(state: RefineState, runtime: Runtime[GraphContext]) -> Any:
+    async def node(state: Any, runtime: Runtime[GraphContext]) -> Any:  # Any: whole state
         context = runtime.context
         round_number = int(state.get("round", 1))
         if loop is not None:

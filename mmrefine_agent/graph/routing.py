@@ -45,7 +45,7 @@ def checked(source: str, route: Route) -> Callable[[RefineState], Awaitable[Any]
     destinations = route.destinations
     what = f"the route after '{source}'"
 
-    async def decide(state: RefineState) -> Any:
+    async def decide(state: Any) -> Any:  # Any: LangGraph reads the whole state for it
         try:
             answer = route.router(state)
         except (RouteError, NodeFailed):
