@@ -57,7 +57,7 @@ def test_the_guide_covers_every_kind_and_links_its_examples() -> None:
     for kind in KINDS:
         assert f"\n## {kind}\n" in guide, kind
     for example in ("echo_backend", "jsonl_dataset", "strict_judge", "plan_first",
-                    "progress_observer"):  # fmt: skip
+                    "parallel_review", "progress_observer"):  # fmt: skip
         assert f"(../examples/{example}.py)" in guide, example
     assert "mmrefine_register_tools" in guide  # the stub names the hook, nothing more
     readme = (ROOT / "README.md").read_text()
@@ -74,6 +74,7 @@ EXAMPLE_RUNS: dict[str, list[str]] = {
                       "--set", "data.path=examples/data/shapes.jsonl", *SCRIPTED],
     "strict_judge": ["--set", "judge.name=strict", *SCRIPTED],
     "plan_first": ["--set", "strategy.name=plan_first", *SCRIPTED],
+    "parallel_review": ["--set", "strategy.name=parallel_review", *SCRIPTED],
     "progress_observer": SCRIPTED,
 }  # fmt: skip
 
@@ -111,6 +112,10 @@ def test_each_example_runs_and_its_run_is_read_without_naming_it(
     elif example == "plan_first":
         assert [s["node"] for s in steps if s["item_key"] == results[0]["key"]][:2] == [
             "plan", "detect"]  # fmt: skip
+    elif example == "parallel_review":
+        first = [s["node"] for s in steps if s["item_key"] == results[0]["key"]]
+        assert sorted(first[:2]) == ["figure_reviewer", "steps_reviewer"]
+        assert first[2:4] == ["merge", "detect"]
     else:
         assert "[1] " in done.stderr and "[2] " in done.stderr and "RefScore" in done.stderr
 
