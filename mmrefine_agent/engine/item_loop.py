@@ -74,8 +74,12 @@ class ItemWork:
 
     @property
     def recursion_limit(self) -> int:
-        """Generous: every node of every round, plus slack; a loop that never ends fails."""
-        return 30 * self.strategy.max_rounds + 30
+        """Generous: every node of every round, plus slack; a loop that never ends fails.
+
+        Room for a loop of up to 4 nodes to reach ``strategy.max_steps`` first (its failure
+        names the loop).
+        """
+        return (30 + 4 * self.strategy.max_steps) * self.strategy.max_rounds + 30
 
     async def refine(self, item: Item) -> ItemResult:
         """Run the item through the graph (then the judge); never raises for plugin errors."""
