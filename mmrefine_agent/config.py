@@ -444,6 +444,8 @@ class RunConfig(Section):
         if data["data"]["filter"].get("category") is None:
             data["data"]["filter"].pop("category", None)
         data["model"].pop("max_reply_bytes", None)  # a bound, not a setting of the experiment
+        if data["strategy"].get("max_steps") == StrategyConfig.model_fields["max_steps"].default:
+            data["strategy"].pop("max_steps")  # added in 0.3: earlier runs still resume
         data.pop("name", None)  # a label: --out (or run.out_dir/NAME) decides the directory
         data.pop("judge", None)  # a different judge re-judges; it does not redo refinement
         data.pop("grid", None)

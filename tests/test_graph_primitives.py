@@ -360,3 +360,12 @@ def test_parallel_review_runs_from_plugin_end_to_end(tmp_path: Path) -> None:
     drawn = mmrefine("graph", "parallel_review", "--plugin", "examples/parallel_review.py")
     assert "figure_reviewer + steps_reviewer -> merge" in drawn.stdout
     assert (ROOT / "examples/parallel_review.py").read_text().count("\n") < 90
+
+
+def test_max_steps_at_its_default_leaves_the_fingerprint_as_before() -> None:
+    """Runs made before strategy.max_steps existed still resume; a set value is checked."""
+    from mmrefine_agent.config import build_config
+
+    assert "max_steps" not in build_config({}, []).fingerprint_dict()["strategy"]
+    changed = build_config({}, ["strategy.max_steps=4"]).fingerprint_dict()
+    assert changed["strategy"]["max_steps"] == 4
