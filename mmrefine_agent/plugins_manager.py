@@ -15,15 +15,12 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pluggy
 
 from mmrefine_agent import hookspecs
 from mmrefine_agent.errors import PluginError
-
-if TYPE_CHECKING:
-    from mmrefine_agent.records.documents import PluginModule
 
 T = TypeVar("T")
 
@@ -275,83 +272,3 @@ def register_object(plugins: Plugins, plugin: object, name: str) -> None:
     tools: Callable[..., None] | None = getattr(plugin, "mmrefine_register_tools", None)
     if tools is not None and plugins._tools is not None:  # else collected when first needed
         tools(register=_tool_register(plugins._tools, name, origin))
-
-
-def module_records(plugins: Plugins) -> list[PluginModule]:
-    """The named plugin modules ``plugins`` loaded, with their files and source hashes."""
-    from mmrefine_agent.records.documents import PluginModule
-
-    out = []
-    for spec in plugins.modules:
-        module = plugins.pm.get_plugin(spec)
-        if module is None:  # blocked by MMREFINE_DISABLE_PLUGINS
-            continue
-        source = getattr(module, "__file__", None)
-        path = Path(source).resolve() if source else None
-        digest = _sha256(path) if path is not None and path.is_file() else None
-        out.append(
-            PluginModule(
-                spec=spec,
-                module=getattr(module, "__name__", spec),
-                path=str(path) if path is not None else None,
-                source_sha256=digest,
-            )
-        )
-    return out
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _recorded_spec(recorded: PluginModule) -> str:
-    """What to load for a recorded module: its file for a path, else its module name."""
-    if recorded.spec.endswith(".py") or "/" in recorded.spec:
-        return recorded.path or recorded.spec
-    return recorded.spec
-
-
-def load_run_plugins(
-    run_dir: str | os.PathLike[str], extra_modules: Iterable[str | os.PathLike[str]] = ()
-) -> Plugins:
-    """The plugins a run was made with (recorded in its fingerprint), plus ``extra_modules``.
-
-    A recorded module that cannot be found, or whose source changed since the run, is a
-    PluginError naming it (its results may no longer be what that code makes); a module
-    given again in ``extra_modules`` is loaded from there instead, and still checked.
-    """
-    from mmrefine_agent.records import rundir
-    from mmrefine_agent.records.documents import Fingerprint
-    from mmrefine_agent.records.rundir import RunDir
-
-    run = RunDir(Path(run_dir))
-    fingerprint = rundir.read_document(run.file(rundir.FINGERPRINT), Fingerprint)
-    recorded = fingerprint.modules if fingerprint is not None else []
-    extra = [str(m) for m in extra_modules]
-    given = {Path(m).resolve() for m in extra if m.endswith(".py") or "/" in m} | set(extra)
-    wanted = [
-        _recorded_spec(r)
-        for r in recorded
-        if r.spec not in given and (r.path is None or Path(r.path) not in given)
-    ]
-    try:
-        plugins = load_plugins([*wanted, *extra])
-    except PluginError as exc:
-        raise PluginError(f"{run_dir}: loading the plugins the run was made with: {exc}") from None
-    by_module = {r.module: r for r in module_records(plugins)}
-    for record in recorded:
-        now = by_module.get(record.module)
-        if now is None:
-            raise PluginError(
-                f"{run_dir} was made with plugin module '{record.spec}' "
-                f"({record.path or record.module}), which is not loaded now"
-            )
-        if record.source_sha256 and now.source_sha256 != record.source_sha256:
-            raise PluginError(
-                f"{run_dir} was made with plugin module '{record.spec}' ({now.path}), whose "
-                "source has changed since; restore it, use another --out for the new code, or "
-                "--restart to start this run over"
-            )
-    return plugins

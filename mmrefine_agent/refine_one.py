@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mmrefine_agent.config import RunConfig
@@ -25,19 +27,21 @@ async def arefine_item(
     item: Item | str,
     config: RunConfig,
     *,
-    plugins: Plugins | None = None,
+    plugins: Plugins | Sequence[str | os.PathLike[str]] | None = None,
     backend: ModelBackend | None = None,
     judge_backend: ModelBackend | None = None,
 ) -> RefinedItem:
     """Refine (and judge) one item with ``config``'s strategy, model and judge.
 
     ``item`` is an :class:`Item` or an item key of the configured dataset. Nothing is written
-    to disk; the call cache is used as in a run.
+    to disk; the call cache is used as in a run. ``plugins``: loaded plugins, or plugin
+    module names and ``.py`` paths (``str`` or ``Path``) to load besides the entry points.
     """
     from mmrefine_agent.engine.session import Recorder, load_data, open_session, require_prompts
     from mmrefine_agent.errors import DataError
 
-    plugins = plugins or load_plugins()
+    if not isinstance(plugins, Plugins):
+        plugins = load_plugins(plugins or ())
     keyed = config.model_copy(deep=True)
     if isinstance(item, str):
         keyed.data.limit = None

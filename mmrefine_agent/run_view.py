@@ -51,7 +51,7 @@ class RunView:
 
         A recorded plugin module that is missing or changed is a PluginError naming it.
         """
-        from mmrefine_agent.plugins_manager import load_run_plugins
+        from mmrefine_agent.run_plugins import load_run_plugins
 
         return load_run_plugins(self.path, self.plugin_modules)
 

@@ -129,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     judge.add_argument("--out", default=None, help="with --submission: run directory to write")
     judge.add_argument("--data-dir", default=None, help="benchmark data directory")
+    judge.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar; print only the run directory, headline figures and what is missing",
+    )
 
     report = sub.add_parser("report", parents=[plugin_option], help="print a run's scores")
     report.add_argument("run_dir", help="a run directory, or a sweep directory (with --html)")
@@ -196,9 +201,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def lift_plugins(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``(plugin modules, the other arguments)``: ``--plugin M`` is taken from any position.
+
+    Every command accepts ``--plugin`` before or after its name and between its positional
+    arguments (``compare A --plugin p.py B``); arguments after ``--`` are left alone.
+    """
+    modules: list[str] = []
+    rest: list[str] = []
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg == "--plugin" and i + 1 < len(args):
+            modules.append(args[i + 1])
+            i += 2
+            continue
+        if arg.startswith("--plugin="):
+            modules.append(arg.removeprefix("--plugin="))
+        else:
+            rest.append(arg)
+        i += 1
+    return modules, rest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    modules, rest = lift_plugins(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(rest)
+    args.plugin = [*modules, *(getattr(args, "plugin", None) or [])]
     from mmrefine_agent import MMRefineError
     from mmrefine_agent.cli import commands
 

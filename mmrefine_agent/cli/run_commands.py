@@ -27,7 +27,7 @@ def plugin_modules_of(args: argparse.Namespace) -> list[str]:
 def plugins_of(args: argparse.Namespace, run_dir: Path | None = None) -> Any:
     """The plugins, with the ``--plugin`` modules (and a run directory's own, checked)."""
     from mmrefine_agent import load_plugins
-    from mmrefine_agent.plugins_manager import load_run_plugins
+    from mmrefine_agent.run_plugins import load_run_plugins
 
     if run_dir is not None and (run_dir / "fingerprint.json").is_file():
         return load_run_plugins(run_dir, plugin_modules_of(args))
@@ -137,7 +137,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     raw["name"] = name
     out_dir = (raw.get("run") or {}).get("out_dir") or "runs"
     out = Path(args.out) if args.out else Path(out_dir) / name
-    plugins = plugins_of(args)
+    from mmrefine_agent.run_plugins import load_sweep_plugins
+
+    # run again, the cells resume: the plugin modules they were made with are loaded (checked)
+    plugins = load_sweep_plugins(out, plugin_modules_of(args), restart=args.restart)
 
     total = len(expand_grid(raw, origin=args.config))
     started: list[str] = []

@@ -19,11 +19,12 @@ from typing import Any
 
 from mmrefine_agent.config import RunConfig
 from mmrefine_agent.errors import RunDirError
-from mmrefine_agent.plugins_manager import Plugins, module_records
+from mmrefine_agent.plugins_manager import Plugins
 from mmrefine_agent.records import rundir
 from mmrefine_agent.records.models import Fingerprint, ItemResult, PluginFingerprint
 from mmrefine_agent.records.ownership import claim
 from mmrefine_agent.records.rundir import RunDir
+from mmrefine_agent.run_plugins import module_records
 
 
 def file_sha256(path: Path) -> str:

@@ -54,12 +54,13 @@ from mmrefine_agent.events import ItemFinished, RunFinished, RunInfo, RunStarted
 from mmrefine_agent.judging.item_judging import needs_judging, presume_settings, presumed_key
 from mmrefine_agent.model.backend import ModelBackend
 from mmrefine_agent.model.options import check_options
-from mmrefine_agent.plugins_manager import Plugins, load_plugins, load_run_plugins
+from mmrefine_agent.plugins_manager import Plugins, load_plugins
 from mmrefine_agent.records import rundir
 from mmrefine_agent.records.lock import RunLock
 from mmrefine_agent.records.models import Fingerprint, ItemResult, Scores, UsageBlock
 from mmrefine_agent.records.ownership import check_writable
 from mmrefine_agent.records.rundir import RunDir
+from mmrefine_agent.run_plugins import load_run_plugins
 from mmrefine_agent.sync import run_sync
 
 
