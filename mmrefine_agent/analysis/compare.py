@@ -1,8 +1,10 @@
 """``mmrefine compare``: runs side by side, paired differences, and items that changed scenario.
 
 The first run is the baseline. Differences are computed on the items both runs judged (same
-item key), with one shared bootstrap over problems, so "B - A" intervals are paired. When a
-run took more than one round, the per-round answer correction (SCoRe-style) is paired too.
+item key), with one shared bootstrap over problems, so "B - A" intervals are paired. The step
+metrics (detection precision/recall/F1, localisation's two halves and their harmonic mean,
+answer correction) are paired the same way, for MMRefine and for step datasets. When a run
+took more than one round, the per-round answer correction (SCoRe-style) is paired too.
 
 A run whose strategy read the gold answer or label (``uses_gold`` in its scores) is not
 comparable with the paper protocol: it is put apart (listed, not compared, never the
@@ -17,6 +19,7 @@ from typing import Any
 
 from mmrefine_agent.analysis.metrics import final_scenario, paired_bootstrap
 from mmrefine_agent.analysis.round_compare import paired_round_correction
+from mmrefine_agent.analysis.step_compare import paired_step_metrics
 from mmrefine_agent.errors import RunDirError
 from mmrefine_agent.judging.scenarios import JUDGE_ERROR, SCENARIOS
 from mmrefine_agent.records.models import ScoreBlock, Scores, UsageDoc
@@ -51,13 +54,18 @@ def load_run(path: Path) -> dict[str, Any]:
     }
 
 
-def round_outcomes(path: Path, plugins: Sequence[str] = ()) -> list[Any]:
-    """The per-item answer outcomes of a run (its dataset items give the gold answers)."""
+def round_outcomes(path: Path, plugins: Sequence[str] = ()) -> tuple[list[Any], str]:
+    """The per-item step outcomes of a run and what its reference step is, in words.
+
+    The run's dataset items give the labels, the reference steps and the gold answers.
+    """
+    from mmrefine_agent.analysis.step_compare import reference_words
     from mmrefine_agent.analysis.step_outcomes import step_outcomes
     from mmrefine_agent.run_view import open_run
 
     view = open_run(path, plugins)
-    return step_outcomes(view.results, view.items)
+    items = view.items
+    return step_outcomes(view.results, items), reference_words(items)
 
 
 def paired(base: dict[str, Any], other: dict[str, Any], changed_limit: int) -> dict[str, Any]:
@@ -155,14 +163,16 @@ def compare_runs(
         "include_gold": include_gold,
     }
     multi = any(run["multi_round"] for run in runs)
-    outcomes = [round_outcomes(path, plugins) for _, _, path in kept] if multi else []
+    read = [round_outcomes(path, plugins) for _, _, path in kept]
+    outcomes = [o for o, _ in read]
     out["paired"] = [
         {
             "a": labels[0],
             "b": label,
             **paired(runs[0], run, changed_limit),
+            "step_metrics": paired_step_metrics(outcomes[0], outcomes[i], reference=read[0][1]),
             "round_correction": (
-                paired_round_correction(outcomes[0], outcomes[i]) if outcomes else None
+                paired_round_correction(outcomes[0], outcomes[i]) if multi else None
             ),
         }
         for i, (label, run) in enumerate(zip(labels, runs, strict=True))

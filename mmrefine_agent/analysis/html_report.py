@@ -41,6 +41,7 @@ from mmrefine_agent.analysis.report_sections import (
     step_metrics_section,
 )
 from mmrefine_agent.analysis.rounds import round_analysis
+from mmrefine_agent.analysis.step_compare import reference_words
 from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
 from mmrefine_agent.records.rundir import CONFIG, RunDir, write_text_atomic
 from mmrefine_agent.run_view import RunView, open_run
@@ -124,7 +125,9 @@ def write_html_report(run: RunDir | Path | str, out: Path, plugins: Sequence[str
         rounds_section(round_analysis(results, scores)),
         step_metrics_section(scores.step_metrics),
         round_correction_section(scores.round_correction),
-        localisation_section(localisation(results, reference_steps(view.items))),
+        localisation_section(
+            localisation(results, reference_steps(view.items)), reference_words(view.items)
+        ),
         '<h2 id="gallery">Items</h2>',
         '<p class="meta">Filter by scenario, transition or parse failure; click an item or use '
         "<kbd>j</kbd>/<kbd>k</kbd> (or <kbd>&rarr;</kbd>/<kbd>&larr;</kbd>) to step through "

@@ -121,8 +121,10 @@ def rounds_section(analysis: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def localisation_section(result: dict[str, Any]) -> str:
-    """Right step found vs something else flagged, per error type."""
+def localisation_section(
+    result: dict[str, Any], reference: str = "the step the reference feedback names"
+) -> str:
+    """Right step found vs something else flagged, per error type (``reference``: in words)."""
     if not result["overall"]["n"]:
         return ""
     rows = []
@@ -133,8 +135,8 @@ def localisation_section(result: dict[str, Any]) -> str:
         )
     headers = ["error type", "n", *(OUTCOME_LABELS[o] for o in OUTCOMES)]
     return (
-        "<h2>Localisation</h2><p>The step the model flagged first vs the step the reference "
-        "feedback names.</p>" + table(headers, rows)
+        f"<h2>Localisation</h2><p>The step the model flagged first vs {_E(reference)}.</p>"
+        + table(headers, rows)
     )
 
 

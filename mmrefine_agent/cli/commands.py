@@ -93,12 +93,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         if by == "localisation":
             from mmrefine_agent import open_run
             from mmrefine_agent.analysis.localisation import localisation, reference_steps
+            from mmrefine_agent.analysis.step_compare import reference_words
             from mmrefine_agent.cli.render_research import localisation_table
 
             view = open_run(run.path, plugin_modules_of(args))
-            console.print(
-                localisation_table(localisation(view.results, reference_steps(view.items)))
-            )
+            items = view.items
+            found = localisation(view.results, reference_steps(items))
+            console.print(localisation_table(found, reference_words(items)))
             continue
         console.print(breakdown_table(scores, by))
         if by == "round":

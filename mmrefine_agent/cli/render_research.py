@@ -172,6 +172,10 @@ def print_comparison(console: Console, comparison: dict[str, Any]) -> None:
         console.print(
             transition_table(pair["transitions"], f"scenario A -> B ({inline(pair['b'])})")
         )
+        if pair.get("step_metrics"):
+            from mmrefine_agent.cli.render_steps import paired_step_table
+
+            console.print(paired_step_table(pair["step_metrics"], pair["a"], pair["b"]))
         if pair.get("round_correction"):
             from mmrefine_agent.cli.render_steps import paired_round_table
 
@@ -262,11 +266,16 @@ def print_rounds(console: Console, analysis: dict[str, Any]) -> None:
         console.print(notable)
 
 
-def localisation_table(result: dict[str, Any]) -> Table:
-    """Right step found vs something else flagged, overall and per error type."""
+def localisation_table(
+    result: dict[str, Any], reference: str = "the step the reference feedback names"
+) -> Table:
+    """Right step found vs something else flagged, overall and per error type.
+
+    ``reference``: what the reference step is for the run's dataset, in words.
+    """
     from mmrefine_agent.analysis.localisation import OUTCOME_LABELS, OUTCOMES
 
-    table = Table(title="localisation: the flagged step vs the step the reference feedback names")
+    table = Table(title=f"localisation: the flagged step vs {reference}")
     table.add_column("error type")
     table.add_column("n", justify="right")
     for outcome in OUTCOMES:
@@ -278,5 +287,5 @@ def localisation_table(result: dict[str, Any]) -> Table:
             str(block["n"]),
             *(f"{block[o]} ({pct(block['share'][o], 0)}%)" for o in OUTCOMES),
         )
-    table.caption = f"incorrect items whose feedback names no step: {result['no_reference_step']}"
+    table.caption = f"incorrect items without a reference step: {result['no_reference_step']}"
     return table

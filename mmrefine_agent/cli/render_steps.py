@@ -153,3 +153,29 @@ def paired_round_table(entry: dict[str, Any], a: str, b: str) -> Table:
         "* the interval excludes 0"
     )
     return table
+
+
+def paired_step_table(entry: dict[str, Any], a: str, b: str) -> Table:
+    """Detection, localisation and correction in runs A and B, and B - A (paired intervals)."""
+    table = Table(
+        title=f"detection, localisation, correction: {inline(b)} - {inline(a)} on "
+        f"{entry['n_shared']} shared items"
+    )
+    for column in ("task", "metric", "A %", "B %", "B - A", "95% CI", ""):
+        table.add_column(column, justify="left" if column in ("task", "metric") else "right")
+    for task, name, label in STEP_ROWS:
+        m = entry["metrics"][name]
+        ci = m["ci95"]
+        marker = ""
+        if ci is not None and (ci[0] > 0 or ci[1] < 0):
+            marker = "[green]*[/]" if ci[0] > 0 else "[red]*[/]"
+        table.add_row(
+            task, label, _pct(m["a"]), _pct(m["b"]), _pct(m["diff"], True),
+            _interval(ci, True), marker,
+        )  # fmt: skip
+    reference = entry.get("reference") or "the reference step"
+    table.caption = (
+        f"localisation: the flagged step vs {reference}; bootstrap over problems, both runs "
+        "resampled together; * the interval excludes 0"
+    )
+    return table
