@@ -87,8 +87,9 @@ def cluster() -> Iterator[tuple[str, dict[str, str]]]:
     try:
         subprocess.run([RAY, "get-auth-token", "--generate"], env=head_env, check=True,
                        capture_output=True, timeout=60)  # fmt: skip
-        token = subprocess.run([RAY, "get-auth-token"], env=head_env, check=True,
-                               capture_output=True, text=True, timeout=60).stdout.strip()  # fmt: skip
+        printed = subprocess.run([RAY, "get-auth-token"], env=head_env, check=True,
+                                 capture_output=True, text=True, timeout=60)  # fmt: skip
+        token = printed.stdout.strip()
         assert token and (head_home / ".ray" / "auth_token").is_file()
         nodes.append(
             Node(
