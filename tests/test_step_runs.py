@@ -86,4 +86,5 @@ def test_data_info_and_plugins_show_the_datasets() -> None:
         for n in ("mmrefine", "prmbench", "bigbench_mistake", "mrben")
         if any(n in row for row in rows)
     } == {"mmrefine", "prmbench", "bigbench_mistake", "mrben"}
-    assert all("mmrefine-agent" in row for row in rows if "PRMBench" in row)
+    listing = json.loads(mmrefine("plugins", "--json").stdout)["plugins"]
+    assert all(e["origin"].startswith("mmrefine-agent") for e in listing if e["kind"] == "dataset")

@@ -1,7 +1,14 @@
 """What the scores mean (shown under every scores table and in reports).
 
 ``LEGEND_LINES`` are the sentences, one concept each; ``LEGEND`` is them as one paragraph.
+:func:`legend_lines` keeps only those that explain what a table shows: the proxy judge's
+line for a run the offline judge scored, the unseen images' line when some were not seen,
+the tiny model's line when that model made the run.
 """
+
+from __future__ import annotations
+
+from typing import Any
 
 LEGEND_LINES: tuple[str, ...] = (
     "value (%): a rate over the judged items of one label; count: items in exactly that "
@@ -23,3 +30,22 @@ LEGEND_LINES: tuple[str, ...] = (
     "flags errors everywhere and fixes none.",
 )
 LEGEND = " ".join(LEGEND_LINES)
+
+PROXY_LINE, IMAGES_LINE, TINY_MODEL_LINE = LEGEND_LINES[4], LEGEND_LINES[5], LEGEND_LINES[7]
+TINY_MODELS = ("smollm2-135m",)
+
+
+def legend_lines(scores: Any, model: str | None = None) -> tuple[str, ...]:
+    """The legend sentences that explain a table of ``scores`` made by ``model``.
+
+    ``scores`` is a :class:`~mmrefine_agent.records.documents.Scores`; ``model`` the
+    refinement model's name (None: unknown, and the tiny model's line is left out).
+    """
+    left_out = set()
+    if not getattr(scores, "is_proxy", False):
+        left_out.add(PROXY_LINE)
+    if not getattr(scores, "not_seen_images", 0):
+        left_out.add(IMAGES_LINE)
+    if model is None or not any(tiny in model.lower() for tiny in TINY_MODELS):
+        left_out.add(TINY_MODEL_LINE)
+    return tuple(line for line in LEGEND_LINES if line not in left_out)

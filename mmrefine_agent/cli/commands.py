@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from mmrefine_agent import DataError
@@ -33,7 +32,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         plugins=plugin_modules_of(args),
     )
     if args.json:
-        print(json.dumps(comparison, indent=2))
+        from mmrefine_agent.records.outputs import Comparison
+
+        print(Comparison.model_validate(comparison).model_dump_json(indent=2, by_alias=True))
         return 0
     print_comparison(console, comparison)
     return 0
@@ -44,6 +45,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from mmrefine_agent.analysis.sweep_report import is_sweep_dir
     from mmrefine_agent.cli.render import (
         breakdown_table,
+        model_of,
         node_usage_table,
         parse_health_table,
         scores_table,
@@ -82,7 +84,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 "this run was not judged: `mmrefine judge RUN_DIR --set judge.name=offline`"
             )
         return EXIT_INCOMPLETE
-    console.print(scores_table(scores))
+    console.print(scores_table(scores, model=model_of(run.path)))
     if scores.step_metrics is not None:
         console.print(render_steps.step_metrics_table(scores.step_metrics))
     for by in args.by:
@@ -165,51 +167,14 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    """``mmrefine plugins``: what is loaded and from where."""
-    from rich.table import Table
+    """``mmrefine plugins [--json]``: what is loaded and from where."""
+    from mmrefine_agent.cli.plugins_view import plugin_listing, print_plugins
 
-    from mmrefine_agent.graph.strategy import declared_options
-    from mmrefine_agent.model.options import declared_backend_options
-
-    plugins = plugins_of(args)
-    table = Table(title="mmrefine plugins")
-    for column in ("kind", "name", "plugin", "from", "description"):
-        table.add_column(column)
-    for kind, registry in (
-        ("backend", plugins.backends),
-        ("strategy", plugins.strategies),
-        ("judge", plugins.judges),
-        ("dataset", plugins.datasets),
-    ):
-        for name in registry.names():
-            entry = registry.entries[name]
-            description = getattr(entry.component, "description", "") or ""
-            options = None
-            if kind == "strategy":
-                options = declared_options(entry.component)
-            elif kind == "backend":
-                options = declared_backend_options(entry.component)
-            if options:
-                description += f" (options: {', '.join(options)})"
-            if kind == "strategy" and getattr(entry.component, "uses_gold", False):
-                description = f"(uses gold) {description}"
-            if kind == "strategy" and getattr(entry.component, "default_tools", None):
-                description += f" (tools: {', '.join(entry.component.default_tools)})"
-            table.add_row(kind, name, entry.plugin, entry.origin, description)
-    for name in plugins.tools.names():
-        entry = plugins.tools.entries[name]
-        summary = (entry.component.description or "").strip().split("\n")[0]
-        table.add_row("tool", name, entry.plugin, entry.origin, summary)
-    observing = ("mmrefine_run_started", "mmrefine_observe_step", "mmrefine_observe_judgment",
-                 "mmrefine_observe_item", "mmrefine_run_finished")  # fmt: skip
-    for hook_name in observing:
-        for impl in getattr(plugins.pm.hook, hook_name).get_hookimpls():
-            origin = plugins.origin_of(impl.plugin)
-            table.add_row("observer", hook_name.removeprefix("mmrefine_"), impl.plugin_name,
-                          origin, "")  # fmt: skip
-    console.print(table)
-    hooks = sorted(name for name in dir(plugins.pm.hook) if name.startswith("mmrefine_"))
-    console.print(f"hooks: {', '.join(hooks)}", highlight=False)
+    listing = plugin_listing(plugins_of(args))
+    if args.json:
+        print(listing.model_dump_json(indent=2))
+        return 0
+    print_plugins(console, listing)
     return 0
 
 

@@ -25,7 +25,12 @@ def add_run_options(parser: argparse.ArgumentParser, *, set_help: str, restart_h
     )
     parser.add_argument("--data-dir", default=None, help="benchmark data directory")
     parser.add_argument("--restart", action="store_true", help=restart_help)
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar; a run prints only its directory, headline figures and what is "
+        "missing",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--changed", type=int, default=20, metavar="N", help="list up to N changed items"
     )
-    compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    compare.add_argument(
+        "--json", action="store_true", help="print the comparison as JSON (a Comparison)"
+    )
     compare.add_argument(
         "--include-gold",
         action="store_true",
@@ -146,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         "accuracy per round, 'localisation' the flagged step vs the reference step, "
         "'category' the step metrics per category (error class, task, subject)",
     )
-    report.add_argument("--json", action="store_true", help="print scores.json")
+    report.add_argument("--json", action="store_true", help="print scores.json (a Scores) as JSON")
     report.add_argument("--plots", default=None, metavar="DIR", help="write PNG plots into DIR")
     report.add_argument(
         "--html", default=None, metavar="FILE", help="write a self-contained HTML report"
@@ -163,10 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("item_key", nargs="?", help="an item key (leave out to list the items)")
     trace.add_argument("--full", action="store_true", help="show whole prompts and answers")
 
-    sub.add_parser(
+    plugins = sub.add_parser(
         "plugins",
         parents=[plugin_option],
         help="backends, strategies, judges and datasets loaded, and from where",
+    )
+    plugins.add_argument(
+        "--json", action="store_true", help="print the listing as JSON (a PluginListing)"
     )
 
     graph = sub.add_parser(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from mmrefine_agent import Scores
-from mmrefine_agent.analysis.legend import LEGEND_LINES
+from mmrefine_agent import MMRefineError, Scores
+from mmrefine_agent.analysis.legend import legend_lines
 from mmrefine_agent.cli.safe_text import cell, inline, safe
 from mmrefine_agent.judging.scenarios import OFFICIAL_NAMES
 from mmrefine_agent.records.models import NodeUsage, ParseHealth, ScoreBlock, UsageBlock
@@ -24,8 +26,14 @@ def _ci(block: ScoreBlock, metric: str) -> str:
     return "" if not interval else f"[{_fmt(interval[0])}, {_fmt(interval[1])}]"
 
 
-def scores_table(scores: Scores, title: str | None = None, *, legend: bool = True) -> Group:
-    """Overall rates with 95% intervals, counts, and a legend saying what each means."""
+def scores_table(
+    scores: Scores, title: str | None = None, *, legend: bool = True, model: str | None = None
+) -> Group:
+    """Overall rates with 95% intervals, counts, and a legend saying what each means.
+
+    The legend explains only what this table shows (the judge that scored it, the ``model``
+    that made the run, images not seen only when some were not).
+    """
     proxy = " (PROXY: offline judge)" if scores.is_proxy else ""
     proxy += " (EXTENSION)" if scores.extension else ""
     table = Table(title=title or f"MMRefine scores - judge {inline(scores.judge)}{proxy}")
@@ -69,8 +77,21 @@ def scores_table(scores: Scores, title: str | None = None, *, legend: bool = Tru
     if not legend:
         table.caption = caption
         return Group(table)
-    lines = Text("\n".join(f"- {line}" for line in LEGEND_LINES), style="dim")
+    lines = Text("\n".join(f"- {line}" for line in legend_lines(scores, model)), style="dim")
     return Group(table, Text(caption), Text("what the numbers mean:", style="bold"), lines)
+
+
+def model_of(run_dir: Path) -> str | None:
+    """The refinement model a run directory was made with (None: not recorded)."""
+    from mmrefine_agent.records.rundir import RunDir
+
+    try:
+        fingerprint = RunDir(Path(run_dir)).fingerprint()
+    except (OSError, ValueError, MMRefineError):
+        return None
+    model = (fingerprint.config.get("model") if fingerprint is not None else None) or {}
+    name = model.get("name") if isinstance(model, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def breakdown_table(scores: Scores, by: str) -> Table:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from rich import box
+from rich.console import Console, Group
 from rich.table import Table
 
 from mmrefine_agent.cli.safe_text import cell, inline
@@ -30,53 +31,71 @@ def sweep_table(
     grid: dict[str, Any] | None = None,
     *,
     include_gold: bool = False,
-) -> Table:
-    """One row per cell: rates, gain over the baseline and cost per point, usage, time.
+) -> Group:
+    """Two tables, one row per cell each: the scores, then the usage (and gains, if any).
 
-    Cells whose strategy used the gold answer are left out (see :func:`gold_cells_table`)
-    unless ``include_gold``, where they are marked.
+    The scores table has the gain over the baseline, the usage table the cost per point. Split
+    in two so that every column keeps its figures whole at 80 columns; cell names never
+    wrap. Cells whose strategy used the gold answer are left out (see
+    :func:`gold_cells_table`) unless ``include_gold``, where they are marked.
     """
     from mmrefine_agent.analysis.sweep_gain import with_gains
 
     rows = with_gains(cells, grid or {})
     shown = [r for r in rows if include_gold or not r.uses_gold]
     gains = any(r.baseline for r in rows)
-    table = Table(title=f"sweep {name}: {len(shown)} of {len(rows)} cells")
-    table.add_column("cell", overflow="fold")
-    for column in ("RefScore", "mRecall", "RS", "FD", "n"):
-        table.add_column(column, justify="right")
+    scores = Table(
+        title=f"sweep {name}: {len(shown)} of {len(rows)} cells",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    usage = Table(
+        title=f"sweep {name}: usage", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+    )
+    for table in (scores, usage):
+        table.add_column("cell", no_wrap=True)
+    for column in ("RefScore", "mRecall", "RS", "FD", "n", *(("gain pts",) if gains else ())):
+        scores.add_column(column, justify="right", no_wrap=column != "gain pts")
+    scores.add_column("status", overflow="fold")
+    for column in ("calls", "cached", "tokens", "cost $", "secs"):
+        usage.add_column(column, justify="right", no_wrap=True)
     if gains:
-        for column in ("gain pts", "tokens/pt", "$/pt"):
-            table.add_column(column, justify="right")
-    for column in ("calls", "cache hits", "tokens", "cost $", "time s", "status"):
-        table.add_column(column, justify="right")
+        for column in ("tokens/pt", "$/pt"):
+            usage.add_column(column, justify="right", no_wrap=True)
     for row in shown:
-        gain_cells = []
-        if gains:
-            gain_cells = [
-                pct(row.gain, signed=True),
-                "-" if row.tokens_per_point is None else f"{row.tokens_per_point:,.1f}",
-                "-" if row.cost_per_point is None else f"{row.cost_per_point:.4f}",
-            ]
-        table.add_row(
-            inline(row.cell) + (" [yellow](uses gold)[/]" if row.uses_gold else ""),
+        # one axis value per line (a cell is named AXIS=VALUE__AXIS=VALUE): each stays whole
+        label = "\n".join(inline(part) for part in row.cell.split("__"))
+        label += "\n[yellow](uses gold)[/]" if row.uses_gold else ""
+        scores.add_row(
+            label,
             *(pct(row.rates.get(m)) for m in ("RefScore", "mRecall", "RS", "FD")),
             str(row.n_judged),
-            *gain_cells,
+            *((pct(row.gain, signed=True),) if gains else ()),
+            row.status if row.status == "ok" else f"[red]{inline(row.status)}[/]",
+        )
+        per_point = [
+            "-" if row.tokens_per_point is None else f"{row.tokens_per_point:,.1f}",
+            "-" if row.cost_per_point is None else f"{row.cost_per_point:.4f}",
+        ]
+        usage.add_row(
+            label,
             str(row.calls),
             str(row.cache_hits),
             str(row.tokens),
             f"{row.cost_usd:.4f}",
             f"{row.elapsed_s:.1f}",
-            row.status if row.status == "ok" else f"[red]{inline(row.status)}[/]",
+            *(per_point if gains else ()),
         )
     if gains:
-        table.caption = (
+        scores.caption = (
             "gain pts: RefScore points over the cell's baseline (the first strategy of the grid, "
-            "same other values); tokens/pt and $/pt: extra refinement tokens and USD over the "
-            "baseline per point gained ('-': no gain)"
+            "same other values)"
         )
-    return table
+        usage.caption = (
+            "tokens/pt and $/pt: extra refinement tokens and USD over the baseline per point "
+            "gained ('-': no gain); cached: calls answered by the call cache"
+        )
+    return Group(scores, usage)
 
 
 def gold_cells_table(cells: Sequence[CellSummary]) -> Table | None:

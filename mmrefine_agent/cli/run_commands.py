@@ -47,15 +47,88 @@ def overrides_of(args: argparse.Namespace) -> list[str]:
 EXIT_OK, EXIT_INCOMPLETE = 0, 1
 
 
-def print_outcome(outcome: RunOutcome, title: str | None = None) -> int:
-    """Scores (with legend), usage, failures per cause and how to resume; the exit code."""
-    from mmrefine_agent.cli.render import GOLD_NOTE, scores_table, usage_table
+def print_quiet(outcome: RunOutcome) -> int:
+    """Only the run directory, the headline figures and what is missing; the exit code."""
+    from mmrefine_agent.cli.render import GOLD_NOTE
 
     scores = outcome.scores
     if scores.uses_gold:
         console.print(GOLD_NOTE, highlight=False)
+    console.print(f"run directory: {safe(str(outcome.run_dir))}", markup=False, highlight=False)
+    overall = scores.overall
+    if scores.judged and overall is not None:
+        judge = scores.judge if isinstance(scores.judge, str) else ", ".join(scores.judge or [])
+        figures = ", ".join(
+            f"{name} {percent(overall.rates.get(name))}{interval(overall.ci95.get(name))}"
+            for name in ("RefScore", "mRecall")
+        )
+        proxy = " (PROXY)" if scores.is_proxy else ""
+        console.print(
+            f"{figures}; judged {scores.n_judged} of {scores.n_items} - judge {safe(judge)}{proxy}",
+            markup=False,
+            highlight=False,
+        )
+    else:
+        console.print(f"not scored: {safe(scores.note)}", markup=False, highlight=False)
+    step = scores.step_metrics
+    if step is not None and step.dataset not in ("mmrefine", ""):
+        rates = step.overall.rates
+        dataset = step.dataset if isinstance(step.dataset, str) else ", ".join(step.dataset)
+        console.print(
+            f"step metrics - dataset {safe(dataset)}: detection F1 {percent(rates.get('f1'))}, "
+            f"localisation F1 {percent(rates.get('localisation_f1'))}, answer accuracy "
+            f"{percent(rates.get('answer_accuracy'))}",
+            markup=False,
+            highlight=False,
+        )
+    return print_missing(outcome)
+
+
+def percent(value: float | None) -> str:
+    """A fraction as the tables print it (percent, one decimal; "-" when undefined)."""
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def interval(bounds: list[float] | None) -> str:
+    """`` [lo, hi]`` in percent, or nothing."""
+    return "" if not bounds else f" [{percent(bounds[0])}, {percent(bounds[1])}]"
+
+
+def print_missing(outcome: RunOutcome) -> int:
+    """What did not finish: stopped early, failures per cause, and how to resume; exit code."""
+    done = outcome.scores.completeness
+    if outcome.stopped_early:
+        console.print(f"stopped early: {safe(outcome.stopped_early)}", markup=False)
+    if outcome.errors:
+        from mmrefine_agent.cli.failures import print_failures
+
+        print_failures(console, outcome.errors)
+    if not done.complete:
+        reason = "no items" if not done.n_expected else "incomplete"
+        console.print(
+            f"[yellow]{reason}:[/] failed {sum(done.failed.values())}, not judged "
+            f"{done.not_judged}, judge errors {done.judge_errors}"
+            + (f"; {inline(done.resume)}" if done.resume else ""),
+            highlight=False,
+        )
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def print_outcome(outcome: RunOutcome, title: str | None = None, *, quiet: bool = False) -> int:
+    """Scores (with legend), usage, failures per cause and how to resume; the exit code.
+
+    ``quiet``: only the run directory, the headline figures and what is missing.
+    """
+    from mmrefine_agent.cli.render import GOLD_NOTE, model_of, scores_table, usage_table
+
+    if quiet:
+        return print_quiet(outcome)
+    scores = outcome.scores
+    if scores.uses_gold:
+        console.print(GOLD_NOTE, highlight=False)
     if scores.judged:
-        console.print(scores_table(scores, title=title))
+        console.print(scores_table(scores, title=title, model=model_of(outcome.run_dir)))
     else:
         console.print(f"not scored: {safe(scores.note)}", markup=False, highlight=False)
     step = scores.step_metrics
@@ -69,23 +142,7 @@ def print_outcome(outcome: RunOutcome, title: str | None = None) -> int:
         f"done {outcome.n_done}, failed {outcome.n_errors}, {outcome.elapsed_s:.1f}s",
         highlight=False,
     )
-    done = scores.completeness
-    if outcome.stopped_early:
-        console.print(f"stopped early: {safe(outcome.stopped_early)}", markup=False)
-    if outcome.errors:
-        from mmrefine_agent.cli.failures import print_failures
-
-        print_failures(console, outcome.errors)
-    if not done.complete:
-        reason = "no items" if not done.n_expected else "incomplete"
-        console.print(
-            f"[yellow]{reason}:[/] failed {sum(done.failed.values())}, not judged "
-            f"{done.not_judged}, judge errors {done.judge_errors}"
-            + (f"; {done.resume}" if done.resume else ""),
-            highlight=False,
-        )
-        return EXIT_INCOMPLETE
-    return EXIT_OK
+    return print_missing(outcome)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -106,7 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{config.name}: {config.strategy.name} x {config.model.name} - judge "
         f"{config.judge.name}{proxy}"
     )
-    return print_outcome(outcome, title)
+    return print_outcome(outcome, title, quiet=args.quiet)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -245,4 +302,4 @@ def cmd_judge(args: argparse.Namespace) -> int:
                             force=args.all, sinks=[progress], judge_section=section,
                             trust_run_config=args.trust_run_config)
             )  # fmt: skip
-    return print_outcome(outcome)
+    return print_outcome(outcome, quiet=args.quiet)

@@ -58,6 +58,10 @@ def _header(view: RunView, result: ItemResult, full: bool) -> list[Any]:
             "from the item cache: the steps below are those of the session that ran its graph "
             "(same item, settings and code), their calls counted as cache hits",
         )
+    from mmrefine_agent.analysis.stopping import stop_reason
+
+    max_rounds = view.config.strategy.max_rounds
+    header.add_row("stopped", cell(stop_reason(result, max_rounds)[1]))
     header.add_row("final scenario", cell(_scenario(result.judgment)))
     for entry in result.round_judgments:
         header.add_row(f"  round {entry.round}", cell(_scenario(entry)))
