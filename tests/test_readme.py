@@ -150,6 +150,17 @@ def test_every_plugin_block_runs_as_written(workdir: Path) -> None:
     assert len(blocks) >= 2, blocks
     env = clean_env()
     for number, block in enumerate(blocks):
+        if "def mmrefine_register_tools" in block:  # a tool plugin: listed among the tools
+            tool_names = re.findall(r'register\(tool\("(\w+)"', block)
+            assert len(tool_names) == 1, block
+            plugin = workdir / f"readme_tool_{number}.py"
+            plugin.write_text(block)
+            done = subprocess.run(["mmrefine", "plugins", "--json", "--plugin", str(plugin)],
+                                  cwd=workdir, env=env, text=True, capture_output=True,
+                                  timeout=300, check=False)  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            assert tool_names[0] in done.stdout and str(plugin) in done.stdout, done.stdout
+            continue
         names = re.findall(r'register\("(\w+)"', block)
         assert len(names) == 1, block
         name = names[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,7 @@ def test_preflight_fails_fast_naming_the_cause(tmp_path: Path) -> None:
 
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
     no_key = subprocess.run(
-        [shutil.which("mmrefine") or "mmrefine", "run", "configs/paper_single_pass.yaml",
+        [shutil.which("mmrefine", path=str(Path(sys.executable).parent)) or "mmrefine", "run", "configs/paper_single_pass.yaml",
          "--limit", "20", "--out", str(tmp_path / "a")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
