@@ -28,7 +28,7 @@ from mmrefine_plugins.backends.openai_compat import OpenAICompatBackend
 
 DATA = Path(__file__).resolve().parent / "data"
 BACKENDS = DATA / "proc_backends.py"
-VOLATILE = {"timestamp", "latency_s", "elapsed_s"}
+VOLATILE = {"timestamp", "ended", "latency_s", "elapsed_s"}
 
 
 def overrides(server: FakeOpenAI, *extra: str, limit: int = 12) -> list[str]:
@@ -232,9 +232,10 @@ def test_sigint_and_sigkill_of_the_driver_end_its_workers_and_resume_completes(
     tmp_path: Path,
 ) -> None:
     with FakeOpenAI(JudgeScript(), latency_s=0.25) as server:
-        reference = run(tmp_path / "reference", overrides(server, "run.processes=1"))
-        assert reference.complete
         base = ["run", "configs/paper_single_pass.yaml", "--quiet", "--out"]
+        one = [x for o in overrides(server, "run.processes=1") for x in ("--set", o)]
+        reference = mmrefine(*base, str(tmp_path / "reference"), *one)  # the same config file
+        assert reference.returncode == 0, reference.stderr
         settings = [x for o in overrides(server, "run.processes=2", "run.concurrency=2")
                     for x in ("--set", o)]  # fmt: skip
         out = tmp_path / "killed"
