@@ -103,8 +103,9 @@ def test_preflight_fails_fast_naming_the_cause(tmp_path: Path) -> None:
     import os
 
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    exe = shutil.which("mmrefine", path=str(Path(sys.executable).parent)) or "mmrefine"
     no_key = subprocess.run(
-        [shutil.which("mmrefine", path=str(Path(sys.executable).parent)) or "mmrefine", "run", "configs/paper_single_pass.yaml",
+        [exe, "run", "configs/paper_single_pass.yaml",
          "--limit", "20", "--out", str(tmp_path / "a")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
