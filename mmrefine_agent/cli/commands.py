@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mmrefine_agent import DataError
 from mmrefine_agent.cli.run_commands import (
@@ -16,6 +18,10 @@ from mmrefine_agent.cli.run_commands import (
     plugin_modules_of,
     plugins_of,
 )
+
+if TYPE_CHECKING:
+    from mmrefine_agent.records.rundir import RunDir
+    from mmrefine_agent.records.tool_report import ToolReport
 
 __all__ = ["cmd_judge", "cmd_run", "cmd_sweep"]
 
@@ -58,7 +64,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     run = RunDir(Path(args.run_dir)).require()
     scores = run.scores()
     if args.json:
-        print(scores.model_dump_json(indent=2))
+        if "tool" in args.by:
+            document = json.loads(scores.model_dump_json())
+            document["by_tool"] = tool_report_of(run).model_dump(mode="json")
+            print(json.dumps(document, indent=2))
+        else:
+            print(scores.model_dump_json(indent=2))
         return 0
     from mmrefine_agent.cli import render_steps
     from mmrefine_agent.cli.render import GOLD_NOTE
@@ -91,6 +102,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         if by == "category":
             if scores.step_metrics is not None:
                 console.print(render_steps.category_table(scores.step_metrics))
+            continue
+        if by == "tool":
+            from mmrefine_agent.cli.render_tools import print_tool_report
+
+            print_tool_report(console, tool_report_of(run))
             continue
         if by == "localisation":
             from mmrefine_agent import open_run
@@ -136,6 +152,13 @@ def cmd_report(args: argparse.Namespace) -> int:
             path = write_html_report(run, Path(args.html), plugin_modules_of(args))
         console.print(f"HTML report: [bold]{path}[/]", highlight=False)
     return EXIT_OK if scores.completeness.complete else EXIT_INCOMPLETE
+
+
+def tool_report_of(run: RunDir) -> ToolReport:
+    """The ``--by tool`` report of a run directory (its results and steps)."""
+    from mmrefine_agent.analysis.tool_usage import tool_report
+
+    return tool_report(run.results(), run.steps())
 
 
 def sweep_html(sweep_dir: Path, html: str | None, baseline: str | None) -> int:

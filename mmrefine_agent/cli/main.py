@@ -146,14 +146,28 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir", help="a run directory, or a sweep directory (with --html)")
     report.add_argument(
         "--by",
-        choices=["error_type", "solution_source", "modality", "round", "localisation", "category"],
+        choices=[
+            "error_type",
+            "solution_source",
+            "modality",
+            "round",
+            "localisation",
+            "category",
+            "tool",
+        ],
         action="append",
         default=[],
         help="add a breakdown (repeatable); 'round' adds transitions, settling rounds and answer "
         "accuracy per round, 'localisation' the flagged step vs the reference step, "
-        "'category' the step metrics per category (error class, task, subject)",
+        "'category' the step metrics per category (error class, task, subject), 'tool' each tool's "
+        "calls, failures, items and the scenario rates of items with and without it",
     )
-    report.add_argument("--json", action="store_true", help="print scores.json (a Scores) as JSON")
+    report.add_argument(
+        "--json",
+        action="store_true",
+        help="print scores.json (a Scores) as JSON; with --by tool, the tool report (a ToolReport) "
+        "under 'by_tool' beside its fields",
+    )
     report.add_argument("--plots", default=None, metavar="DIR", help="write PNG plots into DIR")
     report.add_argument(
         "--html", default=None, metavar="FILE", help="write a self-contained HTML report"

@@ -1,0 +1,59 @@
+"""``report --by tool``: one table per tool, items with and without it, per error type."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from mmrefine_agent.cli.safe_text import cell, inline
+from mmrefine_agent.records.tool_report import ToolReport, ToolUsage
+
+TOOL_COLUMNS = ("RF", "ED", "EC", "RS", "VS", "FD", "RefScore")
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def tool_table(usage: ToolUsage) -> Table:
+    """Rows: each error type (``all`` first), the items that ran the tool, then the rest."""
+    failed = f", {usage.failures} failed" if usage.failures else ""
+    table = Table(
+        title=(
+            f"tool {inline(usage.name)}: {usage.calls} call(s){failed}, "
+            f"{len(usage.items)} item(s) ran it"
+        )
+    )
+    table.add_column("error type")
+    table.add_column("items")
+    table.add_column("n", justify="right")
+    for column in TOOL_COLUMNS:
+        table.add_column(column, justify="right")
+    table.add_column("judge err", justify="right")
+    for split in usage.splits:
+        for label, block in (("with", split.with_tool), ("without", split.without_tool)):
+            table.add_row(
+                cell(split.error_type) if label == "with" else Text(""),
+                cell(f"{label} {usage.name}"),
+                str(block.n),
+                *(_fmt(block.rates.get(c)) for c in TOOL_COLUMNS),
+                str(block.counts.get("judge_error", 0)),
+            )
+        table.add_section()
+    return table
+
+
+def print_tool_report(console: Console, report: ToolReport) -> None:
+    """The per-tool tables, or one line saying that no tool ran."""
+    if not report.tools:
+        console.print("by tool: no tool calls were run in this run", highlight=False)
+        return
+    console.print(
+        f"by tool: {report.items_with_tools} of {report.n_judged} judged item(s) ran a tool "
+        "(rates in %; with/without compares items: the model chose when to call)",
+        highlight=False,
+        markup=False,
+    )
+    for usage in report.tools:
+        console.print(tool_table(usage))
