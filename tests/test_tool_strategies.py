@@ -349,3 +349,88 @@ def test_listed_claims_read_back(pairs: list[tuple[int, str]]) -> None:
     assert [(c.step, c.text, c.check) for c in claims] == [
         (step, claim, f"is it {claim}?") for step, claim in pairs
     ]
+
+
+# --- report --by tool -------------------------------------------------------------------------
+
+EVIL = "ev\x1b[31mil\x1b]0;pwned\x07"
+
+
+def mixed(body: dict[str, Any]) -> str | dict[str, Any]:
+    """Per item (by its question): calculator only; zoom, a failing calculator and an unknown
+    tool with a terminal escape in its name; or no tool at all."""
+    if body.get("model") == "judge":
+        return JUDGE(body)
+    prompt = first_user(body)
+    if not any(m["role"] == "tool" for m in body["messages"]):
+        case = len(prompt) % 3
+        if case == 0:
+            calc = {"name": "calculator", "arguments": {"expression": "6*7"}}
+            return {"content": None, "tool_calls": [calc]}
+        if case == 1:
+            return {"content": None, "tool_calls": [
+                {"name": "zoom", "arguments": {"box": [0, 0, 1, 1]}},
+                {"name": "calculator", "arguments": {"expression": "1/0 +"}},
+                {"name": EVIL, "arguments": {}},
+            ]}  # fmt: skip
+    return official_answer(len(prompt) % 2 == 0, "8")
+
+
+def test_report_by_tool_matches_a_hand_count(tmp_path: Path) -> None:
+    out = tmp_path / "mixed"
+    with FakeOpenAI(mixed) as server:
+        done = run_strategy(
+            out, "tool_refine", "openai_compat", server, "--limit", "8",
+            "--set", "judge.name=offline", "--set", "data.balanced=true",
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    steps, results = lines(out / "steps.jsonl"), lines(out / "results.jsonl")
+    # the hand count, from the raw files
+    calls: dict[str, int] = {}
+    failures: dict[str, int] = {}
+    users: dict[str, set[str]] = {}
+    for step in steps:
+        for run in step["tool_runs"]:
+            calls[run["name"]] = calls.get(run["name"], 0) + 1
+            failures[run["name"]] = failures.get(run["name"], 0) + run["error"]
+            users.setdefault(run["name"], set()).add(step["item_key"])
+    assert set(calls) == {"calculator", "zoom", EVIL}
+    assert failures["zoom"] == 0 and failures[EVIL] == calls[EVIL] >= 1
+    assert 0 < len(users["calculator"]) < len(results)  # some items ran no tool at all
+    shown = mmrefine("report", str(out), "--by", "tool", "--json")
+    assert shown.returncode == 0, shown.stderr
+    document = json.loads(shown.stdout)
+    assert document["n_judged"] == len(results)  # scores.json is all there ...
+    report = document["by_tool"]  # ... with the tool report beside it
+    assert report["kind"] == "tool_report" and report["version"] >= 3
+    assert report["items_with_tools"] == len(set().union(*users.values()))
+    tools = {t["name"]: t for t in report["tools"]}
+    assert set(tools) == set(calls)
+    for name, tool in tools.items():
+        assert (tool["calls"], tool["failures"]) == (calls[name], failures[name])
+        assert tool["items"] == sorted(users[name])
+        error_types = sorted({r["error_type"] or "-" for r in results})
+        assert [s["error_type"] for s in tool["splits"]] == ["all", *error_types]
+        for split in tool["splits"]:
+            group = [r for r in results
+                     if split["error_type"] in ("all", r["error_type"] or "-")]  # fmt: skip
+            for side, used in (("with_tool", True), ("without_tool", False)):
+                chosen = [r for r in group if (r["key"] in users[name]) is used]
+                block = split[side]
+                assert block["n"] == len(chosen)
+                for code in ("RF", "ED", "EC", "RS", "VS", "FD"):
+                    expected = sum(1 for r in chosen if r["judgment"]["scenario"] == code)
+                    assert block["counts"][code] == expected, (name, split["error_type"], code)
+                n_inc = sum(1 for r in chosen if r["label"] == "incorrect")
+                rs = sum(1 for r in chosen if r["judgment"]["scenario"] == "RS")
+                assert block["rates"]["RS"] == (rs / n_inc if n_inc else None)
+    # the table: one per tool; the model's tool name cannot drive the terminal
+    table = mmrefine("report", str(out), "--by", "tool")
+    assert table.returncode == 0, table.stderr
+    assert "\x1b" not in table.stdout and "\x07" not in table.stdout
+    text = " ".join(table.stdout.split())
+    assert (
+        f"tool calculator: {calls['calculator']} call(s), {failures['calculator']} failed" in text
+    )
+    assert f"tool zoom: {calls['zoom']} call(s), {len(users['zoom'])} item(s) ran it" in text
+    assert "tool evil" in text and "with calculator" in text and "without calculator" in text
