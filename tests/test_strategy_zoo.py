@@ -1,5 +1,7 @@
-"""The published strategies (self_refine, critic, cove, debate, best_of_n, reflexion): each one's
-graph, routing and traced calls with the scripted backend, on hand-built items."""
+"""The published strategies (self_refine, critic, cove, debate, best_of_n, reflexion, and the
+tool users critic_tools, lookback, tool_refine): each one's graph, routing and traced calls
+with the scripted backend, on hand-built items (without tools here: tests/test_tool_strategies.py
+runs the tool users with tools over HTTP)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ from mmrefine_agent.graph.context import GraphContext
 from mmrefine_agent.records.steps import StepRecord
 from mmrefine_agent.types import Item, ModelRequest
 
-ZOO = ("self_refine", "critic", "cove", "debate", "best_of_n", "reflexion")
+ZOO = ("self_refine", "critic", "cove", "debate", "best_of_n", "reflexion", "critic_tools",
+       "lookback", "tool_refine")  # fmt: skip
 
 SOLUTION = "Step 1: 2 + 2 = 4.\nStep 2: 4 * 2 = 9.\nStep 3: So the answer is 9."
 
@@ -327,6 +330,9 @@ def test_only_a_strategy_that_declares_uses_gold_gets_the_gold(plugins: Any) -> 
         ("debate", "temperature", "hot", "expected a number"),
         ("self_refine", "history", "yes", "expected true or false"),
         ("cove", "question", 2, "did you mean 'questions'"),
+        ("tool_refine", "max_tool_call", 3, "did you mean 'max_tool_calls'"),
+        ("critic_tools", "max_tool_calls", 101, "expected a whole number in 0..100"),
+        ("lookback", "max_claims", 0, "expected a whole number in 1..30"),
     ],
 )
 def test_options_are_checked_with_did_you_mean(
@@ -346,3 +352,34 @@ def test_graph_command_draws_every_zoo_strategy() -> None:
     assert "uses the gold answer" in reflexion.stdout
     typo = mmrefine("graph", "best_of_n", "--set", "strategy.options.temprature=1")
     assert typo.returncode == 2 and "did you mean 'temperature'" in typo.stderr
+
+
+def test_lookback_on_a_text_item_has_nothing_to_look_back_at(plugins: Any, data_dir: Path) -> None:
+    answers = {
+        "nodes": {
+            "detect": review("Incorrect", "8"),
+            "correct": "Step 1: 2 + 2 = 4.\nStep 2: 4 * 2 = 8.\nFinal Answer: 8",
+        }
+    }
+    state, steps, backend = run(plugins, data_dir, "lookback", answers)
+    assert nodes_of(steps) == [(1, n) for n in ("list_claims", "look_back", "detect", "locate",
+                                                "correct", "verify")]  # fmt: skip
+    assert [len(s.calls) for s in steps] == [0, 0, 1, 0, 1, 0]
+    assert "the item has no image: no claims to look back at" in steps[0].notes
+    (critique,) = texts(backend, "detect")
+    assert "Review the solution step by step" in critique and "Claim" not in critique
+    assert state["error_step"] == 2 and state["final_answer"] == "8"
+    assert "Correctness: Incorrect" in state["response"]
+
+
+@pytest.mark.parametrize("name", ["tool_refine", "critic_tools"])
+def test_a_tool_strategy_without_tools_asks_plainly(
+    plugins: Any, data_dir: Path, name: str
+) -> None:
+    answers = {"default": review("Correct", "8", extra="Proposed Answer: 8\n")}
+    state, steps, backend = run(plugins, data_dir, name, answers)
+    (prompt,) = texts(backend, "detect")
+    assert "tool" not in prompt.lower()
+    assert not any(r.params.get("tools") for r in backend.history)
+    assert state["verdict"] == "correct"
+    assert steps[0].parsed["tool_calls_run"] == 0

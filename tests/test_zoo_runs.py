@@ -49,8 +49,8 @@ def test_the_zoo_sweep_runs_on_two_datasets_against_a_loopback_server(tmp_path: 
     sweep = json.loads((out / "sweep.json").read_text())
     cells = {c["cell"]: c for c in sweep["cells"]}
     strategies = ["single_pass", "self_refine", "critic", "cove", "debate", "best_of_n",
-                  "reflexion"]  # fmt: skip
-    assert len(cells) == 14 and all(c["status"] == "ok" for c in cells.values())
+                  "reflexion", "critic_tools", "lookback", "tool_refine"]  # fmt: skip
+    assert len(cells) == 20 and all(c["status"] == "ok" for c in cells.values())
     for dataset in ("prmbench", "bigbench_mistake"):
         base = f"data.name={dataset}__strategy.name=single_pass"
         for strategy in strategies:
@@ -205,7 +205,9 @@ def test_the_zoo_config_names_every_built_in_strategy_and_dataset() -> None:
     raw = yaml.safe_load((ROOT / "configs/strategy_zoo.yaml").read_text())
     assert raw["grid"]["strategy.name"][0] == "single_pass"
     assert set(raw["grid"]["strategy.name"]) == {"single_pass", "self_refine", "critic", "cove",
-                                                 "debate", "best_of_n", "reflexion"}  # fmt: skip
+                                                 "debate", "best_of_n", "reflexion",
+                                                 "critic_tools", "lookback",
+                                                 "tool_refine"}  # fmt: skip
     assert raw["grid"]["data.name"] == ["mmrefine", "prmbench", "bigbench_mistake", "mrben"]
     assert raw["model"]["backend"] == "openai_compat" and raw["judge"]["name"] == "offline"
 
