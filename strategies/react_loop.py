@@ -118,6 +118,9 @@ async def tool_loop(
     offered = list(tools) if budget.limit > 0 else []
     reply = await ctx.chat(conversation, tools=offered or None)
     outcome = LoopOutcome(reply, conversation)
+    if reply.tool_calls and not offered:
+        names = ", ".join(sorted({c.name for c in reply.tool_calls}))
+        ctx.step.notes.append(f"the model asked for {names} though no tool was offered: not run")
     while offered and reply.tool_calls:
         granted = budget.take(len(reply.tool_calls))
         calls = list(reply.tool_calls)
