@@ -12,14 +12,12 @@ question is checked by asking whether the claim holds. It never raises on any te
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-_CLAIM = re.compile(
-    r"^[\s>*#_-]*claim\s*(\d{1,3})\s*[*_]*\s*(?:\(\s*(?:step\s*)?(\d{1,3})\s*\))?\s*[*_]*\s*[:.)\-]\s*(.*\S)",
-    re.IGNORECASE,
-)
-_CHECK = re.compile(r"^[\s>*#_-]*check\s*(\d{1,3})\s*[*_]*\s*[:.)\-]\s*(.*\S)", re.IGNORECASE)
+LEAD = " \t>*#_-"
+"""What may stand before ``Claim``/``Check`` on a line (indentation, bullets, emphasis)."""
+EMPHASIS = " \t*_"
+SEPARATORS = ":.)-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,28 +37,66 @@ def parse_claims(text: str, limit: int) -> list[Claim]:
     claims: dict[int, tuple[int | None, str]] = {}
     checks: dict[int, str] = {}
     for line in text.splitlines():
-        found = _CLAIM.match(line)
-        if found:
-            number = int(found.group(1))
-            step = int(found.group(2)) if found.group(2) else None
-            claims.setdefault(number, (step, _clean(found.group(3))))
+        found = read_line(line)
+        if found is None:
             continue
-        found = _CHECK.match(line)
-        if found:
-            checks.setdefault(int(found.group(1)), _clean(found.group(2)))
+        kind, number, step, body = found
+        if kind == "claim":
+            claims.setdefault(number, (step, body))
+        else:
+            checks.setdefault(number, body)
     out = []
     for number in sorted(claims):
         step, claim = claims[number]
-        if not claim:
-            continue
         check = checks.get(number) or f"Does the figure show that {claim}?"
         out.append(Claim(number, step, claim, check))
     return out[: max(0, limit)]
 
 
+def read_line(line: str) -> tuple[str, int, int | None, str] | None:
+    """``(kind, number, step, text)`` of a ``Claim N (step M): ...`` or ``Check N: ...`` line.
+
+    A scan in one pass (no backtracking regular expression: model text can be long and odd).
+    """
+    rest = line.lstrip(LEAD)
+    kind = rest[:5].lower()
+    if kind not in ("claim", "check"):
+        return None
+    number, rest = _number(rest[5:].lstrip())
+    if number is None:
+        return None
+    rest = rest.lstrip(EMPHASIS)
+    step = None
+    if kind == "claim" and rest.startswith("("):
+        inner, closed, after = rest[1:].partition(")")
+        if not closed:
+            return None
+        inner = inner.strip()
+        if inner[:4].lower() == "step":
+            inner = inner[4:].strip()
+        step, left = _number(inner)
+        if step is None or left.strip():
+            return None
+        rest = after.lstrip(EMPHASIS)
+    if not rest or rest[0] not in SEPARATORS:
+        return None
+    body = _clean(rest[1:])
+    return (kind, number, step, body) if body else None
+
+
+def _number(text: str) -> tuple[int | None, str]:
+    """A leading number of 1 to 3 ASCII digits, and the text after it."""
+    digits = 0
+    while digits < len(text) and digits < 4 and text[digits] in "0123456789":
+        digits += 1
+    if not 1 <= digits <= 3:
+        return None, text
+    return int(text[:digits]), text[digits:]
+
+
 def _clean(text: str) -> str:
     """A claim or question without surrounding markdown emphasis and spaces."""
-    return text.strip().strip("*_").strip()
+    return text.strip(EMPHASIS)
 
 
 def claims_block(claims: list[Claim]) -> str:

@@ -323,6 +323,17 @@ def test_claims_are_read_leniently_and_paired_with_their_checks() -> None:
     assert parse_claims("No claims about the image.", 5) == []
 
 
+def test_odd_long_lines_are_read_in_one_pass() -> None:
+    """Shapes that make a backtracking pattern take forever: read at once, as nothing."""
+    n = 20_000
+    odd = ["Claim 1" + " " * n + "x", "Claim 1 (" + " " * n, " " * n + "claim",
+           "Check 1" + " " * n + "x", "claim 1" + " _" * n, "- " * n + "Claim 1: ok"]  # fmt: skip
+    for line in odd:
+        claims = parse_claims(line, 5)
+        assert claims == [] or [c.text for c in claims] == ["ok"]
+    assert parse_claims("Claim 1: " + "a" * n, 1)[0].text == "a" * n
+
+
 @given(st.text(max_size=400), st.integers(min_value=0, max_value=8))
 def test_the_claim_parser_never_fails_and_keeps_its_limit(text: str, limit: int) -> None:
     claims = parse_claims(text, limit)
