@@ -2,8 +2,10 @@
 
 ``mmrefine plugins --json`` prints a :class:`PluginListing`, ``mmrefine compare --json`` a
 :class:`Comparison` and ``mmrefine report --json`` the run's ``scores.json``
-(:class:`~mmrefine_agent.records.documents.Scores`). Rates are fractions (0..1; RefScore and
-differences -1..1), as in ``scores.json``; the tables print them in percent.
+(:class:`~mmrefine_agent.records.documents.Scores`), with ``--by tool`` also a
+:class:`~mmrefine_agent.records.tool_report.ToolReport` under ``by_tool``. Rates are
+fractions (0..1; RefScore and differences -1..1), as in ``scores.json``; the tables print
+them in percent.
 """
 
 from __future__ import annotations
