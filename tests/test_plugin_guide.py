@@ -57,9 +57,9 @@ def test_the_guide_covers_every_kind_and_links_its_examples() -> None:
     for kind in KINDS:
         assert f"\n## {kind}\n" in guide, kind
     for example in ("echo_backend", "jsonl_dataset", "strict_judge", "plan_first",
-                    "parallel_review", "progress_observer"):  # fmt: skip
+                    "parallel_review", "progress_observer", "divisors_tool"):  # fmt: skip
         assert f"(../examples/{example}.py)" in guide, example
-    assert "mmrefine_register_tools" in guide  # the stub names the hook, nothing more
+    assert "mmrefine_register_tools" in guide
     readme = (ROOT / "README.md").read_text()
     assert "(docs/plugins.md)" in readme
     for block in code_blocks(guide, "toml"):
@@ -125,6 +125,33 @@ def test_each_example_runs_and_its_run_is_read_without_naming_it(
         assert read.returncode == 0, (command, read.stdout[-2000:], read.stderr[-2000:])
         assert "Traceback" not in read.stderr and "unknown" not in read.stderr, read.stderr
         assert key in read.stdout or command[0] == "report"
+
+
+def test_the_tool_example_runs_when_a_scripted_model_calls_it(workdir: Path) -> None:
+    """The tool example offered by the test strategy's tool loop; trace reads the run alone."""
+    import yaml
+    from fake_openai import official_answer
+
+    calls = [{"id": "c1", "name": "divisors", "arguments": {"n": 12}},
+             {"id": "c2", "name": "divisors", "arguments": {"n": 0}}]  # fmt: skip
+    script = workdir / "script.yaml"
+    turns = [{"tool_calls": calls}, official_answer(False, "8", step=2)]
+    script.write_text(yaml.safe_dump({"nodes": {"detect": {"turns": turns}}}))
+    out = workdir / "runs" / "divisors"
+    done = cli("run", "configs/quickstart.yaml", "--plugin", "examples/divisors_tool.py",
+               "--plugin", str(ROOT / "tests" / "tool_loop_strategy.py"), "--limit", "1",
+               "--out", str(out), "--quiet", "--set", "strategy.name=tool_loop",
+               "--set", "strategy.tools=[divisors]", "--set", "model.backend=scripted",
+               "--set", f"model.options.script={script}", cwd=workdir)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    (detect,) = [s for s in lines(out / "steps.jsonl") if s["node"] == "detect"]
+    assert detect["calls"][0]["params"]["tools"] == ["divisors"]
+    runs = {r["call_id"]: r for r in detect["tool_runs"]}
+    assert runs["c1"]["result"] == "1, 2, 3, 4, 6, 12" and not runs["c1"]["error"]
+    assert runs["c2"]["error"] and "nonzero" in runs["c2"]["result"]  # the model reads why
+    (result,) = lines(out / "results.jsonl")
+    shown = cli("trace", str(out), result["key"], "--full", cwd=workdir)
+    assert shown.returncode == 0 and "1, 2, 3, 4, 6, 12" in shown.stdout, shown.stderr
 
 
 def test_a_bad_record_of_the_jsonl_example_fails_only_its_item(workdir: Path) -> None:
