@@ -444,4 +444,7 @@ def test_report_by_tool_matches_a_hand_count(tmp_path: Path) -> None:
         f"tool calculator: {calls['calculator']} call(s), {failures['calculator']} failed" in text
     )
     assert f"tool zoom: {calls['zoom']} call(s), {len(users['zoom'])} item(s) ran it" in text
-    assert "tool evil" in text and "with calculator" in text and "without calculator" in text
+    assert "tool evil" in text and " with " in text and " without " in text
+    narrow = mmrefine("report", str(out), "--by", "tool", env={"COLUMNS": "80"})
+    assert narrow.returncode == 0 and "…" not in narrow.stdout  # names fold, never cut
+    assert all(len(line) <= 80 for line in narrow.stdout.splitlines())
