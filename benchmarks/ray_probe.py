@@ -59,8 +59,7 @@ def main() -> None:
     pool.start(config, plugins)
     init_s = time.perf_counter() - began
     try:
-        spec = SessionSpec(scope="probe", config=config, prompts=None, plugin_modules=[],
-                           model_name="probe")  # fmt: skip
+        spec = SessionSpec(scope="probe", config=config, prompts=None, plugin_modules=[])
         began = time.perf_counter()
         asyncio.run(pool.open(spec))
         open_s = time.perf_counter() - began
