@@ -34,6 +34,19 @@ SOLUTION_LINES = """Number the steps ("Step 1:", "Step 2:", ...) and end with:
 Final Answer: <the final answer>"""
 
 
+def rewritten(ctx: NodeContext, text: str, kind: str, size_key: str) -> dict[str, Any]:
+    """A rewritten solution as a node's update: the text and its final answer.
+
+    A missing ``Final Answer:`` is recorded as a parse problem naming the ``kind`` of solution;
+    the final answer and the text's length (as ``size_key``) are recorded as parsed.
+    """
+    final = parse_final_answer(text)
+    if final is None:
+        ctx.problem(f"no 'Final Answer:' in the {kind} solution")
+    ctx.parsed(**{"final_answer": final, size_key: len(text)})
+    return {"corrected_solution": text.strip() or None, "final_answer": final}
+
+
 def review(ctx: NodeContext, answer: str) -> dict[str, Any]:
     """A review's verdict, first wrong step, explanation and final answer (recorded as parsed).
 

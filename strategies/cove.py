@@ -32,10 +32,9 @@ from mmrefine_agent import (
     Strategy,
     StrategyConfig,
     hookimpl,
-    parse_final_answer,
 )
 
-from .common import REVIEW_LINES, SOLUTION_LINES, SYSTEM, int_option, review
+from .common import REVIEW_LINES, SOLUTION_LINES, SYSTEM, int_option, review, rewritten
 
 PLAN_PROMPT = """Question: {question}
 
@@ -194,11 +193,7 @@ class ChainOfVerification(Strategy):
             ),
             system=SYSTEM,
         )
-        final = parse_final_answer(revised)
-        if final is None:
-            ctx.problem("no 'Final Answer:' in the verified solution")
-        ctx.parsed(final_answer=final, revised_chars=len(revised))
-        return {"corrected_solution": revised.strip() or None, "final_answer": final}
+        return rewritten(ctx, revised, "verified", "revised_chars")
 
     async def verify(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """No call: the verified response is final (CoVe has one round)."""

@@ -28,7 +28,6 @@ from mmrefine_agent import (
     Strategy,
     StrategyConfig,
     hookimpl,
-    parse_final_answer,
     parse_labelled,
 )
 
@@ -40,6 +39,7 @@ from .common import (
     bool_option,
     named_step,
     review,
+    rewritten,
 )
 
 CRITIQUE_PROMPT = """Question: {question}
@@ -113,11 +113,7 @@ class Critic(Strategy):
             ),
             system=SYSTEM,
         )
-        final = parse_final_answer(revised)
-        if final is None:
-            ctx.problem("no 'Final Answer:' in the revised solution")
-        ctx.parsed(final_answer=final, revised_chars=len(revised))
-        return {"corrected_solution": revised.strip() or None, "final_answer": final}
+        return rewritten(ctx, revised, "revised", "revised_chars")
 
     async def verify(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """No call: confirmed when nothing was found, or (optionally) the answer is unchanged."""

@@ -38,10 +38,9 @@ from mmrefine_agent import (
     Strategy,
     StrategyConfig,
     hookimpl,
-    parse_final_answer,
 )
 
-from .common import REVIEW_LINES, SOLUTION_LINES, SYSTEM, int_option, named_step, review
+from .common import REVIEW_LINES, SOLUTION_LINES, SYSTEM, int_option, named_step, review, rewritten
 from .lookback_claims import Claim, claims_block, parse_claims
 from .react_loop import ToolBudget, max_tool_calls_option, tool_loop, usable_tools
 
@@ -204,7 +203,7 @@ class LookBack(Strategy):
         claims: list[Claim] = list(scratch.get("claims") or [])
         seen = f"\nWhat the image showed when the claims were checked:\n{claims_block(claims)}\n"
         step = state.get("error_step")
-        rewritten = await ctx.ask(
+        rewrite = await ctx.ask(
             REWRITE_PROMPT.format(
                 question=ctx.item.question,
                 solution=state.get("solution", ""),
@@ -215,11 +214,7 @@ class LookBack(Strategy):
             ),
             system=SYSTEM,
         )
-        final = parse_final_answer(rewritten)
-        if final is None:
-            ctx.problem("no 'Final Answer:' in the corrected solution")
-        ctx.parsed(final_answer=final, corrected_chars=len(rewritten))
-        return {"corrected_solution": rewritten.strip() or None, "final_answer": final}
+        return rewritten(ctx, rewrite, "corrected", "corrected_chars")
 
     async def verify(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """No call: confirmed when the critique found nothing wrong."""

@@ -27,6 +27,8 @@ from mmrefine_agent import (
     parse_verdict,
 )
 
+from .common import rewritten
+
 SYSTEM = "You are a mathematical expert who reviews solutions step by step with great care."
 
 DETECT_PROMPT = """Question: {question}
@@ -155,11 +157,7 @@ class MultiRound(Strategy):
             ),
             system=SYSTEM,
         )
-        final = parse_final_answer(answer)
-        if final is None:
-            ctx.problem("no 'Final Answer:' in the corrected solution")
-        ctx.parsed(final_answer=final, corrected_chars=len(answer))
-        return {"corrected_solution": answer.strip() or None, "final_answer": final}
+        return rewritten(ctx, answer, "corrected", "corrected_chars")
 
     async def verify(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """Check the corrected solution (or the original, when no error was found)."""

@@ -28,10 +28,9 @@ from mmrefine_agent import (
     Strategy,
     StrategyConfig,
     hookimpl,
-    parse_final_answer,
 )
 
-from .common import REVIEW_LINES, SOLUTION_LINES, SYSTEM, bool_option, named_step, review
+from .common import REVIEW_LINES, SOLUTION_LINES, SYSTEM, bool_option, named_step, review, rewritten
 
 FEEDBACK_PROMPT = """Question: {question}
 {history}
@@ -125,11 +124,7 @@ class SelfRefine(Strategy):
             ),
             system=SYSTEM,
         )
-        final = parse_final_answer(refined)
-        if final is None:
-            ctx.problem("no 'Final Answer:' in the refined solution")
-        ctx.parsed(final_answer=final, refined_chars=len(refined))
-        return {"corrected_solution": refined.strip() or None, "final_answer": final}
+        return rewritten(ctx, refined, "refined", "refined_chars")
 
     async def verify(self, state: RefineState, ctx: NodeContext) -> dict[str, Any]:
         """No call: confirmed when the feedback found nothing; hands the history on."""
