@@ -13,7 +13,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from mmrefine_agent.analysis.round_metrics import RATES, after_round
-from mmrefine_agent.analysis.step_outcomes import StepOutcome, rates_with_intervals, ratio
+from mmrefine_agent.analysis.step_outcomes import (
+    StepOutcome,
+    paired_table,
+    rates_with_intervals,
+    ratio,
+)
 
 _PER_RUN = ("right_t1", "right_last", "incorrect_to_correct", "correct_to_incorrect")
 
@@ -61,17 +66,7 @@ def paired_round_correction(
     rates, ci95 = rates_with_intervals(
         [x.problem for x, _ in pairs], columns, values, _rates, resamples=resamples, seed=seed
     )
-    metrics = {
-        metric: {
-            "a": rates[f"a:{metric}"],
-            "b": rates[f"b:{metric}"],
-            "diff": rates[f"diff:{metric}"],
-            "a_ci95": ci95[f"a:{metric}"],
-            "b_ci95": ci95[f"b:{metric}"],
-            "ci95": ci95[f"diff:{metric}"],
-        }
-        for metric in RATES
-    }
+    metrics = paired_table(rates, ci95, RATES)
     return {
         "n_shared": len(pairs),
         "rounds": {

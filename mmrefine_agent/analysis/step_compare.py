@@ -24,7 +24,7 @@ from mmrefine_agent.analysis.step_metrics import (
     indicators,
     rates_from_totals,
 )
-from mmrefine_agent.analysis.step_outcomes import StepOutcome, rates_with_intervals
+from mmrefine_agent.analysis.step_outcomes import StepOutcome, paired_table, rates_with_intervals
 from mmrefine_agent.types import Item
 
 GROUPS = {"detection": DETECTION, "localisation": LOCALISATION, "correction": CORRECTION}
@@ -78,17 +78,7 @@ def paired_step_metrics(
         [x.problem for x, _ in pairs], columns, values, _paired_rates,
         resamples=resamples, seed=seed,
     )  # fmt: skip
-    metrics = {
-        name: {
-            "a": rates[f"a:{name}"],
-            "b": rates[f"b:{name}"],
-            "diff": rates[f"diff:{name}"],
-            "a_ci95": ci95[f"a:{name}"],
-            "b_ci95": ci95[f"b:{name}"],
-            "ci95": ci95[f"diff:{name}"],
-        }
-        for name in RATES
-    }
+    metrics = paired_table(rates, ci95, RATES)
     return {
         "n_shared": len(pairs),
         "reference": reference,

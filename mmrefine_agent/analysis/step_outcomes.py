@@ -192,3 +192,24 @@ def rates_with_intervals(
     sums = resampled_sums(problem_sums(problems, values), resamples, seed)
     drawn = rates({c: sums[:, i] for i, c in enumerate(columns)})
     return values_out, {name: percentile_interval(v, resamples) for name, v in drawn.items()}
+
+
+def paired_table(
+    rates: Mapping[str, Any], ci95: Mapping[str, Any], names: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Per metric name: run A's and B's values, their difference, and the three intervals.
+
+    ``rates`` and ``ci95`` are keyed ``a:NAME``, ``b:NAME`` and ``diff:NAME`` (as the paired
+    comparisons compute them with :func:`rates_with_intervals`).
+    """
+    return {
+        name: {
+            "a": rates[f"a:{name}"],
+            "b": rates[f"b:{name}"],
+            "diff": rates[f"diff:{name}"],
+            "a_ci95": ci95[f"a:{name}"],
+            "b_ci95": ci95[f"b:{name}"],
+            "ci95": ci95[f"diff:{name}"],
+        }
+        for name in names
+    }
